@@ -1,0 +1,467 @@
+/*
+ * mtls.h - libmtls, mutual TLS client and server connections over OpenSSL.
+ *
+ * The only public header of libmtls.  Two opaque objects:
+ *
+ *   struct mtls_config  identity (certificate chain and key), trust anchors,
+ *                       protocol settings.  Built once, then shared by any
+ *                       number of connections and threads.  Reference counted;
+ *                       immutable once a connection has been made from it.
+ *
+ *   struct mtls         a client, a listening server, or one accepted
+ *                       connection.  Owns its socket (unless the caller gave
+ *                       it one), its error state and its peer identity.
+ *
+ * Conventions (those of LibreSSL's libtls):
+ *   - functions returning int return 0 on success and -1 on failure;
+ *     predicates return 1 or 0;
+ *   - functions returning a pointer return NULL on failure;
+ *   - after a failure the object holds one error code (enum mtls_error) and
+ *     one message naming the cause, read with mtls_error() / mtls_error_code()
+ *     or mtls_config_error() / mtls_config_error_code();
+ *   - strings returned by the library are borrowed: they belong to the object
+ *     they came from and stay valid until it is freed, unless noted;
+ *   - nothing ever prompts on a terminal, and no call raises SIGPIPE.
+ */
+#ifndef MTLS_H
+#define MTLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MTLS_BUILDING) && defined(__GNUC__)
+#define MTLS_EXPORT __attribute__((visibility("default")))
+#else
+#define MTLS_EXPORT
+#endif
+
+/* ABI version of this header; compare with mtls_abi_version() at run time. */
+#define MTLS_ABI_VERSION 1
+
+/* Returned by mtls_handshake, mtls_read, mtls_write and mtls_close on a
+ * non-blocking socket when the call must be repeated once the socket is
+ * readable (POLLIN) or writable (POLLOUT). */
+#define MTLS_WANT_POLLIN  (-2)
+#define MTLS_WANT_POLLOUT (-3)
+
+/* Stable error codes.  New codes are only ever added at the end. */
+enum mtls_error {
+	MTLS_OK = 0,
+	MTLS_ERR_INVALID,         /* bad argument or call out of order */
+	MTLS_ERR_NOMEM,           /* out of memory */
+	MTLS_ERR_FILE,            /* file missing or unreadable */
+	MTLS_ERR_FORMAT,          /* not PEM / not PKCS#12 / no certificate in it */
+	MTLS_ERR_PASSPHRASE,      /* PEM key: passphrase wrong or missing */
+	MTLS_ERR_P12_PASSWORD,    /* PKCS#12: password wrong or missing */
+	MTLS_ERR_KEY_MISMATCH,    /* key does not match the certificate */
+	MTLS_ERR_UNSUPPORTED,     /* algorithm not available (e.g. RC2 without legacy provider) */
+	MTLS_ERR_CONFIG_FROZEN,   /* config already used by a connection */
+	MTLS_ERR_RESOLVE,         /* host name could not be resolved */
+	MTLS_ERR_CONNECT,         /* TCP connect failed */
+	MTLS_ERR_LISTEN,          /* bind or listen failed */
+	MTLS_ERR_TIMEOUT,         /* connect, handshake or I/O timed out */
+	MTLS_ERR_HANDSHAKE,       /* TLS handshake failed for another reason */
+	MTLS_ERR_PEER_UNTRUSTED,  /* peer's certificate chain did not verify */
+	MTLS_ERR_HOSTNAME,        /* server certificate does not match the name */
+	MTLS_ERR_NO_PEER_CERT,    /* peer sent no certificate and one is required */
+	MTLS_ERR_CERT_REJECTED,   /* peer rejected our certificate (or our lack of one) */
+	MTLS_ERR_PROTOCOL,        /* no common TLS version or cipher */
+	MTLS_ERR_TRUNCATED,       /* peer ended the stream without close_notify */
+	MTLS_ERR_CLOSED,          /* peer has gone away (reset, broken pipe) */
+	MTLS_ERR_IO,              /* other socket error */
+	MTLS_ERR_WOKEN,           /* a blocking call was interrupted by mtls_wake() */
+	MTLS_ERR_TLS              /* other TLS protocol error */
+};
+
+/* TLS protocol versions for mtls_config_set_min_version(). */
+enum mtls_tls_version {
+	MTLS_TLS1_2 = 0x0303,
+	MTLS_TLS1_3 = 0x0304
+};
+
+/* Types of subjectAltName entries, for mtls_peer_san(). */
+enum mtls_san_type {
+	MTLS_SAN_DNS = 1,
+	MTLS_SAN_IP,
+	MTLS_SAN_URI,
+	MTLS_SAN_EMAIL
+};
+
+struct mtls_config;
+struct mtls;
+
+/*
+ * mtls_abi_version - the ABI version of the loaded library.
+ * Returns MTLS_ABI_VERSION as it was when the library was built; a binding
+ * compares it with the version it was written for.
+ */
+MTLS_EXPORT int mtls_abi_version(void);
+
+/*
+ * mtls_error_name - the symbolic name of an error code ("MTLS_ERR_FILE").
+ * Returns a static string; "MTLS_ERR_UNKNOWN" for a code outside the enum.
+ */
+MTLS_EXPORT const char *mtls_error_name(int code);
+
+/* ---------------------------------------------------------------- config */
+
+/*
+ * mtls_config_new - a new, empty configuration with secure defaults:
+ * peer verification on, TLS 1.2 minimum, renegotiation off, client
+ * certificates required on the server side, connect and handshake timeouts
+ * of 30 seconds, no I/O timeout.
+ * Returns a config with one reference, owned by the caller (release it with
+ * mtls_config_free), or NULL when out of memory.
+ */
+MTLS_EXPORT struct mtls_config *mtls_config_new(void);
+
+/*
+ * mtls_config_ref - takes one more reference to cfg.
+ * Returns cfg.  Each reference is released with mtls_config_free.
+ */
+MTLS_EXPORT struct mtls_config *mtls_config_ref(struct mtls_config *cfg);
+
+/*
+ * mtls_config_free - releases one reference; the config is freed, and its
+ * key material wiped, when the last one (including those held by
+ * connections) is gone.  NULL is ignored.
+ */
+MTLS_EXPORT void mtls_config_free(struct mtls_config *cfg);
+
+/*
+ * mtls_config_error - the message of the last failed call on cfg.
+ * Returns a string owned by cfg, valid until the next call on cfg, or NULL
+ * when no call has failed.
+ */
+MTLS_EXPORT const char *mtls_config_error(struct mtls_config *cfg);
+
+/*
+ * mtls_config_error_code - the enum mtls_error of the last failed call on
+ * cfg, MTLS_OK when none has failed, MTLS_ERR_INVALID for a NULL cfg.
+ */
+MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
+
+/*
+ * mtls_config_set_cert_file - our identity from PEM files.
+ * cert_file holds the leaf certificate, optionally followed by intermediate
+ * certificates; all of them are sent to the peer.  key_file holds the
+ * private key (PKCS#8, traditional RSA/EC, encrypted or not); when key_file
+ * is NULL the key is read from cert_file, as in a combined PEM made with
+ * `cat client.crt client.key > combined.pem`.  passphrase decrypts an
+ * encrypted key and may be NULL; the library never prompts for one.  The
+ * library keeps no copy of the passphrase.
+ * Returns 0, or -1 with MTLS_ERR_FILE, MTLS_ERR_FORMAT, MTLS_ERR_PASSPHRASE,
+ * MTLS_ERR_KEY_MISMATCH or MTLS_ERR_CONFIG_FROZEN and a message naming the
+ * file.  On failure the previous identity, if any, is kept.
+ */
+MTLS_EXPORT int mtls_config_set_cert_file(struct mtls_config *cfg,
+    const char *cert_file, const char *key_file, const char *passphrase);
+
+/*
+ * mtls_config_set_cert_mem - as mtls_config_set_cert_file, from PEM text in
+ * memory.  key may be NULL (the key is then read from cert).  The buffers are
+ * copied while parsing; the caller keeps ownership.
+ */
+MTLS_EXPORT int mtls_config_set_cert_mem(struct mtls_config *cfg,
+    const void *cert, size_t cert_len, const void *key, size_t key_len,
+    const char *passphrase);
+
+/*
+ * mtls_config_set_p12_file - our identity from a PKCS#12 (.p12, .pfx) file:
+ * its key, its certificate and any other certificates in it as the chain.
+ * password may be NULL or "" for a file without a password.  Files made by
+ * older tools (RC2-40, 3DES) are read by loading OpenSSL's legacy provider,
+ * only when they need it.
+ * Returns 0, or -1 with MTLS_ERR_FILE, MTLS_ERR_FORMAT, MTLS_ERR_P12_PASSWORD,
+ * MTLS_ERR_UNSUPPORTED, MTLS_ERR_KEY_MISMATCH or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_p12_file(struct mtls_config *cfg,
+    const char *p12_file, const char *password);
+
+/* mtls_config_set_p12_mem - as mtls_config_set_p12_file, from memory. */
+MTLS_EXPORT int mtls_config_set_p12_mem(struct mtls_config *cfg,
+    const void *p12, size_t p12_len, const char *password);
+
+/*
+ * mtls_config_set_ca_file - trust anchors from a PEM file of one or more CA
+ * certificates.  The peer's chain must lead to one of them.  On the server
+ * side their subjects are also the acceptable CA names sent in the
+ * certificate request (nginx's ssl_client_certificate).  May be called more
+ * than once, with mtls_config_set_ca_path and _mem; anchors add up.
+ * Returns 0, or -1 with MTLS_ERR_FILE, MTLS_ERR_FORMAT or
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_ca_file(struct mtls_config *cfg,
+    const char *ca_file);
+
+/*
+ * mtls_config_set_ca_path - trust anchors from a directory of certificates
+ * named by subject hash (as made by `openssl rehash` or c_rehash); they are
+ * looked up when a handshake needs them.
+ * Returns 0, or -1 with MTLS_ERR_FILE (not a readable directory).
+ */
+MTLS_EXPORT int mtls_config_set_ca_path(struct mtls_config *cfg,
+    const char *ca_dir);
+
+/* mtls_config_set_ca_mem - as mtls_config_set_ca_file, from PEM in memory. */
+MTLS_EXPORT int mtls_config_set_ca_mem(struct mtls_config *cfg,
+    const void *pem, size_t pem_len);
+
+/*
+ * mtls_config_use_system_ca - also trust the operating system's CA store.
+ * Never done unless asked for: an mTLS peer is normally trusted through a
+ * private CA.  Returns 0, or -1 with MTLS_ERR_TLS or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_use_system_ca(struct mtls_config *cfg);
+
+/*
+ * mtls_config_set_min_version - the lowest TLS version accepted:
+ * MTLS_TLS1_2 (default) or MTLS_TLS1_3.  TLS 1.3 is always preferred.
+ * Returns 0, or -1 with MTLS_ERR_INVALID for any other value.
+ */
+MTLS_EXPORT int mtls_config_set_min_version(struct mtls_config *cfg,
+    int version);
+
+/*
+ * mtls_config_set_alpn - the ALPN protocols to offer (client) or accept
+ * (server), as a comma-separated list in order of preference, such as
+ * "h2,http/1.1".  A server picks the first of its own list that the client
+ * offers, and continues without ALPN when there is none.
+ * Returns 0, or -1 with MTLS_ERR_INVALID for an empty or over-long name.
+ */
+MTLS_EXPORT int mtls_config_set_alpn(struct mtls_config *cfg,
+    const char *protocols);
+
+/*
+ * mtls_config_set_timeouts - limits in milliseconds, 0 for none:
+ * connect_ms for TCP connect (client), handshake_ms for the whole TLS
+ * handshake (both sides: a silent or trickling peer is dropped when it
+ * passes), io_ms for each read or write to make progress.  They apply to
+ * blocking sockets; on non-blocking ones the caller's loop keeps time.
+ * Returns 0, or -1 with MTLS_ERR_INVALID for a negative value.
+ */
+MTLS_EXPORT int mtls_config_set_timeouts(struct mtls_config *cfg,
+    int connect_ms, int handshake_ms, int io_ms);
+
+/* -------------------------------------------------------------- objects */
+
+/*
+ * mtls_client_new / mtls_server_new - a client, or a server that listens
+ * and accepts, using cfg.  The object takes a reference to cfg, and from
+ * then on cfg cannot be changed (its setters fail with
+ * MTLS_ERR_CONFIG_FROZEN).  Creating a server checks that cfg has an
+ * identity; creating either checks that it has trust anchors, since
+ * verification is on.
+ * Returns an object owned by the caller (free it with mtls_free), or NULL
+ * with the reason left on cfg (mtls_config_error).
+ */
+MTLS_EXPORT struct mtls *mtls_client_new(struct mtls_config *cfg);
+MTLS_EXPORT struct mtls *mtls_server_new(struct mtls_config *cfg);
+
+/*
+ * mtls_free - closes the socket if the library opened it (without sending
+ * close_notify: call mtls_close first for an orderly end), frees the object
+ * and releases its config reference.  Borrowed strings from it become
+ * invalid.  NULL is ignored.
+ */
+MTLS_EXPORT void mtls_free(struct mtls *c);
+
+/*
+ * mtls_error / mtls_error_code - the message and enum mtls_error of the last
+ * failed call on c.  The message belongs to c and is valid until the next
+ * call on c; NULL (MTLS_OK) when no call has failed.  For a NULL c,
+ * mtls_error returns NULL and mtls_error_code MTLS_ERR_INVALID.
+ */
+MTLS_EXPORT const char *mtls_error(struct mtls *c);
+MTLS_EXPORT int mtls_error_code(struct mtls *c);
+
+/*
+ * mtls_connect - resolves host (a name, an IPv4 or an IPv6 literal), connects
+ * to port (a number or a service name) trying each address in turn, and
+ * performs the TLS handshake.  The server's certificate must verify and
+ * match host (DNS SAN, IP SAN for IP literals, or the CN when the
+ * certificate has no DNS SAN); SNI is sent for names, not for literals.
+ * Returns 0, or -1 with MTLS_ERR_RESOLVE, MTLS_ERR_CONNECT, MTLS_ERR_TIMEOUT
+ * or a handshake error (see mtls_handshake).
+ */
+MTLS_EXPORT int mtls_connect(struct mtls *c, const char *host,
+    const char *port);
+
+/*
+ * mtls_set_verify_name - the name to verify the server's certificate
+ * against (and to send as SNI), instead of the host given to mtls_connect;
+ * for connecting by address to a server whose certificate names a host.
+ * The string is copied.  Call before connecting.
+ * Returns 0, or -1 with MTLS_ERR_INVALID.
+ */
+MTLS_EXPORT int mtls_set_verify_name(struct mtls *c, const char *name);
+
+/*
+ * mtls_connect_socket - as mtls_connect, over the caller's connected socket
+ * fd; servername is the name to verify and send as SNI (required unless set
+ * with mtls_set_verify_name).  The socket stays the caller's: mtls_free does
+ * not close it.  A blocking socket is switched to non-blocking mode for the
+ * library's own timed waits; on a socket that is already non-blocking the
+ * handshake does not start here: call mtls_handshake until it returns 0.
+ * Returns 0, or -1 as mtls_connect.
+ */
+MTLS_EXPORT int mtls_connect_socket(struct mtls *c, int fd,
+    const char *servername);
+
+/*
+ * mtls_listen - binds a server to host (NULL for every address) and port
+ * ("0" for any free port, see mtls_local_port) and listens with the given
+ * backlog (0 for the default, 511).  SO_REUSEADDR is set.
+ * Returns 0, or -1 with MTLS_ERR_RESOLVE or MTLS_ERR_LISTEN.
+ */
+MTLS_EXPORT int mtls_listen(struct mtls *server, const char *host,
+    const char *port, int backlog);
+
+/*
+ * mtls_accept - waits for the next TCP connection on a listening server and
+ * returns it in *conn as a new object, owned by the caller.  No TLS happens
+ * here, so a silent client cannot stall the accept loop: the handshake
+ * runs on the first mtls_handshake, mtls_read or mtls_write on *conn,
+ * normally in the thread that serves it, bounded by the handshake timeout.
+ * Another thread can end a blocked mtls_accept with mtls_wake(server).
+ * Returns 0, or -1 with the error on server (MTLS_ERR_IO, MTLS_ERR_WOKEN,
+ * MTLS_ERR_NOMEM).
+ */
+MTLS_EXPORT int mtls_accept(struct mtls *server, struct mtls **conn);
+
+/*
+ * mtls_accept_socket - as mtls_accept, for a socket the caller accepted
+ * itself.  The socket stays the caller's: mtls_free does not close it.
+ */
+MTLS_EXPORT int mtls_accept_socket(struct mtls *server, struct mtls **conn,
+    int fd);
+
+/*
+ * mtls_handshake - performs the TLS handshake if it has not happened yet.
+ * Called implicitly by mtls_read and mtls_write.
+ * Returns 0, MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on a non-blocking socket,
+ * or -1 with MTLS_ERR_TIMEOUT, MTLS_ERR_PEER_UNTRUSTED, MTLS_ERR_HOSTNAME,
+ * MTLS_ERR_NO_PEER_CERT, MTLS_ERR_CERT_REJECTED, MTLS_ERR_PROTOCOL,
+ * MTLS_ERR_CLOSED, MTLS_ERR_TRUNCATED, MTLS_ERR_WOKEN or MTLS_ERR_HANDSHAKE.
+ */
+MTLS_EXPORT int mtls_handshake(struct mtls *c);
+
+/*
+ * mtls_read - reads up to len bytes of application data into buf.
+ * Returns the number of bytes read (> 0); 0 when the peer closed the
+ * connection cleanly (close_notify); MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on
+ * a non-blocking socket; or -1 with MTLS_ERR_TRUNCATED when the peer closed
+ * the stream without close_notify, MTLS_ERR_CERT_REJECTED when a TLS 1.3
+ * server refuses our certificate after the handshake, MTLS_ERR_TIMEOUT,
+ * MTLS_ERR_CLOSED, MTLS_ERR_WOKEN, MTLS_ERR_IO or MTLS_ERR_TLS.
+ */
+MTLS_EXPORT ssize_t mtls_read(struct mtls *c, void *buf, size_t len);
+
+/*
+ * mtls_write - writes all len bytes of buf.
+ * Returns len; MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on a non-blocking socket
+ * (call again with the same buf and len); or -1 with MTLS_ERR_CLOSED when the
+ * peer has gone away (never SIGPIPE), MTLS_ERR_CERT_REJECTED, MTLS_ERR_TIMEOUT,
+ * MTLS_ERR_WOKEN, MTLS_ERR_IO or MTLS_ERR_TLS.
+ */
+MTLS_EXPORT ssize_t mtls_write(struct mtls *c, const void *buf, size_t len);
+
+/*
+ * mtls_close - ends the connection in order: sends close_notify (when the
+ * handshake completed) and closes the socket if the library opened it.
+ * Returns 0; MTLS_WANT_POLLOUT (or, rarely, MTLS_WANT_POLLIN) on a
+ * non-blocking socket; -1 when the alert could not be sent (the socket is
+ * closed all the same).
+ */
+MTLS_EXPORT int mtls_close(struct mtls *c);
+
+/*
+ * mtls_wake - makes a call blocked in c (mtls_accept, mtls_connect,
+ * mtls_handshake, mtls_read, mtls_write) return -1 with MTLS_ERR_WOKEN, now
+ * or, when none is blocked, the next time one would wait.  Safe to call from
+ * any thread and from a signal handler.  A write that was woken may have
+ * sent part of its data: close the connection afterwards.
+ * Returns 0, or -1 when c is NULL.
+ */
+MTLS_EXPORT int mtls_wake(struct mtls *c);
+
+/* mtls_fd - the socket of c, or -1 when it has none. */
+MTLS_EXPORT int mtls_fd(struct mtls *c);
+
+/* mtls_local_port - the local port of c's socket (after mtls_listen or
+ * connecting), or -1. */
+MTLS_EXPORT int mtls_local_port(struct mtls *c);
+
+/* ----------------------------------------------------- connection facts */
+
+/*
+ * The negotiated protocol ("TLSv1.3"), cipher suite name, and ALPN protocol
+ * (NULL when none was agreed).  Borrowed from c; NULL before the handshake.
+ */
+MTLS_EXPORT const char *mtls_conn_version(struct mtls *c);
+MTLS_EXPORT const char *mtls_conn_cipher(struct mtls *c);
+MTLS_EXPORT const char *mtls_conn_alpn(struct mtls *c);
+
+/* mtls_conn_session_resumed - 1 when the handshake resumed a session, else 0. */
+MTLS_EXPORT int mtls_conn_session_resumed(struct mtls *c);
+
+/* -------------------------------------------------------- peer identity */
+
+/*
+ * mtls_peer_cert_provided - 1 when the peer presented a certificate, else 0.
+ * mtls_peer_cert_verified - 1 when it was presented and its chain verified
+ * against our trust anchors (and, on a client, matched the server name).
+ * mtls_peer_verify_error - why it did not verify ("certificate has
+ * expired"), or NULL when it verified or none was presented.
+ */
+MTLS_EXPORT int mtls_peer_cert_provided(struct mtls *c);
+MTLS_EXPORT int mtls_peer_cert_verified(struct mtls *c);
+MTLS_EXPORT const char *mtls_peer_verify_error(struct mtls *c);
+
+/*
+ * The peer certificate's subject and issuer as one-line RFC 2253 DNs
+ * ("CN=client,O=Example"), its common name, its serial number in upper-case
+ * hex, and the SHA-256 of the certificate (DER) and of its public key (SPKI,
+ * for pinning) in lower-case hex.  Borrowed from c, valid until mtls_free;
+ * NULL when the peer presented no certificate (or has no CN).
+ */
+MTLS_EXPORT const char *mtls_peer_subject(struct mtls *c);
+MTLS_EXPORT const char *mtls_peer_issuer(struct mtls *c);
+MTLS_EXPORT const char *mtls_peer_common_name(struct mtls *c);
+MTLS_EXPORT const char *mtls_peer_serial(struct mtls *c);
+MTLS_EXPORT const char *mtls_peer_fingerprint_sha256(struct mtls *c);
+MTLS_EXPORT const char *mtls_peer_spki_sha256(struct mtls *c);
+
+/* mtls_peer_not_before / _not_after - the validity period, as time_t; -1
+ * when there is no peer certificate. */
+MTLS_EXPORT time_t mtls_peer_not_before(struct mtls *c);
+MTLS_EXPORT time_t mtls_peer_not_after(struct mtls *c);
+
+/*
+ * mtls_peer_san - the index-th subjectAltName of the given type (enum
+ * mtls_san_type), counting from 0: a DNS name, an IP address in text form
+ * ("127.0.0.1", "::1"), a URI or an email address.  Names holding a NUL or
+ * a control character are skipped, never truncated.
+ * Returns a string borrowed from c, or NULL when there is no such entry.
+ */
+MTLS_EXPORT const char *mtls_peer_san(struct mtls *c, int type, size_t index);
+
+/*
+ * mtls_peer_cert_pem - the peer's certificate in PEM; mtls_peer_chain_pem -
+ * the verified chain from the peer's certificate to the trust anchor,
+ * concatenated in PEM (the chain as presented when it did not verify).
+ * Borrowed from c; NULL when the peer presented no certificate.
+ */
+MTLS_EXPORT const char *mtls_peer_cert_pem(struct mtls *c);
+MTLS_EXPORT const char *mtls_peer_chain_pem(struct mtls *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MTLS_H */

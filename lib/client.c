@@ -1,0 +1,168 @@
+/*
+ * client.c - connecting: name resolution, TCP connect with a timeout over
+ * every address of the host, then the handshake with the server name set.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mtls_internal.h"
+
+static int
+check_client(struct mtls *c)
+{
+	if (c == NULL)
+		return -1;
+	if (c->role != ROLE_CLIENT)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect needs a client object "
+		    "(mtls_client_new)");
+	if (c->ssl != NULL || c->fd >= 0)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "this client is already "
+		    "connected: use a new client object per connection");
+	return 0;
+}
+
+/* Accepts "[::1]" as well as "::1". */
+static char *
+strip_brackets(const char *host)
+{
+	size_t len = strlen(host);
+
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
+		return strndup(host + 1, len - 2);
+	return strdup(host);
+}
+
+static void
+set_nodelay(int fd)
+{
+	int one = 1;
+
+	/* Requests and responses are small: do not let Nagle delay them. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Connects c->fd to one address; 0, or -1 with errno (ETIMEDOUT, EINTR). */
+static int
+connect_one(struct mtls *c, const struct addrinfo *ai, long deadline)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (c->fd < 0)
+		return -1;
+	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -1;
+	if (mtls_wait(c, POLLOUT, deadline, c->cfg->connect_ms, "connect") != 0)
+		return -1;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return -1;
+	errno = err;
+	return err == 0 ? 0 : -1;
+}
+
+static int
+connect_tcp(struct mtls *c, const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	long deadline = mtls_deadline(c->cfg->connect_ms);
+	int rc, last_errno = ECONNREFUSED;
+
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return CONN_FAIL(c, MTLS_ERR_RESOLVE, "cannot resolve host '%s' "
+		    "port '%s': %s", host, port,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		mtls_clear_error(&c->err);
+		if (connect_one(c, ai, deadline) == 0)
+			break;
+		last_errno = errno;
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		/* A timeout or a wake-up ends the whole attempt. */
+		if (c->err.set)
+			break;
+	}
+	freeaddrinfo(res);
+	if (c->fd < 0 && !c->err.set)
+		return CONN_FAIL(c, MTLS_ERR_CONNECT, "cannot connect to %s: %s",
+		    c->peer_desc, strerror(last_errno));
+	if (c->fd < 0)
+		return -1;
+	set_nodelay(c->fd);
+	return 0;
+}
+
+static int
+start_tls(struct mtls *c, int fd, bool own_fd, const char *name)
+{
+	if (mtls_conn_attach(c, fd, own_fd) != 0)
+		return -1;
+	if (mtls_setup_verify_name(c, name) != 0)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "cannot use '%s' as the server "
+		    "name to verify", name);
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_connect(struct mtls *c, const char *host, const char *port)
+{
+	char *bare;
+	int rc;
+
+	if (check_client(c) != 0)
+		return -1;
+	if (host == NULL || *host == '\0' || port == NULL || *port == '\0')
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect needs a host and a "
+		    "port");
+	if ((bare = strip_brackets(host)) == NULL)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	snprintf(c->peer_desc, sizeof(c->peer_desc), strchr(bare, ':') ?
+	    "[%s]:%s" : "%s:%s", bare, port);
+	rc = connect_tcp(c, bare, port);
+	if (rc == 0) {
+		int fd = c->fd;
+
+		c->fd = -1;
+		rc = start_tls(c, fd, true, c->verify_name ? c->verify_name : bare);
+		if (rc != 0 && c->fd < 0)
+			close(fd);
+	}
+	free(bare);
+	return rc == 0 ? mtls_handshake(c) : -1;
+}
+
+MTLS_EXPORT int
+mtls_connect_socket(struct mtls *c, int fd, const char *servername)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const char *name;
+
+	if (check_client(c) != 0)
+		return -1;
+	name = c->verify_name != NULL ? c->verify_name : servername;
+	if (fd < 0 || name == NULL || *name == '\0')
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect_socket needs a socket "
+		    "and the server name to verify");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		mtls_describe_addr((struct sockaddr *)&ss, c->peer_desc,
+		    sizeof(c->peer_desc));
+	else
+		snprintf(c->peer_desc, sizeof(c->peer_desc), "%s", name);
+	if (start_tls(c, fd, false, name) != 0)
+		return -1;
+	/* An event loop drives a non-blocking socket's handshake itself. */
+	return c->nonblocking ? 0 : mtls_handshake(c);
+}

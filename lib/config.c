@@ -1,0 +1,179 @@
+/*
+ * config.c - the shared configuration: life cycle, freezing, protocol
+ * settings.  Identity and trust loading live in identity.c and trust.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "mtls_internal.h"
+
+#define DEFAULT_CONNECT_MS 30000
+#define DEFAULT_HANDSHAKE_MS 30000
+
+/* Never prompt: a key that needs a passphrase we were not given fails. */
+static int
+no_prompt_cb(char *buf, int size, int rwflag, void *userdata)
+{
+	return 0;
+}
+
+static int
+setup_ctx(SSL_CTX *ctx)
+{
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		return -1;
+	/* Renegotiation is a source of attacks and of surprise; mTLS needs none. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Idle connections keep no buffers; a retried write may move its buffer. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
+	SSL_CTX_set_default_passwd_cb(ctx, no_prompt_cb);
+	SSL_CTX_set_info_callback(ctx, mtls_info_cb);
+	/* Servers that verify clients need a context id for session resumption. */
+	if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"libmtls", 7) != 1)
+		return -1;
+	return 0;
+}
+
+MTLS_EXPORT struct mtls_config *
+mtls_config_new(void)
+{
+	struct mtls_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	cfg->refs = 1;
+	cfg->connect_ms = DEFAULT_CONNECT_MS;
+	cfg->handshake_ms = DEFAULT_HANDSHAKE_MS;
+	cfg->ctx = SSL_CTX_new(TLS_method());
+	if (cfg->ctx == NULL || setup_ctx(cfg->ctx) != 0) {
+		SSL_CTX_free(cfg->ctx);
+		free(cfg);
+		ERR_clear_error();
+		return NULL;
+	}
+	SSL_CTX_set_alpn_select_cb(cfg->ctx, mtls_alpn_select_cb, cfg);
+	return cfg;
+}
+
+MTLS_EXPORT struct mtls_config *
+mtls_config_ref(struct mtls_config *cfg)
+{
+	if (cfg != NULL)
+		__atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED);
+	return cfg;
+}
+
+MTLS_EXPORT void
+mtls_config_free(struct mtls_config *cfg)
+{
+	if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
+	free(cfg->alpn);
+	free(cfg);
+}
+
+/* Setters call this first: a config in use by connections never changes. */
+int
+mtls_config_check_mutable(struct mtls_config *cfg)
+{
+	if (__atomic_load_n(&cfg->frozen, __ATOMIC_ACQUIRE))
+		return CFG_FAIL(cfg, MTLS_ERR_CONFIG_FROZEN,
+		    "configuration is in use by a connection and can no longer "
+		    "be changed: build a new configuration instead");
+	mtls_clear_error(&cfg->err);
+	return 0;
+}
+
+void
+mtls_config_freeze(struct mtls_config *cfg)
+{
+	__atomic_store_n(&cfg->frozen, 1, __ATOMIC_RELEASE);
+}
+
+MTLS_EXPORT int
+mtls_config_set_min_version(struct mtls_config *cfg, int version)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(version == MTLS_TLS1_2 || version == MTLS_TLS1_3, cfg,
+	    MTLS_ERR_INVALID, "unsupported minimum TLS version 0x%04x: use "
+	    "MTLS_TLS1_2 or MTLS_TLS1_3", (unsigned)version);
+	SSL_CTX_set_min_proto_version(cfg->ctx, version);
+	return 0;
+}
+
+/* "h2,http/1.1" -> "\x02h2\x08http/1.1", the wire format of RFC 7301. */
+static int
+alpn_to_wire(const char *list, unsigned char **out, size_t *out_len)
+{
+	size_t len = strlen(list);
+	unsigned char *wire = malloc(len + 1);
+	size_t w = 0;
+	const char *p = list;
+
+	if (wire == NULL)
+		return -1;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n == 0 || n > 255) {
+			free(wire);
+			return -1;
+		}
+		wire[w++] = (unsigned char)n;
+		memcpy(wire + w, p, n);
+		w += n;
+		p += n;
+		if (*p == ',' && *++p == '\0') {   /* trailing comma */
+			free(wire);
+			return -1;
+		}
+	}
+	*out = wire;
+	*out_len = w;
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_alpn(struct mtls_config *cfg, const char *protocols)
+{
+	unsigned char *wire;
+	size_t len;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(protocols != NULL && *protocols != '\0', cfg, MTLS_ERR_INVALID,
+	    "ALPN protocol list is empty");
+	ENSURE_CFG(alpn_to_wire(protocols, &wire, &len) == 0, cfg, MTLS_ERR_INVALID,
+	    "invalid ALPN protocol list '%s': names must be 1 to 255 bytes, "
+	    "separated by commas", protocols);
+	if (SSL_CTX_set_alpn_protos(cfg->ctx, wire, (unsigned)len) != 0) {
+		free(wire);
+		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "cannot set ALPN protocols");
+	}
+	free(cfg->alpn);
+	cfg->alpn = wire;
+	cfg->alpn_len = len;
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_timeouts(struct mtls_config *cfg, int connect_ms,
+    int handshake_ms, int io_ms)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(connect_ms >= 0 && handshake_ms >= 0 && io_ms >= 0, cfg,
+	    MTLS_ERR_INVALID, "timeouts must be 0 (none) or a positive number "
+	    "of milliseconds, got %d/%d/%d", connect_ms, handshake_ms, io_ms);
+	cfg->connect_ms = connect_ms;
+	cfg->handshake_ms = handshake_ms;
+	cfg->io_ms = io_ms;
+	return 0;
+}

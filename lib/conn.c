@@ -1,0 +1,213 @@
+/*
+ * conn.c - the life cycle of struct mtls (client, listening server and
+ * accepted connection): creation from a config, attaching a socket,
+ * waking, freeing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "mtls_internal.h"
+
+struct mtls *
+mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
+{
+	struct mtls *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	/* An eventfd per object lets mtls_wake interrupt any wait, even from a
+	 * signal handler. */
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0) {
+		free(c);
+		return NULL;
+	}
+	c->role = role;
+	c->fd = -1;
+	c->alert_received = -1;
+	c->cfg = mtls_config_ref(cfg);
+	mtls_config_freeze(cfg);
+	return c;
+}
+
+static struct mtls *
+conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
+{
+	struct mtls *c;
+
+	if (cfg == NULL)
+		return NULL;
+	if (!cfg->have_trust) {
+		CFG_FAIL(cfg, MTLS_ERR_INVALID, "no trust anchors configured, so no "
+		    "%s certificate could ever verify: set a CA file "
+		    "(mtls_config_set_ca_file) or the system store",
+		    role == ROLE_CLIENT ? "server" : "client");
+		return NULL;
+	}
+	if (role == ROLE_SERVER && !cfg->have_identity) {
+		CFG_FAIL(cfg, MTLS_ERR_INVALID, "a server needs a certificate and "
+		    "key: set them first (mtls_config_set_cert_file or "
+		    "mtls_config_set_p12_file)");
+		return NULL;
+	}
+	if ((c = mtls_conn_alloc(cfg, role)) == NULL)
+		CFG_FAIL(cfg, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
+		    "cannot create a connection object: %s", strerror(errno));
+	return c;
+}
+
+MTLS_EXPORT struct mtls *
+mtls_client_new(struct mtls_config *cfg)
+{
+	return conn_new_checked(cfg, ROLE_CLIENT);
+}
+
+MTLS_EXPORT struct mtls *
+mtls_server_new(struct mtls_config *cfg)
+{
+	return conn_new_checked(cfg, ROLE_SERVER);
+}
+
+/*
+ * Puts a TLS session on a connected socket.  A socket the caller made
+ * non-blocking means an event loop drives us (WANT_* results); otherwise
+ * the socket is made non-blocking and io.c waits with poll(), which is
+ * what gives us timeouts and mtls_wake.
+ */
+int
+mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+	int mode = SSL_VERIFY_PEER;
+	BIO *bio;
+
+	if (flags < 0)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "not a usable socket (fd %d): %s",
+		    fd, strerror(errno));
+	c->nonblocking = !own_fd && (flags & O_NONBLOCK);
+	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return CONN_FAIL(c, MTLS_ERR_IO, "cannot set socket options: %s",
+		    strerror(errno));
+	c->fd = fd;
+	c->own_fd = own_fd;
+	c->ssl = SSL_new(c->cfg->ctx);
+	bio = c->ssl != NULL ? mtls_bio_new(c) : NULL;
+	if (bio == NULL) {
+		ERR_clear_error();
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	}
+	SSL_set_bio(c->ssl, bio, bio);
+	SSL_set_app_data(c->ssl, c);
+	if (c->role == ROLE_CLIENT) {
+		SSL_set_connect_state(c->ssl);
+	} else {
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		SSL_set_accept_state(c->ssl);
+	}
+	SSL_set_verify(c->ssl, mode, mtls_verify_cb);
+	return 0;
+}
+
+MTLS_EXPORT void
+mtls_free(struct mtls *c)
+{
+	if (c == NULL)
+		return;
+	SSL_free(c->ssl);
+	if (c->own_fd && c->fd >= 0)
+		close(c->fd);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	free(c->verify_name);
+	mtls_peer_free(&c->peer);
+	mtls_config_free(c->cfg);
+	free(c);
+}
+
+MTLS_EXPORT int
+mtls_wake(struct mtls *c)
+{
+	uint64_t one = 1;
+
+	if (c == NULL || c->wake_fd < 0)
+		return -1;
+	__atomic_store_n(&c->woken, 1, __ATOMIC_RELEASE);
+	/* write(2) is async-signal-safe; a full counter still wakes. */
+	return write(c->wake_fd, &one, sizeof(one)) == sizeof(one) ||
+	    errno == EAGAIN ? 0 : -1;
+}
+
+MTLS_EXPORT int
+mtls_fd(struct mtls *c)
+{
+	return c != NULL ? c->fd : -1;
+}
+
+MTLS_EXPORT int
+mtls_local_port(struct mtls *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (c == NULL || c->fd < 0 ||
+	    getsockname(c->fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+MTLS_EXPORT int
+mtls_set_verify_name(struct mtls *c, const char *name)
+{
+	char *copy;
+
+	if (c == NULL)
+		return -1;
+	if (c->role != ROLE_CLIENT || c->ssl != NULL)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "the verify name is set on a "
+		    "client before it connects");
+	if (name == NULL || *name == '\0')
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "empty verify name");
+	if ((copy = strdup(name)) == NULL)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	free(c->verify_name);
+	c->verify_name = copy;
+	return 0;
+}
+
+/* "127.0.0.1:8443" or "[::1]:8443", for messages. */
+void
+mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(buf, len, "%s:%d", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, len, "[%s]:%d", host, port);
+	} else {
+		snprintf(buf, len, "the peer");
+	}
+}

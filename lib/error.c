@@ -1,0 +1,117 @@
+/*
+ * error.c - the one-message-per-object error state, and error code names.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "mtls_internal.h"
+
+static const char *const error_names[] = {
+	[MTLS_OK] = "MTLS_OK",
+	[MTLS_ERR_INVALID] = "MTLS_ERR_INVALID",
+	[MTLS_ERR_NOMEM] = "MTLS_ERR_NOMEM",
+	[MTLS_ERR_FILE] = "MTLS_ERR_FILE",
+	[MTLS_ERR_FORMAT] = "MTLS_ERR_FORMAT",
+	[MTLS_ERR_PASSPHRASE] = "MTLS_ERR_PASSPHRASE",
+	[MTLS_ERR_P12_PASSWORD] = "MTLS_ERR_P12_PASSWORD",
+	[MTLS_ERR_KEY_MISMATCH] = "MTLS_ERR_KEY_MISMATCH",
+	[MTLS_ERR_UNSUPPORTED] = "MTLS_ERR_UNSUPPORTED",
+	[MTLS_ERR_CONFIG_FROZEN] = "MTLS_ERR_CONFIG_FROZEN",
+	[MTLS_ERR_RESOLVE] = "MTLS_ERR_RESOLVE",
+	[MTLS_ERR_CONNECT] = "MTLS_ERR_CONNECT",
+	[MTLS_ERR_LISTEN] = "MTLS_ERR_LISTEN",
+	[MTLS_ERR_TIMEOUT] = "MTLS_ERR_TIMEOUT",
+	[MTLS_ERR_HANDSHAKE] = "MTLS_ERR_HANDSHAKE",
+	[MTLS_ERR_PEER_UNTRUSTED] = "MTLS_ERR_PEER_UNTRUSTED",
+	[MTLS_ERR_HOSTNAME] = "MTLS_ERR_HOSTNAME",
+	[MTLS_ERR_NO_PEER_CERT] = "MTLS_ERR_NO_PEER_CERT",
+	[MTLS_ERR_CERT_REJECTED] = "MTLS_ERR_CERT_REJECTED",
+	[MTLS_ERR_PROTOCOL] = "MTLS_ERR_PROTOCOL",
+	[MTLS_ERR_TRUNCATED] = "MTLS_ERR_TRUNCATED",
+	[MTLS_ERR_CLOSED] = "MTLS_ERR_CLOSED",
+	[MTLS_ERR_IO] = "MTLS_ERR_IO",
+	[MTLS_ERR_WOKEN] = "MTLS_ERR_WOKEN",
+	[MTLS_ERR_TLS] = "MTLS_ERR_TLS",
+};
+
+MTLS_EXPORT const char *
+mtls_error_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(error_names) / sizeof(error_names[0]))
+		return "MTLS_ERR_UNKNOWN";
+	return error_names[code];
+}
+
+MTLS_EXPORT int
+mtls_abi_version(void)
+{
+	return MTLS_ABI_VERSION;
+}
+
+int
+mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->code = code;
+	e->set = true;
+	/* The message now carries whatever was worth saying from the queue. */
+	ERR_clear_error();
+	return -1;
+}
+
+void
+mtls_clear_error(struct mtls_errstate *e)
+{
+	e->code = MTLS_OK;
+	e->msg[0] = '\0';
+	e->set = false;
+}
+
+/*
+ * Appends ": <OpenSSL's reason>" for the earliest error on the thread's queue,
+ * the one closest to the cause; nothing when the queue is empty.
+ */
+void
+mtls_append_ssl_reason(char *buf, size_t len)
+{
+	unsigned long code = ERR_peek_error();
+	const char *reason;
+	size_t used = strlen(buf);
+
+	if (code == 0 || used + 3 >= len)
+		return;
+	reason = ERR_reason_error_string(code);
+	if (reason == NULL)
+		reason = "unknown OpenSSL error";
+	snprintf(buf + used, len - used, " (OpenSSL: %s)", reason);
+}
+
+MTLS_EXPORT const char *
+mtls_error(struct mtls *c)
+{
+	return c != NULL && c->err.set ? c->err.msg : NULL;
+}
+
+MTLS_EXPORT int
+mtls_error_code(struct mtls *c)
+{
+	return c != NULL ? c->err.code : MTLS_ERR_INVALID;
+}
+
+MTLS_EXPORT const char *
+mtls_config_error(struct mtls_config *cfg)
+{
+	return cfg != NULL && cfg->err.set ? cfg->err.msg : NULL;
+}
+
+MTLS_EXPORT int
+mtls_config_error_code(struct mtls_config *cfg)
+{
+	return cfg != NULL ? cfg->err.code : MTLS_ERR_INVALID;
+}

@@ -1,0 +1,443 @@
+/*
+ * identity.c - our own certificate chain and private key: PEM files, a
+ * combined PEM, encrypted keys, PKCS#12, from files or memory.  Everything
+ * is parsed and checked before the config changes, so a failed load keeps
+ * the previous identity.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/provider.h>
+
+#include "mtls_internal.h"
+
+#define MAX_FILE_SIZE (16 * 1024 * 1024)
+
+struct identity {
+	X509 *leaf;
+	STACK_OF(X509) *chain;      /* intermediates, without the leaf */
+	EVP_PKEY *key;
+};
+
+static void
+identity_free(struct identity *id)
+{
+	X509_free(id->leaf);
+	sk_X509_pop_free(id->chain, X509_free);
+	EVP_PKEY_free(id->key);
+}
+
+const char *
+mtls_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+void
+mtls_free_secret(unsigned char *data, size_t len)
+{
+	if (data == NULL)
+		return;
+	OPENSSL_cleanse(data, len);
+	free(data);
+}
+
+int
+mtls_read_file(struct mtls_config *cfg, const char *what, const char *path,
+    unsigned char **data, size_t *len)
+{
+	FILE *f;
+	struct stat st;
+	unsigned char *buf;
+	long size;
+	size_t got;
+
+	ENSURE_CFG(path != NULL && *path != '\0', cfg, MTLS_ERR_INVALID,
+	    "no %s file name given", what);
+	if ((f = fopen(path, "rb")) == NULL)
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(errno));
+	/* fopen accepts a directory; its "size" would mislead. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(EISDIR));
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		int saved = errno;
+
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(saved));
+	}
+	if (size > MAX_FILE_SIZE) {
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s file '%s' is too large "
+		    "(%ld bytes) to be a certificate or key", what, path, size);
+	}
+	buf = malloc((size_t)size + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory reading '%s'", path);
+	}
+	errno = 0;
+	got = fread(buf, 1, (size_t)size, f);
+	if (ferror(f)) {
+		int saved = errno ? errno : EIO;
+
+		fclose(f);
+		mtls_free_secret(buf, (size_t)size);
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(saved));
+	}
+	fclose(f);
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+/* True when the bytes look like DER (a SEQUENCE), as PKCS#12 files do. */
+static bool
+looks_like_der(const unsigned char *data, size_t len)
+{
+	return len > 2 && data[0] == 0x30;
+}
+
+static bool
+looks_like_pem(const unsigned char *data, size_t len)
+{
+	return len > 11 && memmem(data, len, "-----BEGIN ", 11) != NULL;
+}
+
+/* Reads every certificate in PEM text: the first is the leaf. */
+static int
+parse_cert_chain(struct mtls_config *cfg, const unsigned char *pem, size_t len,
+    const char *name, struct identity *id)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	X509 *x;
+
+	ENSURE_CFG(bio != NULL, cfg, MTLS_ERR_NOMEM, "out of memory");
+	id->chain = sk_X509_new_null();
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (id->leaf == NULL)
+			id->leaf = x;
+		else if (id->chain == NULL || !sk_X509_push(id->chain, x))
+			X509_free(x);
+	}
+	BIO_free(bio);
+	if (id->leaf == NULL) {
+		if (looks_like_der(pem, len))
+			return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "certificate file '%s' is "
+			    "not PEM (it looks like DER or PKCS#12; for a .p12 or "
+			    ".pfx file use the PKCS#12 loader)", name);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "certificate file '%s' "
+		    "contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' "
+		    "block)", name);
+	}
+	/* The loop ends on "no more PEM"; anything else is a damaged block. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE &&
+	    ERR_peek_last_error() != 0) {
+		char msg[MTLS_ERRBUF];
+
+		snprintf(msg, sizeof(msg), "certificate file '%s' holds a damaged "
+		    "certificate", name);
+		mtls_append_ssl_reason(msg, sizeof(msg));
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+struct pass_state {
+	const char *pass;
+	bool asked;
+};
+
+static int
+pass_cb(char *buf, int size, int rwflag, void *arg)
+{
+	struct pass_state *st = arg;
+	size_t len;
+
+	st->asked = true;
+	if (st->pass == NULL)
+		return -1;          /* no passphrase: fail, never prompt */
+	len = strlen(st->pass);
+	if (len > (size_t)size)
+		len = (size_t)size;
+	memcpy(buf, st->pass, len);
+	return (int)len;
+}
+
+static int
+parse_key(struct mtls_config *cfg, const unsigned char *pem, size_t len,
+    const char *name, bool combined, const char *pass, struct identity *id)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	struct pass_state st = { pass, false };
+	unsigned long err;
+
+	ENSURE_CFG(bio != NULL, cfg, MTLS_ERR_NOMEM, "out of memory");
+	id->key = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, &st);
+	BIO_free(bio);
+	if (id->key != NULL) {
+		ERR_clear_error();
+		return 0;
+	}
+	err = ERR_peek_last_error();
+	if (st.asked && pass == NULL)
+		return CFG_FAIL(cfg, MTLS_ERR_PASSPHRASE, "key '%s' is encrypted and "
+		    "no passphrase was given", name);
+	if (st.asked)
+		return CFG_FAIL(cfg, MTLS_ERR_PASSPHRASE, "wrong passphrase for key "
+		    "'%s' (it could not be decrypted)", name);
+	/* OpenSSL 3's decoders say "unsupported" when there is simply no key. */
+	if (ERR_GET_REASON(err) == PEM_R_NO_START_LINE || err == 0 ||
+	    memmem(pem, len, "PRIVATE KEY-----", 16) == NULL) {
+		if (combined)
+			return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "'%s' contains no private "
+			    "key: give the key file too, or append the key to it "
+			    "(cat cert.crt cert.key > combined.pem)", name);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "key file '%s' contains no PEM "
+		    "private key", name);
+	}
+	{
+		char msg[MTLS_ERRBUF];
+
+		snprintf(msg, sizeof(msg), "key file '%s' holds a private key that "
+		    "cannot be read", name);
+		mtls_append_ssl_reason(msg, sizeof(msg));
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+	}
+}
+
+/* Checks the pair and swaps it into the SSL_CTX; the identity is consumed. */
+static int
+install_identity(struct mtls_config *cfg, struct identity *id,
+    const char *cert_name, const char *key_name)
+{
+	if (X509_check_private_key(id->leaf, id->key) != 1) {
+		identity_free(id);
+		if (strcmp(cert_name, key_name) == 0)
+			return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "the key in '%s' "
+			    "does not match the certificate in it", cert_name);
+		return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "key '%s' does not match "
+		    "certificate '%s'", key_name, cert_name);
+	}
+	if (SSL_CTX_use_certificate(cfg->ctx, id->leaf) != 1 ||
+	    SSL_CTX_use_PrivateKey(cfg->ctx, id->key) != 1 ||
+	    SSL_CTX_set1_chain(cfg->ctx, id->chain) != 1) {
+		char msg[MTLS_ERRBUF];
+
+		snprintf(msg, sizeof(msg), "OpenSSL refused the certificate '%s'",
+		    cert_name);
+		mtls_append_ssl_reason(msg, sizeof(msg));
+		identity_free(id);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+	}
+	identity_free(id);
+	cfg->have_identity = true;
+	return 0;
+}
+
+static int
+load_pem_identity(struct mtls_config *cfg, const unsigned char *cert,
+    size_t cert_len, const char *cert_name, const unsigned char *key,
+    size_t key_len, const char *key_name, const char *pass)
+{
+	struct identity id = { 0 };
+	bool combined = (key == NULL);
+
+	if (parse_cert_chain(cfg, cert, cert_len, cert_name, &id) != 0 ||
+	    parse_key(cfg, combined ? cert : key, combined ? cert_len : key_len,
+	    combined ? cert_name : key_name, combined, pass, &id) != 0) {
+		identity_free(&id);
+		return -1;
+	}
+	return install_identity(cfg, &id, cert_name,
+	    combined ? cert_name : key_name);
+}
+
+MTLS_EXPORT int
+mtls_config_set_cert_file(struct mtls_config *cfg, const char *cert_file,
+    const char *key_file, const char *passphrase)
+{
+	unsigned char *cert = NULL, *key = NULL;
+	size_t cert_len = 0, key_len = 0;
+	int rc = -1;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	if (mtls_read_file(cfg, "certificate", cert_file, &cert, &cert_len) == 0 &&
+	    (key_file == NULL ||
+	    mtls_read_file(cfg, "key", key_file, &key, &key_len) == 0))
+		rc = load_pem_identity(cfg, cert, cert_len, cert_file, key, key_len,
+		    key_file, passphrase);
+	/* The certificate file may hold the key (combined PEM): wipe both. */
+	mtls_free_secret(cert, cert_len);
+	mtls_free_secret(key, key_len);
+	return rc;
+}
+
+MTLS_EXPORT int
+mtls_config_set_cert_mem(struct mtls_config *cfg, const void *cert,
+    size_t cert_len, const void *key, size_t key_len, const char *passphrase)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(cert != NULL && cert_len > 0 && cert_len < INT32_MAX, cfg,
+	    MTLS_ERR_INVALID, "no certificate given (empty buffer)");
+	ENSURE_CFG(key == NULL || (key_len > 0 && key_len < INT32_MAX), cfg,
+	    MTLS_ERR_INVALID, "key buffer is empty");
+	return load_pem_identity(cfg, cert, cert_len, "certificate in memory",
+	    key, key_len, key != NULL ? "key in memory" : NULL, passphrase);
+}
+
+/* ------------------------------------------------------------- PKCS#12 */
+
+static pthread_once_t legacy_once = PTHREAD_ONCE_INIT;
+static bool legacy_loaded;
+
+/*
+ * RC2-40 and friends live in OpenSSL 3's legacy provider.  Loading any
+ * provider explicitly stops the default one from loading implicitly, so
+ * load both.  This is process-wide, which is why it happens only for a
+ * file that needs it.  The providers are unloaded at exit.
+ */
+static OSSL_PROVIDER *legacy_prov, *default_prov;
+
+static void
+unload_legacy_provider(void)
+{
+	OSSL_PROVIDER_unload(legacy_prov);
+	OSSL_PROVIDER_unload(default_prov);
+}
+
+static void
+load_legacy_provider(void)
+{
+	legacy_prov = OSSL_PROVIDER_load(NULL, "legacy");
+	default_prov = OSSL_PROVIDER_load(NULL, "default");
+	legacy_loaded = legacy_prov != NULL && default_prov != NULL;
+	atexit(unload_legacy_provider);
+	ERR_clear_error();
+}
+
+static bool
+p12_password_ok(PKCS12 *p12, const char **pass)
+{
+	if (!PKCS12_mac_present(p12))
+		return true;
+	if (*pass != NULL && **pass != '\0')
+		return PKCS12_verify_mac(p12, *pass, -1) == 1;
+	/* "No password" is written as either an empty or an absent one. */
+	if (PKCS12_verify_mac(p12, "", 0) == 1) {
+		*pass = "";
+		return true;
+	}
+	if (PKCS12_verify_mac(p12, NULL, 0) == 1) {
+		*pass = NULL;
+		return true;
+	}
+	return false;
+}
+
+static int
+p12_parse(PKCS12 *p12, const char *pass, struct identity *id)
+{
+	ERR_clear_error();
+	if (PKCS12_parse(p12, pass, &id->key, &id->leaf, &id->chain) == 1)
+		return 0;
+	if (legacy_loaded)
+		return -1;
+	pthread_once(&legacy_once, load_legacy_provider);
+	if (!legacy_loaded)
+		return -1;
+	ERR_clear_error();
+	return PKCS12_parse(p12, pass, &id->key, &id->leaf, &id->chain) == 1 ? 0 : -1;
+}
+
+static int
+load_p12_identity(struct mtls_config *cfg, const unsigned char *data,
+    size_t len, const char *name, const char *pass)
+{
+	struct identity id = { 0 };
+	const unsigned char *p = data;
+	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
+	char msg[MTLS_ERRBUF];
+
+	if (p12 == NULL) {
+		if (looks_like_pem(data, len))
+			return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "'%s' is not a PKCS#12 "
+			    "file: it is PEM text (load it as a certificate file)", name);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "'%s' is not a PKCS#12 file",
+		    name);
+	}
+	if (!p12_password_ok(p12, &pass)) {
+		PKCS12_free(p12);
+		if (pass == NULL || *pass == '\0')
+			return CFG_FAIL(cfg, MTLS_ERR_P12_PASSWORD, "PKCS#12 file '%s' "
+			    "is protected by a password and none was given", name);
+		return CFG_FAIL(cfg, MTLS_ERR_P12_PASSWORD, "wrong password for "
+		    "PKCS#12 file '%s'", name);
+	}
+	if (p12_parse(p12, pass, &id) != 0) {
+		PKCS12_free(p12);
+		identity_free(&id);
+		if (!legacy_loaded)
+			return CFG_FAIL(cfg, MTLS_ERR_UNSUPPORTED, "PKCS#12 file '%s' "
+			    "uses an algorithm this OpenSSL cannot load (RC2 or 3DES "
+			    "need OpenSSL's legacy provider, which could not be "
+			    "loaded): re-export it with 'openssl pkcs12 -export'", name);
+		snprintf(msg, sizeof(msg), "cannot read PKCS#12 file '%s'", name);
+		mtls_append_ssl_reason(msg, sizeof(msg));
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+	}
+	PKCS12_free(p12);
+	if (id.leaf == NULL || id.key == NULL) {
+		identity_free(&id);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "PKCS#12 file '%s' holds no "
+		    "%s", name, id.leaf == NULL ? "certificate" : "private key");
+	}
+	return install_identity(cfg, &id, name, name);
+}
+
+MTLS_EXPORT int
+mtls_config_set_p12_file(struct mtls_config *cfg, const char *p12_file,
+    const char *password)
+{
+	unsigned char *data;
+	size_t len;
+	int rc;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	if (mtls_read_file(cfg, "PKCS#12", p12_file, &data, &len) != 0)
+		return -1;
+	rc = load_p12_identity(cfg, data, len, p12_file, password);
+	mtls_free_secret(data, len);
+	return rc;
+}
+
+MTLS_EXPORT int
+mtls_config_set_p12_mem(struct mtls_config *cfg, const void *p12,
+    size_t p12_len, const char *password)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(p12 != NULL && p12_len > 0 && p12_len < INT32_MAX, cfg,
+	    MTLS_ERR_INVALID, "no PKCS#12 data given (empty buffer)");
+	return load_p12_identity(cfg, p12, p12_len, "PKCS#12 in memory", password);
+}

@@ -1,0 +1,334 @@
+/*
+ * io.c - handshake, read, write and close, on blocking sockets (timed
+ * waits with poll, interruptible by mtls_wake) and non-blocking ones
+ * (MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT), over a socket BIO of our own
+ * that writes with MSG_NOSIGNAL so that no peer can kill us with SIGPIPE.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "mtls_internal.h"
+
+/* ------------------------------------------------------------- the BIO */
+
+static int
+bio_write(BIO *b, const char *buf, int len)
+{
+	struct mtls *c = BIO_get_data(b);
+	ssize_t n = send(c->fd, buf, (size_t)len, MSG_NOSIGNAL);
+
+	BIO_clear_retry_flags(b);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			BIO_set_retry_write(b);
+		else
+			c->last_errno = errno;
+	}
+	return (int)n;
+}
+
+static int
+bio_read(BIO *b, char *buf, int len)
+{
+	struct mtls *c = BIO_get_data(b);
+	ssize_t n = recv(c->fd, buf, (size_t)len, 0);
+
+	BIO_clear_retry_flags(b);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			BIO_set_retry_read(b);
+		else
+			c->last_errno = errno;
+	} else if (n == 0) {
+		c->eof = true;
+	}
+	return (int)n;
+}
+
+static long
+bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct mtls *c = BIO_get_data(b);
+
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_CTRL_EOF:
+		/* Lets OpenSSL tell a truncated stream from a retry. */
+		return c->eof;
+	default:
+		return 0;
+	}
+}
+
+static int
+bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static BIO_METHOD *bio_method;
+static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
+
+static void
+bio_method_init(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
+	    "libmtls socket");
+
+	if (m == NULL)
+		return;
+	BIO_meth_set_write(m, bio_write);
+	BIO_meth_set_read(m, bio_read);
+	BIO_meth_set_ctrl(m, bio_ctrl);
+	BIO_meth_set_create(m, bio_create);
+	bio_method = m;
+}
+
+BIO *
+mtls_bio_new(struct mtls *c)
+{
+	BIO *b;
+
+	pthread_once(&bio_once, bio_method_init);
+	if (bio_method == NULL || (b = BIO_new(bio_method)) == NULL)
+		return NULL;
+	BIO_set_data(b, c);
+	return b;
+}
+
+/* ------------------------------------------------------------- waiting */
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An absolute deadline on the monotonic clock, or -1 for none. */
+long
+mtls_deadline(int timeout_ms)
+{
+	return timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+}
+
+static bool
+take_wakeup(struct mtls *c)
+{
+	uint64_t count;
+
+	if (!__atomic_exchange_n(&c->woken, 0, __ATOMIC_ACQ_REL))
+		return false;
+	while (read(c->wake_fd, &count, sizeof(count)) > 0)
+		;
+	return true;
+}
+
+/*
+ * Waits until c's socket is ready for events, the deadline passes, or
+ * mtls_wake is called.  Returns 0 when ready, else -1 with the error set.
+ */
+int
+mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
+    const char *what)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = c->fd, .events = (short)events },
+		{ .fd = c->wake_fd, .events = POLLIN },
+	};
+
+	for (;;) {
+		int wait_ms = -1, n;
+
+		if (take_wakeup(c))
+			return CONN_FAIL(c, MTLS_ERR_WOKEN, "%s interrupted by "
+			    "mtls_wake", what);
+		if (deadline >= 0 && (wait_ms = (int)(deadline - now_ms())) < 0)
+			wait_ms = 0;
+		n = poll(pfd, 2, wait_ms);
+		if (n < 0 && errno != EINTR)
+			return CONN_FAIL(c, MTLS_ERR_IO, "%s: poll failed: %s", what,
+			    strerror(errno));
+		if (n == 0)
+			return CONN_FAIL(c, MTLS_ERR_TIMEOUT, "%s with %s timed out "
+			    "after %d ms", what, c->peer_desc, timeout_ms);
+		if (n > 0 && pfd[0].revents != 0 && !(pfd[1].revents & POLLIN))
+			return 0;
+	}
+}
+
+/*
+ * One step of an SSL call that wants to wait: returns 1 to retry, the
+ * WANT_* value for an event loop, or -1.
+ */
+static int
+await(struct mtls *c, int ssl_err, long deadline, int timeout_ms,
+    const char *what)
+{
+	int events = ssl_err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+
+	if (c->nonblocking)
+		return events == POLLIN ? MTLS_WANT_POLLIN : MTLS_WANT_POLLOUT;
+	return mtls_wait(c, events, deadline, timeout_ms, what) == 0 ? 1 : -1;
+}
+
+static bool
+wants_io(int ssl_err)
+{
+	return ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE;
+}
+
+static int
+check_usable(struct mtls *c)
+{
+	if (c == NULL)
+		return -1;
+	if (c->ssl == NULL || c->role == ROLE_SERVER)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "not a connection: connect or "
+		    "accept first");
+	if (c->closed || c->fatal)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "connection is %s",
+		    c->closed ? "closed" : "unusable after an earlier error");
+	return 0;
+}
+
+/* ------------------------------------------------------------ the calls */
+
+MTLS_EXPORT int
+mtls_handshake(struct mtls *c)
+{
+	long deadline;
+	int rc;
+
+	if (check_usable(c) != 0)
+		return -1;
+	if (c->handshake_done)
+		return 0;
+	deadline = mtls_deadline(c->cfg->handshake_ms);
+	for (;;) {
+		ERR_clear_error();
+		rc = SSL_do_handshake(c->ssl);
+		if (rc == 1) {
+			c->handshake_done = true;
+			return 0;
+		}
+		rc = SSL_get_error(c->ssl, rc);
+		if (!wants_io(rc))
+			return mtls_fail_ssl(c, rc, "TLS handshake");
+		if ((rc = await(c, rc, deadline, c->cfg->handshake_ms,
+		    "TLS handshake")) != 1)
+			return rc;
+	}
+}
+
+MTLS_EXPORT ssize_t
+mtls_read(struct mtls *c, void *buf, size_t len)
+{
+	long deadline;
+	size_t got;
+	int rc;
+
+	if ((rc = mtls_handshake(c)) != 0)
+		return rc;
+	if (buf == NULL && len > 0)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "read into a NULL buffer");
+	deadline = mtls_deadline(c->cfg->io_ms);
+	for (;;) {
+		ERR_clear_error();
+		if (SSL_read_ex(c->ssl, buf, len, &got) == 1)
+			return (ssize_t)got;
+		rc = SSL_get_error(c->ssl, 0);
+		if (rc == SSL_ERROR_ZERO_RETURN)
+			return 0;       /* close_notify: a clean end of data */
+		if (!wants_io(rc))
+			return mtls_fail_ssl(c, rc, "read");
+		if ((rc = await(c, rc, deadline, c->cfg->io_ms, "read")) != 1)
+			return rc;
+	}
+}
+
+MTLS_EXPORT ssize_t
+mtls_write(struct mtls *c, const void *buf, size_t len)
+{
+	long deadline;
+	size_t done;
+	int rc;
+
+	if ((rc = mtls_handshake(c)) != 0)
+		return rc;
+	if (len == 0)
+		return 0;
+	if (buf == NULL)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "write from a NULL buffer");
+	deadline = mtls_deadline(c->cfg->io_ms);
+	for (;;) {
+		/* Without SSL_MODE_ENABLE_PARTIAL_WRITE this writes all or waits. */
+		ERR_clear_error();
+		if (SSL_write_ex(c->ssl, buf, len, &done) == 1)
+			return (ssize_t)len;
+		rc = SSL_get_error(c->ssl, 0);
+		if (!wants_io(rc))
+			return mtls_fail_ssl(c, rc, "write");
+		if ((rc = await(c, rc, deadline, c->cfg->io_ms, "write")) != 1)
+			return rc;
+	}
+}
+
+static void
+close_socket(struct mtls *c)
+{
+	c->closed = true;
+	if (c->own_fd && c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+/* Sends our close_notify; the peer's is not awaited (RFC 8446, 6.1). */
+static int
+send_close_notify(struct mtls *c)
+{
+	long deadline = mtls_deadline(c->cfg->io_ms > 0 ? c->cfg->io_ms : 5000);
+	int rc;
+
+	for (;;) {
+		ERR_clear_error();
+		if ((rc = SSL_shutdown(c->ssl)) >= 0)
+			return 0;
+		rc = SSL_get_error(c->ssl, rc);
+		if (!wants_io(rc))
+			return CONN_FAIL(c, MTLS_ERR_CLOSED, "could not send "
+			    "close_notify: the peer has gone away");
+		if ((rc = await(c, rc, deadline, 5000, "close")) != 1)
+			return rc;
+	}
+}
+
+MTLS_EXPORT int
+mtls_close(struct mtls *c)
+{
+	int rc = 0;
+
+	if (c == NULL)
+		return -1;
+	if (c->closed)
+		return 0;
+	if (c->ssl != NULL && c->handshake_done && !c->fatal) {
+		rc = send_close_notify(c);
+		if (rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT)
+			return rc;
+	}
+	close_socket(c);
+	return rc;
+}

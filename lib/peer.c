@@ -1,0 +1,356 @@
+/*
+ * peer.c - the peer's identity and the connection's negotiated facts.
+ * Computed once, on first use after the handshake, and kept on the
+ * connection: every string handed out is borrowed from it.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "mtls_internal.h"
+
+static char *
+hex_of(const unsigned char *data, size_t len, bool upper)
+{
+	static const char digits[2][17] = { "0123456789abcdef", "0123456789ABCDEF" };
+	char *out = malloc(len * 2 + 1);
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[upper][data[i] >> 4];
+		out[2 * i + 1] = digits[upper][data[i] & 15];
+	}
+	out[2 * len] = '\0';
+	return out;
+}
+
+/* A name is used whole or not at all: no NUL, no control characters. */
+static char *
+clean_copy(const unsigned char *data, int len)
+{
+	int i;
+
+	for (i = 0; i < len; i++)
+		if (data[i] < 0x20 || data[i] == 0x7f)
+			return NULL;
+	return strndup((const char *)data, (size_t)len);
+}
+
+char *
+mtls_general_name_text(const GENERAL_NAME *gn)
+{
+	const ASN1_STRING *s;
+	char ip[INET6_ADDRSTRLEN];
+
+	switch (gn->type) {
+	case GEN_DNS:
+		s = gn->d.dNSName;
+		break;
+	case GEN_URI:
+		s = gn->d.uniformResourceIdentifier;
+		break;
+	case GEN_EMAIL:
+		s = gn->d.rfc822Name;
+		break;
+	case GEN_IPADD:
+		s = gn->d.iPAddress;
+		if (ASN1_STRING_length(s) == 4)
+			inet_ntop(AF_INET, ASN1_STRING_get0_data(s), ip, sizeof(ip));
+		else if (ASN1_STRING_length(s) == 16)
+			inet_ntop(AF_INET6, ASN1_STRING_get0_data(s), ip, sizeof(ip));
+		else
+			return NULL;
+		return strdup(ip);
+	default:
+		return NULL;
+	}
+	return clean_copy(ASN1_STRING_get0_data(s), ASN1_STRING_length(s));
+}
+
+static char *
+dn_text(X509_NAME *name)
+{
+	char buf[1024];
+
+	mtls_format_dn(name, buf, sizeof(buf));
+	return strdup(buf);
+}
+
+static char *
+common_name(X509 *cert)
+{
+	X509_NAME *name = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	unsigned char *utf8 = NULL;
+	char *out;
+	int len;
+
+	if (i < 0)
+		return NULL;
+	len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+	    X509_NAME_get_entry(name, i)));
+	if (len < 0)
+		return NULL;
+	out = clean_copy(utf8, len);
+	OPENSSL_free(utf8);
+	return out;
+}
+
+static char *
+serial_hex(X509 *cert)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL, *out;
+
+	BN_free(bn);
+	out = hex != NULL ? strdup(hex) : NULL;
+	OPENSSL_free(hex);
+	return out;
+}
+
+static char *
+cert_sha256(X509 *cert, bool spki_only)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
+	unsigned int md_len = 0;
+	int len;
+
+	if (!spki_only)
+		return X509_digest(cert, EVP_sha256(), md, &md_len) == 1 ?
+		    hex_of(md, md_len, false) : NULL;
+	/* RFC 7469: the hash of the DER SubjectPublicKeyInfo. */
+	len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
+	if (len <= 0 || EVP_Digest(der, (size_t)len, md, &md_len, EVP_sha256(),
+	    NULL) != 1)
+		md_len = 0;
+	OPENSSL_free(der);
+	return md_len > 0 ? hex_of(md, md_len, false) : NULL;
+}
+
+static char *
+pem_of_certs(STACK_OF(X509) *certs, X509 *only)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+	long len;
+	int i;
+
+	if (bio == NULL)
+		return NULL;
+	if (only != NULL)
+		PEM_write_bio_X509(bio, only);
+	for (i = 0; only == NULL && i < sk_X509_num(certs); i++)
+		PEM_write_bio_X509(bio, sk_X509_value(certs, i));
+	len = BIO_get_mem_data(bio, &data);
+	if (len > 0)
+		out = strndup(data, (size_t)len);
+	BIO_free(bio);
+	return out;
+}
+
+static time_t
+cert_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(t, &tm) != 1)
+		return -1;
+	return timegm(&tm);
+}
+
+static void
+load_sans(struct mtls_peer *p, X509 *cert)
+{
+	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL,
+	    NULL);
+	int n = sans != NULL ? sk_GENERAL_NAME_num(sans) : 0;
+	size_t counts[MTLS_SAN_EMAIL + 1] = { 0 };
+	int i, t;
+
+	for (t = MTLS_SAN_DNS; t <= MTLS_SAN_EMAIL; t++)
+		p->sans[t] = calloc((size_t)n + 1, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+		char *text = mtls_general_name_text(gn);
+
+		t = gn->type == GEN_DNS ? MTLS_SAN_DNS : gn->type == GEN_IPADD ?
+		    MTLS_SAN_IP : gn->type == GEN_URI ? MTLS_SAN_URI : MTLS_SAN_EMAIL;
+		if (text != NULL && p->sans[t] != NULL)
+			p->sans[t][counts[t]++] = text;
+		else
+			free(text);
+	}
+	GENERAL_NAMES_free(sans);
+}
+
+static struct mtls_peer *
+peer_load(struct mtls *c)
+{
+	struct mtls_peer *p;
+	X509 *cert;
+	STACK_OF(X509) *chain;
+
+	if (c == NULL || !c->handshake_done || c->ssl == NULL)
+		return NULL;
+	p = &c->peer;
+	if (p->loaded)
+		return p;
+	p->loaded = true;
+	p->not_before = p->not_after = -1;
+	if ((cert = SSL_get0_peer_certificate(c->ssl)) == NULL)
+		return p;
+	p->provided = true;
+	p->subject = dn_text(X509_get_subject_name(cert));
+	p->issuer = dn_text(X509_get_issuer_name(cert));
+	p->common_name = common_name(cert);
+	p->serial = serial_hex(cert);
+	p->fingerprint = cert_sha256(cert, false);
+	p->spki = cert_sha256(cert, true);
+	p->not_before = cert_time(X509_get0_notBefore(cert));
+	p->not_after = cert_time(X509_get0_notAfter(cert));
+	p->cert_pem = pem_of_certs(NULL, cert);
+	chain = SSL_get0_verified_chain(c->ssl);
+	if (chain == NULL)
+		chain = SSL_get_peer_cert_chain(c->ssl);
+	p->chain_pem = chain != NULL ? pem_of_certs(chain, NULL) : NULL;
+	load_sans(p, cert);
+	ERR_clear_error();
+	return p;
+}
+
+void
+mtls_peer_free(struct mtls_peer *p)
+{
+	int t;
+	size_t i;
+
+	free(p->subject);
+	free(p->issuer);
+	free(p->common_name);
+	free(p->serial);
+	free(p->fingerprint);
+	free(p->spki);
+	free(p->cert_pem);
+	free(p->chain_pem);
+	free(p->alpn);
+	for (t = MTLS_SAN_DNS; t <= MTLS_SAN_EMAIL; t++) {
+		for (i = 0; p->sans[t] != NULL && p->sans[t][i] != NULL; i++)
+			free(p->sans[t][i]);
+		free(p->sans[t]);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+MTLS_EXPORT int
+mtls_peer_cert_provided(struct mtls *c)
+{
+	struct mtls_peer *p = peer_load(c);
+
+	return p != NULL && p->provided;
+}
+
+MTLS_EXPORT int
+mtls_peer_cert_verified(struct mtls *c)
+{
+	return mtls_peer_cert_provided(c) &&
+	    SSL_get_verify_result(c->ssl) == X509_V_OK;
+}
+
+MTLS_EXPORT const char *
+mtls_peer_verify_error(struct mtls *c)
+{
+	long result;
+
+	if (!mtls_peer_cert_provided(c))
+		return NULL;
+	result = SSL_get_verify_result(c->ssl);
+	return result == X509_V_OK ? NULL : X509_verify_cert_error_string(result);
+}
+
+#define PEER_STRING(fn, field) \
+	MTLS_EXPORT const char *fn(struct mtls *c) \
+	{ \
+		struct mtls_peer *p = peer_load(c); \
+		return p != NULL ? p->field : NULL; \
+	}
+
+PEER_STRING(mtls_peer_subject, subject)
+PEER_STRING(mtls_peer_issuer, issuer)
+PEER_STRING(mtls_peer_common_name, common_name)
+PEER_STRING(mtls_peer_serial, serial)
+PEER_STRING(mtls_peer_fingerprint_sha256, fingerprint)
+PEER_STRING(mtls_peer_spki_sha256, spki)
+PEER_STRING(mtls_peer_cert_pem, cert_pem)
+PEER_STRING(mtls_peer_chain_pem, chain_pem)
+
+MTLS_EXPORT time_t
+mtls_peer_not_before(struct mtls *c)
+{
+	struct mtls_peer *p = peer_load(c);
+
+	return p != NULL ? p->not_before : -1;
+}
+
+MTLS_EXPORT time_t
+mtls_peer_not_after(struct mtls *c)
+{
+	struct mtls_peer *p = peer_load(c);
+
+	return p != NULL ? p->not_after : -1;
+}
+
+MTLS_EXPORT const char *
+mtls_peer_san(struct mtls *c, int type, size_t index)
+{
+	struct mtls_peer *p = peer_load(c);
+	size_t i;
+
+	if (p == NULL || type < MTLS_SAN_DNS || type > MTLS_SAN_EMAIL ||
+	    p->sans[type] == NULL)
+		return NULL;
+	for (i = 0; i < index && p->sans[type][i] != NULL; i++)
+		;
+	return p->sans[type][i];
+}
+
+MTLS_EXPORT const char *
+mtls_conn_version(struct mtls *c)
+{
+	return c != NULL && c->handshake_done ? SSL_get_version(c->ssl) : NULL;
+}
+
+MTLS_EXPORT const char *
+mtls_conn_cipher(struct mtls *c)
+{
+	return c != NULL && c->handshake_done ? SSL_get_cipher_name(c->ssl) : NULL;
+}
+
+MTLS_EXPORT const char *
+mtls_conn_alpn(struct mtls *c)
+{
+	const unsigned char *proto = NULL;
+	unsigned int len = 0;
+
+	if (c == NULL || !c->handshake_done)
+		return NULL;
+	SSL_get0_alpn_selected(c->ssl, &proto, &len);
+	if (proto == NULL || len == 0)
+		return NULL;
+	/* The SSL's buffer is not NUL-terminated: keep a copy on the peer. */
+	if (c->peer.alpn == NULL)
+		c->peer.alpn = strndup((const char *)proto, len);
+	return c->peer.alpn;
+}
+
+MTLS_EXPORT int
+mtls_conn_session_resumed(struct mtls *c)
+{
+	return c != NULL && c->handshake_done && SSL_session_reused(c->ssl);
+}

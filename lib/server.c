@@ -1,0 +1,152 @@
+/*
+ * server.c - listening and accepting.  Accepting does no TLS: the
+ * handshake happens on the accepted connection, in the thread that
+ * serves it and bounded by the handshake timeout, so that a silent or
+ * slow client never stalls the accept loop.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mtls_internal.h"
+
+#define DEFAULT_BACKLOG 511
+
+static int
+listen_one(const struct addrinfo *ai, bool any_host, int backlog)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	int one = 1, zero = 0, saved;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* "Every address" on IPv6 also takes IPv4, where the system allows. */
+	if (ai->ai_family == AF_INET6 && any_host)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+MTLS_EXPORT int
+mtls_listen(struct mtls *srv, const char *host, const char *port, int backlog)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE }, *res, *ai;
+	int rc, last_errno = EADDRNOTAVAIL;
+
+	if (srv == NULL)
+		return -1;
+	if (srv->role != ROLE_SERVER || srv->fd >= 0)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "listen needs a server object "
+		    "(mtls_server_new) that is not listening yet");
+	if (port == NULL || *port == '\0')
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "listen needs a port");
+	if (backlog <= 0)
+		backlog = DEFAULT_BACKLOG;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return CONN_FAIL(srv, MTLS_ERR_RESOLVE, "cannot resolve listen "
+		    "address '%s' port '%s': %s", host ? host : "*", port,
+		    gai_strerror(rc));
+	/* With no host, prefer the IPv6 wildcard: it takes IPv4 too. */
+	for (ai = res; ai != NULL && srv->fd < 0; ai = ai->ai_next)
+		if (host != NULL || ai->ai_family == AF_INET6)
+			if ((srv->fd = listen_one(ai, host == NULL, backlog)) < 0)
+				last_errno = errno;
+	for (ai = res; ai != NULL && srv->fd < 0; ai = ai->ai_next)
+		if ((srv->fd = listen_one(ai, host == NULL, backlog)) < 0)
+			last_errno = errno;
+	freeaddrinfo(res);
+	if (srv->fd < 0)
+		return CONN_FAIL(srv, MTLS_ERR_LISTEN, "cannot listen on %s port %s: "
+		    "%s", host ? host : "all addresses", port, strerror(last_errno));
+	srv->own_fd = true;
+	snprintf(srv->peer_desc, sizeof(srv->peer_desc), "%s port %s",
+	    host ? host : "all addresses", port);
+	return 0;
+}
+
+static int
+new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
+    const struct sockaddr *peer)
+{
+	struct mtls *c = mtls_conn_alloc(srv->cfg, ROLE_ACCEPTED);
+	int one = 1;
+
+	if (c == NULL) {
+		if (own_fd)
+			close(fd);
+		return CONN_FAIL(srv, MTLS_ERR_NOMEM, "cannot create a connection "
+		    "object: %s", strerror(errno));
+	}
+	if (peer != NULL)
+		mtls_describe_addr(peer, c->peer_desc, sizeof(c->peer_desc));
+	if (mtls_conn_attach(c, fd, own_fd) != 0) {
+		CONN_FAIL(srv, mtls_error_code(c), "%s", mtls_error(c));
+		if (own_fd && c->fd < 0)
+			close(fd);
+		mtls_free(c);
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	*conn = c;
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_accept(struct mtls *srv, struct mtls **conn)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	if (srv == NULL)
+		return -1;
+	if (srv->role != ROLE_SERVER || srv->fd < 0 || conn == NULL)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "accept needs a listening "
+		    "server (mtls_listen) and a place for the connection");
+	*conn = NULL;
+	for (;;) {
+		len = sizeof(ss);
+		fd = accept4(srv->fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			return new_accepted(srv, conn, fd, true,
+			    (struct sockaddr *)&ss);
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (mtls_wait(srv, POLLIN, -1, 0, "accept") != 0)
+				return -1;
+		} else if (errno != EINTR && errno != ECONNABORTED) {
+			/* EMFILE and friends: the caller decides to back off. */
+			return CONN_FAIL(srv, MTLS_ERR_IO, "accept on %s failed: %s",
+			    srv->peer_desc, strerror(errno));
+		}
+	}
+}
+
+MTLS_EXPORT int
+mtls_accept_socket(struct mtls *srv, struct mtls **conn, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (srv == NULL)
+		return -1;
+	if (srv->role != ROLE_SERVER || conn == NULL || fd < 0)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "accept_socket needs a server "
+		    "object, a socket and a place for the connection");
+	*conn = NULL;
+	return new_accepted(srv, conn, fd, false,
+	    getpeername(fd, (struct sockaddr *)&ss, &len) == 0 ?
+	    (struct sockaddr *)&ss : NULL);
+}

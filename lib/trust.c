@@ -1,0 +1,143 @@
+/*
+ * trust.c - the trust anchors a peer's chain must lead to, and the CA names
+ * a server advertises in its certificate request.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "mtls_internal.h"
+
+/* Remembers where anchors came from, to name it when a chain fails. */
+static void
+note_trust_source(struct mtls_config *cfg, const char *desc)
+{
+	size_t used = strlen(cfg->trust_desc);
+
+	if (used == 0)
+		snprintf(cfg->trust_desc, sizeof(cfg->trust_desc), "%s", desc);
+	else if (used + 6 + strlen(desc) < sizeof(cfg->trust_desc))
+		snprintf(cfg->trust_desc + used, sizeof(cfg->trust_desc) - used,
+		    " and %s", desc);
+	cfg->have_trust = true;
+}
+
+/*
+ * Adds every certificate of a PEM bundle to the store and to the list of
+ * advertised client CA names.  All of them are parsed before any is added.
+ */
+static int
+add_ca_pem(struct mtls_config *cfg, const unsigned char *pem, size_t len,
+    const char *desc)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	X509_STORE *store = SSL_CTX_get_cert_store(cfg->ctx);
+	X509 *x;
+	int i, n;
+
+	if (bio == NULL || certs == NULL) {
+		BIO_free(bio);
+		sk_X509_free(certs);
+		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory");
+	}
+	while ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_push(certs, x))
+			X509_free(x);
+	BIO_free(bio);
+	n = sk_X509_num(certs);
+	if (n == 0) {
+		sk_X509_free(certs);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s contains no PEM "
+		    "certificate", desc);
+	}
+	ERR_clear_error();
+	for (i = 0; i < n; i++) {
+		x = sk_X509_value(certs, i);
+		/* A duplicate anchor is harmless; X509_STORE says so, not an error. */
+		X509_STORE_add_cert(store, x);
+		SSL_CTX_add_client_CA(cfg->ctx, x);
+	}
+	ERR_clear_error();
+	sk_X509_pop_free(certs, X509_free);
+	note_trust_source(cfg, desc);
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_ca_file(struct mtls_config *cfg, const char *ca_file)
+{
+	unsigned char *data;
+	size_t len;
+	char desc[200];
+	int rc;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	if (mtls_read_file(cfg, "CA", ca_file, &data, &len) != 0)
+		return -1;
+	snprintf(desc, sizeof(desc), "CA file '%s'", ca_file);
+	rc = add_ca_pem(cfg, data, len, desc);
+	free(data);
+	return rc;
+}
+
+MTLS_EXPORT int
+mtls_config_set_ca_mem(struct mtls_config *cfg, const void *pem, size_t pem_len)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(pem != NULL && pem_len > 0 && pem_len < INT32_MAX, cfg,
+	    MTLS_ERR_INVALID, "no CA certificates given (empty buffer)");
+	return add_ca_pem(cfg, pem, pem_len, "the CA certificates in memory");
+}
+
+MTLS_EXPORT int
+mtls_config_set_ca_path(struct mtls_config *cfg, const char *ca_dir)
+{
+	struct stat st;
+	char desc[200];
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(ca_dir != NULL && *ca_dir != '\0', cfg, MTLS_ERR_INVALID,
+	    "no CA directory given");
+	if (stat(ca_dir, &st) != 0)
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot use CA directory '%s': %s",
+		    ca_dir, strerror(errno));
+	ENSURE_CFG(S_ISDIR(st.st_mode), cfg, MTLS_ERR_FILE, "CA directory '%s' is "
+	    "not a directory (for a file of certificates, use a CA file)", ca_dir);
+	ENSURE_CFG(access(ca_dir, R_OK | X_OK) == 0, cfg, MTLS_ERR_FILE,
+	    "cannot read CA directory '%s': %s", ca_dir, strerror(errno));
+	if (X509_STORE_load_path(SSL_CTX_get_cert_store(cfg->ctx), ca_dir) != 1) {
+		char msg[MTLS_ERRBUF];
+
+		snprintf(msg, sizeof(msg), "cannot use CA directory '%s'", ca_dir);
+		mtls_append_ssl_reason(msg, sizeof(msg));
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "%s", msg);
+	}
+	snprintf(desc, sizeof(desc), "CA directory '%s'", ca_dir);
+	note_trust_source(cfg, desc);
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_use_system_ca(struct mtls_config *cfg)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	if (SSL_CTX_set_default_verify_paths(cfg->ctx) != 1) {
+		char msg[MTLS_ERRBUF] = "cannot load the system CA store";
+
+		mtls_append_ssl_reason(msg, sizeof(msg));
+		return CFG_FAIL(cfg, MTLS_ERR_TLS, "%s", msg);
+	}
+	note_trust_source(cfg, "the system CA store");
+	return 0;
+}
