@@ -1,0 +1,348 @@
+/*
+ * check_io.c - reading, writing and closing: large transfers, clean close
+ * versus truncation, writing to a peer that has gone (no SIGPIPE), timeouts,
+ * mtls_wake, and the same calls on non-blocking sockets.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check_util.h"
+
+static struct mtls_config *server_cfg, *client_cfg;
+
+static void
+setup(void)
+{
+	server_cfg = make_config("server.crt", "server.key", "ca.crt");
+	client_cfg = make_config("client.crt", "client.key", "ca.crt");
+}
+
+static void
+teardown(void)
+{
+	mtls_config_free(server_cfg);
+	mtls_config_free(client_cfg);
+}
+
+static struct mtls *
+connected_client(struct test_server *s, enum serve_mode mode)
+{
+	struct mtls *c;
+	int rc;
+
+	server_start(s, server_cfg, mode, 1);
+	c = client_connect(client_cfg, "localhost", s->port, &rc);
+	ck_assert_msg(rc == 0, "%s", mtls_error(c));
+	return c;
+}
+
+/* Reads exactly len bytes. */
+static void
+read_full(struct mtls *c, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = mtls_read(c, buf + got, len - got);
+
+		ck_assert_msg(n > 0, "read: %s", mtls_error(c));
+		got += (size_t)n;
+	}
+}
+
+/* An SSL object is not to be used by two threads at once: write a chunk,
+ * read its echo, repeat. */
+START_TEST(test_large_echo)
+{
+	enum { SIZE = 4 * 1024 * 1024, CHUNK = 64 * 1024 };
+	unsigned char *out = malloc(SIZE), *in = malloc(SIZE);
+	struct test_server s;
+	struct mtls *c = connected_client(&s, SERVE_ECHO);
+	size_t i;
+
+	for (i = 0; i < SIZE; i++)
+		out[i] = (unsigned char)(i * 7 + (i >> 11));
+	for (i = 0; i < SIZE; i += CHUNK) {
+		ck_assert_int_eq(mtls_write(c, out + i, CHUNK), CHUNK);
+		read_full(c, in + i, CHUNK);
+	}
+	ck_assert_int_eq(memcmp(in, out, SIZE), 0);
+	ck_assert_int_eq(mtls_close(c), 0);
+	mtls_free(c);
+	server_stop(&s);
+	free(out);
+	free(in);
+}
+END_TEST
+
+START_TEST(test_clean_close_reads_zero)
+{
+	struct test_server s;
+	struct mtls *c = connected_client(&s, SERVE_GREET);
+	unsigned char buf[8];
+
+	read_full(c, buf, 2);
+	ck_assert_int_eq(memcmp(buf, "hi", 2), 0);
+	ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_OK);
+	mtls_close(c);
+	mtls_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_truncation_is_an_error)
+{
+	struct test_server s;
+	struct mtls *c = connected_client(&s, SERVE_TRUNCATE);
+	unsigned char buf[16];
+
+	read_full(c, buf, 7);
+	ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), -1);
+	ck_assert_msg(mtls_error_code(c) == MTLS_ERR_TRUNCATED, "%s: %s",
+	    mtls_error_name(mtls_error_code(c)), mtls_error(c));
+	ck_assert_msg_has(mtls_error(c), "truncated");
+	ck_assert_msg_has(mtls_error(c), "without close_notify");
+	mtls_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+/* SIGPIPE is at its default action here (check_mtls.c): raising it would
+ * kill this test. */
+START_TEST(test_write_after_peer_closed)
+{
+	static unsigned char chunk[65536];
+	struct test_server s;
+	struct mtls *c = connected_client(&s, SERVE_CLOSE_NOW);
+	ssize_t rc = 0;
+	int i;
+
+	server_stop(&s);    /* the server dropped the connection */
+	for (i = 0; i < 200 && rc >= 0; i++)
+		rc = mtls_write(c, chunk, sizeof(chunk));
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(mtls_error_code(c) == MTLS_ERR_CLOSED ||
+	    mtls_error_code(c) == MTLS_ERR_TRUNCATED, "code %s: %s",
+	    mtls_error_name(mtls_error_code(c)), mtls_error(c));
+	ck_assert_msg_has(mtls_error(c), "server");
+	/* Afterwards the connection says it is unusable, still without dying. */
+	ck_assert_int_eq(mtls_write(c, chunk, 10), -1);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_INVALID);
+	mtls_free(c);
+}
+END_TEST
+
+START_TEST(test_read_timeout)
+{
+	struct mtls_config *cfg = make_config("client.crt", "client.key", "ca.crt");
+	struct test_server s;
+	struct mtls *c;
+	char buf[8];
+	int rc;
+
+	ck_assert_int_eq(mtls_config_set_timeouts(cfg, 0, 0, 200), 0);
+	server_start(&s, server_cfg, SERVE_ECHO, 1);
+	c = client_connect(cfg, "localhost", s.port, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_TIMEOUT);
+	ck_assert_msg_has(mtls_error(c), "read with localhost:");
+	ck_assert_msg_has(mtls_error(c), "timed out after 200 ms");
+	mtls_free(c);
+	server_stop(&s);
+	mtls_config_free(cfg);
+}
+END_TEST
+
+struct reader {
+	struct mtls *c;
+	ssize_t rc;
+};
+
+static void *
+reader_thread(void *arg)
+{
+	struct reader *r = arg;
+	char buf[8];
+
+	r->rc = mtls_read(r->c, buf, sizeof(buf));
+	return NULL;
+}
+
+START_TEST(test_wake_blocked_read)
+{
+	struct test_server s;
+	struct mtls *c = connected_client(&s, SERVE_ECHO);
+	struct reader r = { c, 99 };
+	pthread_t t;
+
+	pthread_create(&t, NULL, reader_thread, &r);
+	usleep(100 * 1000);
+	ck_assert_int_eq(mtls_wake(c), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(r.rc, -1);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_WOKEN);
+	ck_assert_msg_has(mtls_error(c), "read interrupted by mtls_wake");
+	/* A wake-up is used up: the connection still works afterwards. */
+	ck_assert_int_eq(mtls_write(c, "abc", 3), 3);
+	{
+		unsigned char buf[3];
+
+		read_full(c, buf, 3);
+		ck_assert_int_eq(memcmp(buf, "abc", 3), 0);
+	}
+	mtls_close(c);
+	mtls_free(c);
+	server_stop(&s);
+}
+END_TEST
+
+struct acceptor {
+	struct mtls *srv;
+	int rc;
+};
+
+static void *
+accept_thread(void *arg)
+{
+	struct acceptor *a = arg;
+	struct mtls *c = NULL;
+
+	a->rc = mtls_accept(a->srv, &c);
+	mtls_free(c);
+	return NULL;
+}
+
+START_TEST(test_wake_blocked_accept)
+{
+	struct mtls *srv = mtls_server_new(server_cfg);
+	struct acceptor a = { srv, 99 };
+	pthread_t t;
+
+	ck_assert_int_eq(mtls_listen(srv, "127.0.0.1", "0", 0), 0);
+	pthread_create(&t, NULL, accept_thread, &a);
+	usleep(100 * 1000);
+	ck_assert_int_eq(mtls_wake(srv), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(a.rc, -1);
+	ck_assert_int_eq(mtls_error_code(srv), MTLS_ERR_WOKEN);
+	ck_assert_msg_has(mtls_error(srv), "accept interrupted");
+	mtls_free(srv);
+}
+END_TEST
+
+/* A connected pair of non-blocking TCP sockets on loopback. */
+static void
+nonblocking_pair(int *cfd, int *sfd)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	getsockname(lfd, (struct sockaddr *)&sin, &len);
+	*cfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(*cfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	*sfd = accept(lfd, NULL, NULL);
+	close(lfd);
+	fcntl(*cfd, F_SETFL, O_NONBLOCK);
+	fcntl(*sfd, F_SETFL, O_NONBLOCK);
+}
+
+/* One step of an event loop: poll for what rc asked, if it asked. */
+static bool
+pending(int rc, int fd)
+{
+	struct pollfd p = { .fd = fd };
+
+	if (rc != MTLS_WANT_POLLIN && rc != MTLS_WANT_POLLOUT)
+		return false;
+	p.events = rc == MTLS_WANT_POLLIN ? POLLIN : POLLOUT;
+	poll(&p, 1, 10);
+	return true;
+}
+
+START_TEST(test_nonblocking_event_loop)
+{
+	struct mtls *srv = mtls_server_new(server_cfg), *sc, *cc;
+	int cfd, sfd, crc = 1, src = 1, i, wants = 0;
+	char buf[16];
+	ssize_t n = MTLS_WANT_POLLIN;
+
+	nonblocking_pair(&cfd, &sfd);
+	cc = mtls_client_new(client_cfg);
+	ck_assert_int_eq(mtls_connect_socket(cc, cfd, "localhost"), 0);
+	ck_assert_int_eq(mtls_accept_socket(srv, &sc, sfd), 0);
+	/* Drive both handshakes from one thread, as an event loop would. */
+	for (i = 0; i < 1000 && (crc != 0 || src != 0); i++) {
+		if (crc != 0)
+			crc = mtls_handshake(cc);
+		if (src != 0)
+			src = mtls_handshake(sc);
+		wants += pending(crc, cfd) + pending(src, sfd);
+		ck_assert_msg(crc != -1 && src != -1, "%s / %s", mtls_error(cc),
+		    mtls_error(sc));
+	}
+	ck_assert_int_eq(crc, 0);
+	ck_assert_int_eq(src, 0);
+	ck_assert_int_gt(wants, 0);
+	ck_assert_int_eq(mtls_read(sc, buf, sizeof(buf)), MTLS_WANT_POLLIN);
+	ck_assert_int_eq(mtls_write(cc, "event", 5), 5);
+	for (i = 0; i < 1000 && pending((int)n, sfd); i++)
+		n = mtls_read(sc, buf, sizeof(buf));
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(memcmp(buf, "event", 5), 0);
+	mtls_free(cc);
+	mtls_free(sc);
+	mtls_free(srv);
+	close(cfd);
+	close(sfd);
+}
+END_TEST
+
+START_TEST(test_close_twice_and_free_null)
+{
+	struct test_server s;
+	struct mtls *c = connected_client(&s, SERVE_ECHO);
+	char buf[4];
+
+	ck_assert_int_eq(mtls_close(c), 0);
+	ck_assert_int_eq(mtls_close(c), 0);
+	ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_error(c), "connection is closed");
+	mtls_free(c);
+	mtls_free(NULL);
+	server_stop(&s);
+}
+END_TEST
+
+Suite *
+io_suite(void)
+{
+	Suite *s = suite_create("io");
+	TCase *tc = tcase_create("read-write");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_large_echo);
+	tcase_add_test(tc, test_clean_close_reads_zero);
+	tcase_add_test(tc, test_truncation_is_an_error);
+	tcase_add_test(tc, test_write_after_peer_closed);
+	tcase_add_test(tc, test_read_timeout);
+	tcase_add_test(tc, test_wake_blocked_read);
+	tcase_add_test(tc, test_wake_blocked_accept);
+	tcase_add_test(tc, test_nonblocking_event_loop);
+	tcase_add_test(tc, test_close_twice_and_free_null);
+	suite_add_tcase(s, tc);
+	return s;
+}

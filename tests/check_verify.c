@@ -1,0 +1,316 @@
+/*
+ * check_verify.c - who may connect: chain and name verification on both
+ * sides, over real handshakes on loopback, with the messages each side gets.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "check_util.h"
+
+/*
+ * Connects with the client config, sends and reads one message, and returns
+ * the client's error code (MTLS_OK when all worked).  In TLS 1.3 a server's
+ * refusal of our certificate arrives after the handshake: on the read.
+ */
+static int
+exchange(struct mtls_config *client_cfg, const char *host, int port,
+    char *msg, size_t msg_len)
+{
+	char buf[64];
+	int rc;
+	struct mtls *c = client_connect(client_cfg, host, port, &rc);
+	int code = MTLS_OK;
+
+	if (rc == 0 && mtls_write(c, "ping", 4) == 4 &&
+	    mtls_read(c, buf, sizeof(buf)) > 0)
+		code = MTLS_OK;
+	else
+		code = mtls_error_code(c);
+	snprintf(msg, msg_len, "%s", mtls_error(c) ? mtls_error(c) : "");
+	mtls_close(c);
+	mtls_free(c);
+	return code;
+}
+
+/* Runs one handshake between a server identity and a client identity. */
+struct outcome {
+	int client_code;
+	char client_msg[1024];
+	struct test_server srv;
+};
+
+static void
+run(struct outcome *o, const char *srv_cert, const char *srv_key,
+    const char *srv_ca, const char *cli_cert, const char *cli_key,
+    const char *cli_ca, const char *host)
+{
+	struct mtls_config *scfg = make_config(srv_cert, srv_key, srv_ca);
+	struct mtls_config *ccfg = make_config(cli_cert, cli_key, cli_ca);
+
+	server_start(&o->srv, scfg, SERVE_ECHO, 1);
+	o->client_code = exchange(ccfg, host, o->srv.port, o->client_msg,
+	    sizeof(o->client_msg));
+	server_stop(&o->srv);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+START_TEST(test_mutual_success)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "client.crt", "client.key",
+	    "ca.crt", "localhost");
+	ck_assert_msg(o.client_code == MTLS_OK, "client: %s", o.client_msg);
+	ck_assert_int_eq(o.srv.hs_rc, 0);
+	ck_assert(o.srv.peer_verified);
+	ck_assert_str_eq(o.srv.peer_cn, "client");
+}
+END_TEST
+
+START_TEST(test_no_client_cert)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", NULL, NULL, "ca.crt",
+	    "localhost");
+	ck_assert_int_eq(o.srv.hs_rc, -1);
+	ck_assert_int_eq(o.srv.err_code, MTLS_ERR_NO_PEER_CERT);
+	ck_assert_msg_has(o.srv.err_msg, "client presented no certificate");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_CERT_REJECTED);
+	ck_assert_msg_has(o.client_msg, "server requires a client certificate");
+	/* The client is told which CAs the server would accept. */
+	ck_assert_msg_has(o.client_msg, "'CN=libmtls Test Root CA'");
+}
+END_TEST
+
+START_TEST(test_client_cert_other_ca)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "other-client.crt",
+	    "other-client.key", "ca.crt", "localhost");
+	ck_assert_int_eq(o.srv.err_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.srv.err_msg, "client certificate not trusted: unable "
+	    "to get local issuer certificate (issuer 'CN=libmtls Other CA' is not "
+	    "in CA file '");
+	ck_assert_msg_has(o.srv.err_msg, "ca.crt'");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_CERT_REJECTED);
+	ck_assert_msg_has(o.client_msg, "server rejected our client certificate: "
+	    "unknown CA");
+	ck_assert_msg_has(o.client_msg, "CN=libmtls Test Root CA");
+}
+END_TEST
+
+START_TEST(test_client_self_signed)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "selfsigned.crt",
+	    "selfsigned.key", "ca.crt", "localhost");
+	ck_assert_int_eq(o.srv.err_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.srv.err_msg, "client certificate not trusted");
+	ck_assert_msg_has(o.srv.err_msg, "is self-signed and is not in CA file");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_CERT_REJECTED);
+}
+END_TEST
+
+START_TEST(test_client_expired)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "client-expired.crt",
+	    "client-expired.key", "ca.crt", "localhost");
+	ck_assert_int_eq(o.srv.err_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.srv.err_msg, "certificate has expired");
+	ck_assert_msg_has(o.srv.err_msg, "expired on 20");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_CERT_REJECTED);
+	ck_assert_msg_has(o.client_msg, "certificate expired");
+}
+END_TEST
+
+START_TEST(test_client_not_yet_valid)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "client-notyet.crt",
+	    "client-notyet.key", "ca.crt", "localhost");
+	ck_assert_int_eq(o.srv.err_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.srv.err_msg, "certificate is not yet valid");
+	ck_assert_msg_has(o.srv.err_msg, "is not valid before");
+}
+END_TEST
+
+START_TEST(test_server_only_cert_as_client)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "serveronly.crt",
+	    "serveronly.key", "ca.crt", "localhost");
+	ck_assert_int_eq(o.srv.err_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.srv.err_msg, "unsuitable certificate purpose");
+	ck_assert_msg_has(o.srv.err_msg, "CN=serveronly");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_CERT_REJECTED);
+}
+END_TEST
+
+START_TEST(test_server_expired)
+{
+	struct outcome o;
+
+	run(&o, "server-expired.crt", "server-expired.key", "ca.crt",
+	    "client.crt", "client.key", "ca.crt", "localhost");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.client_msg, "server certificate not trusted: "
+	    "certificate has expired");
+	ck_assert_int_eq(o.srv.err_code, MTLS_ERR_CERT_REJECTED);
+	ck_assert_msg_has(o.srv.err_msg, "client rejected our server certificate");
+}
+END_TEST
+
+START_TEST(test_server_untrusted)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "client.crt", "client.key",
+	    "other-ca.crt", "localhost");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.client_msg, "server certificate not trusted: unable "
+	    "to get local issuer certificate (issuer 'CN=libmtls Test Root CA' "
+	    "is not in CA file '");
+	ck_assert_msg_has(o.client_msg, "other-ca.crt'");
+}
+END_TEST
+
+START_TEST(test_missing_intermediate)
+{
+	struct outcome o;
+
+	/* The leaf alone, without the intermediate that signed it. */
+	run(&o, "server-int.crt", "server-int.key", "ca.crt", "client.crt",
+	    "client.key", "ca.crt", "localhost");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(o.client_msg, "issuer 'CN=libmtls Test Intermediate CA'"
+	    " is not in CA file");
+	ck_assert_msg_has(o.client_msg, "the server did not send it");
+}
+END_TEST
+
+START_TEST(test_chain_with_intermediate)
+{
+	struct outcome o;
+
+	run(&o, "server-chain.crt", "server-int.key", "ca.crt", "client-chain.crt",
+	    "client-int.key", "ca.crt", "localhost");
+	ck_assert_msg(o.client_code == MTLS_OK, "client: %s", o.client_msg);
+	ck_assert_msg(o.srv.hs_rc == 0, "server: %s", o.srv.err_msg);
+	ck_assert_str_eq(o.srv.peer_cn, "client-int");
+}
+END_TEST
+
+START_TEST(test_ip_san)
+{
+	struct outcome o;
+
+	run(&o, "server.crt", "server.key", "ca.crt", "client.crt", "client.key",
+	    "ca.crt", "127.0.0.1");
+	ck_assert_msg(o.client_code == MTLS_OK, "client: %s", o.client_msg);
+}
+END_TEST
+
+START_TEST(test_cn_only_server_by_name)
+{
+	struct outcome o;
+
+	/* Made like the seed: `openssl x509 -req`, no SAN, CN=localhost. */
+	run(&o, "server-cn.crt", "server-cn.key", "ca.crt", "client.crt",
+	    "client.key", "ca.crt", "localhost");
+	ck_assert_msg(o.client_code == MTLS_OK, "client: %s", o.client_msg);
+}
+END_TEST
+
+START_TEST(test_cn_only_server_by_ip_fails)
+{
+	struct outcome o;
+
+	run(&o, "server-cn.crt", "server-cn.key", "ca.crt", "client.crt",
+	    "client.key", "ca.crt", "127.0.0.1");
+	ck_assert_int_eq(o.client_code, MTLS_ERR_HOSTNAME);
+	ck_assert_msg_has(o.client_msg, "server certificate does not match "
+	    "'127.0.0.1'");
+	ck_assert_msg_has(o.client_msg, "subject 'CN=localhost'");
+}
+END_TEST
+
+START_TEST(test_hostname_mismatch_lists_names)
+{
+	struct mtls_config *scfg = make_config("server.crt", "server.key", "ca.crt");
+	struct mtls_config *ccfg = make_config("client.crt", "client.key", "ca.crt");
+	struct test_server s;
+	struct mtls *c;
+	char port[16];
+
+	server_start(&s, scfg, SERVE_ECHO, 1);
+	c = mtls_client_new(ccfg);
+	ck_assert_int_eq(mtls_set_verify_name(c, "api.example.com"), 0);
+	snprintf(port, sizeof(port), "%d", s.port);
+	ck_assert_int_eq(mtls_connect(c, "127.0.0.1", port), -1);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_HOSTNAME);
+	ck_assert_msg_has(mtls_error(c), "does not match 'api.example.com'");
+	ck_assert_msg_has(mtls_error(c), "DNS:localhost, IP:127.0.0.1");
+	mtls_free(c);
+	server_stop(&s);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
+START_TEST(test_verify_name_override)
+{
+	struct mtls_config *scfg = make_config("server-cn.crt", "server-cn.key",
+	    "ca.crt");
+	struct mtls_config *ccfg = make_config("client.crt", "client.key", "ca.crt");
+	struct test_server s;
+	struct mtls *c;
+	char port[16];
+
+	server_start(&s, scfg, SERVE_ECHO, 1);
+	c = mtls_client_new(ccfg);
+	ck_assert_int_eq(mtls_set_verify_name(c, "localhost"), 0);
+	snprintf(port, sizeof(port), "%d", s.port);
+	ck_assert_msg(mtls_connect(c, "127.0.0.1", port) == 0, "%s", mtls_error(c));
+	ck_assert(mtls_peer_cert_verified(c));
+	mtls_close(c);
+	mtls_free(c);
+	server_stop(&s);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
+Suite *
+verify_suite(void)
+{
+	Suite *s = suite_create("verify");
+	TCase *tc = tcase_create("handshake");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_mutual_success);
+	tcase_add_test(tc, test_no_client_cert);
+	tcase_add_test(tc, test_client_cert_other_ca);
+	tcase_add_test(tc, test_client_self_signed);
+	tcase_add_test(tc, test_client_expired);
+	tcase_add_test(tc, test_client_not_yet_valid);
+	tcase_add_test(tc, test_server_only_cert_as_client);
+	tcase_add_test(tc, test_server_expired);
+	tcase_add_test(tc, test_server_untrusted);
+	tcase_add_test(tc, test_missing_intermediate);
+	tcase_add_test(tc, test_chain_with_intermediate);
+	tcase_add_test(tc, test_ip_san);
+	tcase_add_test(tc, test_cn_only_server_by_name);
+	tcase_add_test(tc, test_cn_only_server_by_ip_fails);
+	tcase_add_test(tc, test_hostname_mismatch_lists_names);
+	tcase_add_test(tc, test_verify_name_override);
+	suite_add_tcase(s, tc);
+	return s;
+}
