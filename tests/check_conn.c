@@ -241,6 +241,42 @@ START_TEST(test_handshake_timeout_silent_server)
 }
 END_TEST
 
+/*
+ * A listener that never accepts, with its queue full: the kernel drops
+ * further SYNs, so a connect waits until its timeout.
+ */
+START_TEST(test_connect_timeout)
+{
+	struct mtls_config *cfg = make_config("client.crt", "client.key", "ca.crt");
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), filler[8], i, rc;
+	struct mtls *c;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(lfd, 0), 0);
+	getsockname(lfd, (struct sockaddr *)&sin, &len);
+	for (i = 0; i < 8; i++) {
+		filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(filler[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+	usleep(100 * 1000);
+	ck_assert_int_eq(mtls_config_set_timeouts(cfg, 300, 300, 0), 0);
+	c = client_connect(cfg, "127.0.0.1", ntohs(sin.sin_port), &rc);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_msg(mtls_error_code(c) == MTLS_ERR_TIMEOUT, "%s: %s",
+	    mtls_error_name(mtls_error_code(c)), mtls_error(c));
+	ck_assert_msg_has(mtls_error(c), "connect with 127.0.0.1:");
+	ck_assert_msg_has(mtls_error(c), "timed out after 300 ms");
+	mtls_free(c);
+	mtls_config_free(cfg);
+	for (i = 0; i < 8; i++)
+		close(filler[i]);
+	close(lfd);
+}
+END_TEST
+
 struct accepted_hs {
 	struct mtls *conn;
 	int rc;
@@ -400,6 +436,7 @@ conn_suite(void)
 	tcase_add_test(tc, test_listen_port_in_use);
 	tcase_add_test(tc, test_listen_bad_address);
 	tcase_add_test(tc, test_accept_without_listen);
+	tcase_add_test(tc, test_connect_timeout);
 	tcase_add_test(tc, test_handshake_timeout_silent_server);
 	tcase_add_test(tc, test_silent_client_does_not_stall_accept);
 	tcase_add_test(tc, test_caller_sockets);
