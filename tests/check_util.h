@@ -32,6 +32,26 @@ struct mtls_config *make_config(const char *cert, const char *key,
 		    m_ ? m_ : "(null)"); \
 	} while (0)
 
+/* Config assertions: rc is -1 and cfg holds code; or rc is 0, no error. */
+#define ck_assert_cfg_failed(cfg, rc, code) \
+	do { \
+		int rc_ = (rc); \
+		ck_assert_msg(rc_ == -1, "expected -1, got %d", rc_); \
+		ck_assert_msg(mtls_config_error_code(cfg) == (code), \
+		    "expected %s, got %s: %s", mtls_error_name(code), \
+		    mtls_error_name(mtls_config_error_code(cfg)), \
+		    mtls_config_error(cfg) ? mtls_config_error(cfg) : "(null)"); \
+	} while (0)
+
+#define ck_assert_cfg_ok(cfg, rc) \
+	do { \
+		int rc_ = (rc); \
+		ck_assert_msg(rc_ == 0, "expected 0, got %d: %s", rc_, \
+		    mtls_config_error(cfg) ? mtls_config_error(cfg) : "(null)"); \
+		ck_assert_ptr_null(mtls_config_error(cfg)); \
+		ck_assert_int_eq(mtls_config_error_code(cfg), MTLS_OK); \
+	} while (0)
+
 /* What the test server does with each accepted connection. */
 enum serve_mode {
 	SERVE_ECHO,         /* handshake, echo until the client closes */
