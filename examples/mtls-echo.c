@@ -21,9 +21,15 @@
 
 enum { EXIT_USAGE = 1, EXIT_CONFIG, EXIT_CONNECT, EXIT_TLS, EXIT_IO };
 
+#define MAX_TICKET_KEYS 4
+
 struct options {
 	const char *mode, *addr, *cert, *key, *pass, *p12, *cacert, *name, *msg;
-	int http;
+	const char *verify_client;
+	const char *ticket_keys[MAX_TICKET_KEYS];
+	int ticket_key_count;
+	long tickets;               /* -1: the library's default */
+	int http, insecure_identity;
 	long count;
 };
 
@@ -33,9 +39,13 @@ usage(void)
 	fprintf(stderr,
 	    "usage: mtls-echo server --listen HOST:PORT --cert FILE [--key FILE]\n"
 	    "                 [--pass PASS] [--p12 FILE[:PASSWORD]] --cacert FILE [--count N]\n"
+	    "                 [--verify-client on|optional|optional_no_ca]\n"
+	    "                 [--tickets N] [--ticket-key FILE]...\n"
 	    "       mtls-echo client --connect HOST:PORT [--cert FILE] [--key FILE]\n"
 	    "                 [--pass PASS] [--p12 FILE[:PASSWORD]] --cacert FILE\n"
-	    "                 [--name NAME] [--http] [--message TEXT]\n");
+	    "                 [--name NAME] [--http] [--message TEXT]\n"
+	    "       either: [--insecure-identity] presents a certificate peers "
+	    "will refuse\n");
 	exit(EXIT_USAGE);
 }
 
@@ -48,6 +58,7 @@ parse_options(int argc, char **argv, struct options *o)
 		usage();
 	o->mode = argv[1];
 	o->msg = "hello";
+	o->tickets = -1;
 	for (i = 2; i < argc; i++) {
 		const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		const char **slot = !strcmp(opt, "--listen") ||
@@ -60,8 +71,20 @@ parse_options(int argc, char **argv, struct options *o)
 
 		if (!strcmp(opt, "--http")) {
 			o->http = 1;
+		} else if (!strcmp(opt, "--insecure-identity")) {
+			o->insecure_identity = 1;
 		} else if (!strcmp(opt, "--count") && val != NULL) {
 			o->count = strtol(val, NULL, 10);
+			i++;
+		} else if (!strcmp(opt, "--tickets") && val != NULL) {
+			o->tickets = strtol(val, NULL, 10);
+			i++;
+		} else if (!strcmp(opt, "--verify-client") && val != NULL) {
+			o->verify_client = val;
+			i++;
+		} else if (!strcmp(opt, "--ticket-key") && val != NULL &&
+		    o->ticket_key_count < MAX_TICKET_KEYS) {
+			o->ticket_keys[o->ticket_key_count++] = val;
 			i++;
 		} else if (slot != NULL && val != NULL) {
 			*slot = val;
@@ -96,6 +119,36 @@ split_addr(const char *addr, char *host, size_t len, const char **port)
 	*port = colon + 1;
 }
 
+/* nginx's ssl_verify_client values. */
+static int
+verify_client_mode(const char *value)
+{
+	if (!strcmp(value, "on"))
+		return MTLS_VERIFY_CLIENT_REQUIRED;
+	if (!strcmp(value, "optional"))
+		return MTLS_VERIFY_CLIENT_OPTIONAL;
+	if (!strcmp(value, "optional_no_ca"))
+		return MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA;
+	fprintf(stderr, "mtls-echo: --verify-client takes on, optional or "
+	    "optional_no_ca, not '%s'\n", value);
+	exit(EXIT_USAGE);
+}
+
+static int
+server_options(struct mtls_config *cfg, const struct options *o)
+{
+	int i, rc = 0;
+
+	if (o->verify_client != NULL)
+		rc = mtls_config_set_verify_client(cfg,
+		    verify_client_mode(o->verify_client));
+	if (rc == 0 && o->tickets >= 0)
+		rc = mtls_config_set_session_tickets(cfg, (int)o->tickets);
+	for (i = 0; rc == 0 && i < o->ticket_key_count; i++)
+		rc = mtls_config_add_ticket_key_file(cfg, o->ticket_keys[i]);
+	return rc;
+}
+
 static struct mtls_config *
 make_config(const struct options *o)
 {
@@ -106,6 +159,9 @@ make_config(const struct options *o)
 		fprintf(stderr, "mtls-echo: out of memory\n");
 		exit(EXIT_CONFIG);
 	}
+	/* To probe how peers treat a bad certificate, present it anyway. */
+	if (o->insecure_identity)
+		mtls_config_insecure_allow_bad_identity(cfg);
 	if (o->p12 != NULL) {
 		char *file = strdup(o->p12), *colon = strrchr(file, ':');
 
@@ -118,6 +174,8 @@ make_config(const struct options *o)
 	}
 	if (rc == 0)
 		rc = mtls_config_set_ca_file(cfg, o->cacert);
+	if (rc == 0)
+		rc = server_options(cfg, o);
 	if (rc != 0) {
 		fprintf(stderr, "mtls-echo: %s\n", mtls_config_error(cfg));
 		mtls_config_free(cfg);
@@ -129,11 +187,12 @@ make_config(const struct options *o)
 static void
 print_peer(struct mtls *c)
 {
-	printf("peer: subject=%s issuer=%s verified=%s version=%s cipher=%s\n",
+	printf("peer: subject=%s issuer=%s verified=%s version=%s cipher=%s "
+	    "resumed=%s\n",
 	    mtls_peer_subject(c) ? mtls_peer_subject(c) : "(none)",
 	    mtls_peer_issuer(c) ? mtls_peer_issuer(c) : "(none)",
 	    mtls_peer_cert_verified(c) ? "yes" : "no", mtls_conn_version(c),
-	    mtls_conn_cipher(c));
+	    mtls_conn_cipher(c), mtls_conn_session_resumed(c) ? "yes" : "no");
 	fflush(stdout);
 }
 

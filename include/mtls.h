@@ -75,7 +75,38 @@ enum mtls_error {
 	MTLS_ERR_CLOSED,          /* peer has gone away (reset, broken pipe) */
 	MTLS_ERR_IO,              /* other socket error */
 	MTLS_ERR_WOKEN,           /* a blocking call was interrupted by mtls_wake() */
-	MTLS_ERR_TLS              /* other TLS protocol error */
+	MTLS_ERR_TLS,             /* other TLS protocol error */
+	MTLS_ERR_NOT_ALLOWED,     /* peer verified, but the allow-list or the
+	                             verify callback refused it */
+	MTLS_ERR_BAD_IDENTITY     /* our own certificate cannot serve its role:
+	                             expired, chain out of order, wrong usage */
+};
+
+/* Client-certificate modes of a server, for mtls_config_set_verify_client(). */
+enum mtls_verify_client {
+	MTLS_VERIFY_CLIENT_REQUIRED = 0,  /* default: no verified certificate, no
+	                                     connection (nginx: on) */
+	MTLS_VERIFY_CLIENT_OPTIONAL,      /* asked for; verified if presented; the
+	                                     connection proceeds without one or with
+	                                     one that failed (nginx: optional) */
+	MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA /* asked for, chain not required to
+	                                     verify: the verify callback or the
+	                                     allow-list decides (optional_no_ca) */
+};
+
+/* Kinds of allow-list entries, for mtls_config_allow(). */
+enum mtls_allow_type {
+	MTLS_ALLOW_CN = 1,        /* subject common name; '*' matches any run */
+	MTLS_ALLOW_OU,            /* any subject organizational unit; '*' as CN */
+	MTLS_ALLOW_DNS,           /* DNS SAN; '*' matches within one label */
+	MTLS_ALLOW_URI,           /* URI SAN; '*' matches within one path segment,
+	                             so one SPIFFE pattern can cover every
+	                             namespace and service account of a domain */
+	MTLS_ALLOW_IP,            /* IP SAN, IPv4 or IPv6 text, exact */
+	MTLS_ALLOW_SPKI_SHA256,   /* SHA-256 of the public key: 64 hex digits, or
+	                             curl's "sha256//<base64>" */
+	MTLS_ALLOW_CERT_SHA256    /* SHA-256 of the certificate: 64 hex digits,
+	                             colons allowed */
 };
 
 /* TLS protocol versions for mtls_config_set_min_version(). */
@@ -248,6 +279,140 @@ MTLS_EXPORT int mtls_config_set_alpn(struct mtls_config *cfg,
 MTLS_EXPORT int mtls_config_set_timeouts(struct mtls_config *cfg,
     int connect_ms, int handshake_ms, int io_ms);
 
+/* ---------------------------------------------------------------- policy */
+
+/*
+ * mtls_config_set_verify_client - how a server treats client certificates
+ * (enum mtls_verify_client).  Returns 0, or -1 with MTLS_ERR_INVALID or
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_verify_client(struct mtls_config *cfg,
+    int mode);
+
+/*
+ * mtls_config_insecure_noverify - turns peer verification off: a client
+ * accepts any server certificate for any name, a server asks for no client
+ * certificate.  For tests only.  Returns 0, or -1 with
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_insecure_noverify(struct mtls_config *cfg);
+
+/*
+ * mtls_config_set_ca_names_file - the CA names a server advertises in its
+ * certificate request, from the subjects of a PEM file, instead of those of
+ * its CA files (nginx's ssl_client_certificate vs ssl_trusted_certificate).
+ * Trust is not changed.  Returns 0, or -1 with MTLS_ERR_FILE,
+ * MTLS_ERR_FORMAT or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_ca_names_file(struct mtls_config *cfg,
+    const char *ca_file);
+
+/*
+ * mtls_config_set_verify_depth - the most intermediate CAs a peer's chain
+ * may have between its certificate and the trust anchor (default 2).
+ * Returns 0, or -1 with MTLS_ERR_INVALID for a negative or absurd depth.
+ */
+MTLS_EXPORT int mtls_config_set_verify_depth(struct mtls_config *cfg,
+    int depth);
+
+/*
+ * mtls_config_set_crl_file - certificate revocation lists (PEM) for the
+ * peer's certificate; with whole_chain non-zero for every CA of its chain
+ * too, each of which then needs a CRL.  A revoked peer is refused with
+ * MTLS_ERR_PEER_UNTRUSTED.  Returns 0, or -1 with MTLS_ERR_FILE,
+ * MTLS_ERR_FORMAT or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_crl_file(struct mtls_config *cfg,
+    const char *crl_file, int whole_chain);
+
+/*
+ * mtls_config_allow - adds an entry of the given type (enum
+ * mtls_allow_type) to the allow-list.  Once the list has an entry, a peer
+ * is admitted only when it matches at least one; a peer matching none is
+ * refused with MTLS_ERR_NOT_ALLOWED and a message listing what it
+ * presented.  On a client the list pins the server's identity.  Names
+ * holding NUL or control characters never match.  The value is copied.
+ * Returns 0, or -1 with MTLS_ERR_INVALID (unknown type, malformed value)
+ * or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_allow(struct mtls_config *cfg, int type,
+    const char *value);
+
+/*
+ * mtls_verify_fn - a verify callback: called once per handshake, after
+ * chain validation and the allow-list, and on resumed sessions too, on the
+ * thread doing the handshake (so possibly on many threads at once).
+ * conn's peer functions (mtls_peer_subject, ...) describe the peer;
+ * chain_ok says whether its chain verified.  Return 1 to accept; 0 to
+ * refuse, after writing a reason (NUL-terminated, at most reason_size
+ * bytes) into reason: it becomes part of our error message, and the peer
+ * gets a bad_certificate alert.
+ */
+typedef int (*mtls_verify_fn)(struct mtls *conn, int chain_ok, void *arg,
+    char *reason, size_t reason_size);
+
+/*
+ * mtls_config_set_verify_callback - sets the verify callback and the
+ * argument it is passed; connections made from cfg inherit it.  fn NULL
+ * removes it.  Returns 0, or -1 with MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_verify_callback(struct mtls_config *cfg,
+    mtls_verify_fn fn, void *arg);
+
+/*
+ * mtls_config_warning - the index-th warning found when the identity was
+ * checked (such as a certificate that expires within 14 days), counting
+ * from 0.  Returns a string owned by
+ * cfg, or NULL when there is no such warning.
+ */
+MTLS_EXPORT const char *mtls_config_warning(struct mtls_config *cfg,
+    size_t index);
+
+/*
+ * mtls_config_insecure_allow_bad_identity - our own certificate is used
+ * even when the checks of mtls_config_set_cert_file and mtls_client_new /
+ * mtls_server_new find that peers will refuse it (expired, not yet valid,
+ * chain out of order, a non-CA in the chain, key usage wrong for the
+ * role); each problem becomes a warning (mtls_config_warning) instead of
+ * an MTLS_ERR_BAD_IDENTITY error.  For testing how peers react.  Call it
+ * before loading the identity.  Returns 0, or -1 with
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_insecure_allow_bad_identity(
+    struct mtls_config *cfg);
+
+/* ------------------------------------------------------------- sessions */
+
+/*
+ * mtls_config_set_session_cache - a client keeps up to size sessions per
+ * config, keyed by host, port and server name, and resumes them (default
+ * 100; 0 turns resumption off).  Returns 0, or -1 with MTLS_ERR_INVALID or
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_session_cache(struct mtls_config *cfg,
+    int size);
+
+/*
+ * mtls_config_set_session_tickets - how many TLS 1.3 session tickets a
+ * server sends after each full handshake (default 1; 0 turns tickets off,
+ * for TLS 1.2 too).  Returns 0, or -1 with MTLS_ERR_INVALID or
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_session_tickets(struct mtls_config *cfg,
+    int count);
+
+/*
+ * mtls_config_add_ticket_key_file - a session-ticket key shared by servers
+ * behind one load balancer: a file of 80 random bytes, as nginx's
+ * ssl_session_ticket_key (`openssl rand 80 > ticket.key`).  The first key
+ * added encrypts new tickets; later ones only decrypt, so keys rotate by
+ * adding the new one first.  Returns 0, or -1 with MTLS_ERR_FILE,
+ * MTLS_ERR_FORMAT (not 80 bytes) or MTLS_ERR_CONFIG_FROZEN.  The keys are
+ * wiped when the config is freed.
+ */
+MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
+    const char *key_file);
+
 /* -------------------------------------------------------------- objects */
 
 /*
@@ -321,6 +486,18 @@ MTLS_EXPORT int mtls_connect_socket(struct mtls *c, int fd,
  */
 MTLS_EXPORT int mtls_listen(struct mtls *server, const char *host,
     const char *port, int backlog);
+
+/*
+ * mtls_server_set_config - rotation without restart: connections accepted
+ * from now on use cfg (certificate, key, CAs, CRLs, policy); connections
+ * already accepted keep the config they started with.  cfg is checked
+ * first; on failure the previous config stays active and the reason is on
+ * server.  The server takes a reference to cfg.  Safe while other threads
+ * accept and handshake.
+ * Returns 0, or -1 with MTLS_ERR_INVALID or MTLS_ERR_BAD_IDENTITY.
+ */
+MTLS_EXPORT int mtls_server_set_config(struct mtls *server,
+    struct mtls_config *cfg);
 
 /*
  * mtls_accept - waits for the next TCP connection on a listening server and
@@ -410,6 +587,16 @@ MTLS_EXPORT const char *mtls_conn_alpn(struct mtls *c);
 /* mtls_conn_session_resumed - 1 when the handshake resumed a session, else 0. */
 MTLS_EXPORT int mtls_conn_session_resumed(struct mtls *c);
 
+/*
+ * mtls_conn_describe - the handshake told for a person, as curl -v and
+ * openssl s_client would: protocol and cipher, each certificate of the
+ * peer's chain (subject, issuer, validity, names), the acceptable CA names,
+ * the verify result and the reason for any failure.  Works after a failed
+ * handshake too.  Returns multi-line text owned by c, valid until the next
+ * call of mtls_conn_describe or mtls_free; NULL when out of memory.
+ */
+MTLS_EXPORT const char *mtls_conn_describe(struct mtls *c);
+
 /* -------------------------------------------------------- peer identity */
 
 /*
@@ -450,6 +637,14 @@ MTLS_EXPORT time_t mtls_peer_not_after(struct mtls *c);
  * Returns a string borrowed from c, or NULL when there is no such entry.
  */
 MTLS_EXPORT const char *mtls_peer_san(struct mtls *c, int type, size_t index);
+
+/*
+ * mtls_peer_acceptable_ca - on a client, the index-th CA name the server
+ * sent in its certificate request, as an RFC 2253 DN; NULL past the end or
+ * when the server asked for no certificate.  Available after a failed
+ * handshake too.  Borrowed from c.
+ */
+MTLS_EXPORT const char *mtls_peer_acceptable_ca(struct mtls *c, size_t index);
 
 /*
  * mtls_peer_cert_pem - the peer's certificate in PEM; mtls_peer_chain_pem -

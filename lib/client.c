@@ -104,14 +104,19 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 	return 0;
 }
 
+/* port is NULL for a caller's socket: c->peer_desc then names the peer. */
 static int
-start_tls(struct mtls *c, int fd, bool own_fd, const char *name)
+start_tls(struct mtls *c, int fd, bool own_fd, const char *name,
+    const char *host, const char *port)
 {
 	if (mtls_conn_attach(c, fd, own_fd) != 0)
 		return -1;
-	if (mtls_setup_verify_name(c, name) != 0)
+	if (mtls_setup_verify_name(c, name, !c->cfg->insecure_noverify) != 0)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "cannot use '%s' as the server "
 		    "name to verify", name);
+	if (mtls_session_attach(c, port ? host : c->peer_desc, port ? port : "",
+	    name) != 0)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -135,7 +140,8 @@ mtls_connect(struct mtls *c, const char *host, const char *port)
 		int fd = c->fd;
 
 		c->fd = -1;
-		rc = start_tls(c, fd, true, c->verify_name ? c->verify_name : bare);
+		rc = start_tls(c, fd, true, c->verify_name ? c->verify_name : bare,
+		    bare, port);
 		if (rc != 0 && c->fd < 0)
 			close(fd);
 	}
@@ -161,7 +167,7 @@ mtls_connect_socket(struct mtls *c, int fd, const char *servername)
 		    sizeof(c->peer_desc));
 	else
 		snprintf(c->peer_desc, sizeof(c->peer_desc), "%s", name);
-	if (start_tls(c, fd, false, name) != 0)
+	if (start_tls(c, fd, false, name, NULL, NULL) != 0)
 		return -1;
 	/* An event loop drives a non-blocking socket's handshake itself. */
 	return c->nonblocking ? 0 : mtls_handshake(c);

@@ -11,6 +11,7 @@
 
 #define DEFAULT_CONNECT_MS 30000
 #define DEFAULT_HANDSHAKE_MS 30000
+#define DEFAULT_VERIFY_DEPTH 2
 
 /* Never prompt: a key that needs a passphrase we were not given fails. */
 static int
@@ -57,6 +58,15 @@ mtls_config_new(void)
 		return NULL;
 	}
 	SSL_CTX_set_alpn_select_cb(cfg->ctx, mtls_alpn_select_cb, cfg);
+	SSL_CTX_set_cert_verify_callback(cfg->ctx, mtls_cert_verify_cb, NULL);
+	SSL_CTX_set_app_data(cfg->ctx, cfg);
+	/* Root plus two intermediates; OpenSSL's default is 100. */
+	SSL_CTX_set_verify_depth(cfg->ctx, DEFAULT_VERIFY_DEPTH);
+	if (mtls_session_setup(cfg) != 0) {
+		SSL_CTX_free(cfg->ctx);
+		free(cfg);
+		return NULL;
+	}
 	return cfg;
 }
 
@@ -73,8 +83,11 @@ mtls_config_free(struct mtls_config *cfg)
 {
 	if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	mtls_session_free(cfg);
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
 	free(cfg->alpn);
+	mtls_allow_free(cfg);
+	mtls_warnings_free(cfg);
 	free(cfg);
 }
 

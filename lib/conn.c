@@ -32,6 +32,11 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 		free(c);
 		return NULL;
 	}
+	if (pthread_mutex_init(&c->cfg_lock, NULL) != 0) {
+		close(c->wake_fd);
+		free(c);
+		return NULL;
+	}
 	c->role = role;
 	c->fd = -1;
 	c->alert_received = -1;
@@ -47,7 +52,9 @@ conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
 
 	if (cfg == NULL)
 		return NULL;
-	if (!cfg->have_trust) {
+	if (!cfg->have_trust && !cfg->insecure_noverify &&
+	    !(role == ROLE_SERVER &&
+	    cfg->verify_client == MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA)) {
 		CFG_FAIL(cfg, MTLS_ERR_INVALID, "no trust anchors configured, so no "
 		    "%s certificate could ever verify: set a CA file "
 		    "(mtls_config_set_ca_file) or the system store",
@@ -60,6 +67,8 @@ conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
 		    "mtls_config_set_p12_file)");
 		return NULL;
 	}
+	if (mtls_preflight_role(cfg, role == ROLE_SERVER) != 0)
+		return NULL;
 	if ((c = mtls_conn_alloc(cfg, role)) == NULL)
 		CFG_FAIL(cfg, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
 		    "cannot create a connection object: %s", strerror(errno));
@@ -111,7 +120,11 @@ mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
 	if (c->role == ROLE_CLIENT) {
 		SSL_set_connect_state(c->ssl);
 	} else {
-		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		/* Insecure: ask for no certificate; optional: do not insist. */
+		if (c->cfg->insecure_noverify)
+			mode = SSL_VERIFY_NONE;
+		else if (c->cfg->verify_client == MTLS_VERIFY_CLIENT_REQUIRED)
+			mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 		SSL_set_accept_state(c->ssl);
 	}
 	SSL_set_verify(c->ssl, mode, mtls_verify_cb);
@@ -129,6 +142,12 @@ mtls_free(struct mtls *c)
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
 	free(c->verify_name);
+	free(c->session_key);
+	free(c->description);
+	for (size_t i = 0; c->acceptable_ca != NULL && c->acceptable_ca[i]; i++)
+		free(c->acceptable_ca[i]);
+	free(c->acceptable_ca);
+	pthread_mutex_destroy(&c->cfg_lock);
 	mtls_peer_free(&c->peer);
 	mtls_config_free(c->cfg);
 	free(c);

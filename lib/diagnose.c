@@ -261,7 +261,9 @@ mtls_fail_ssl(struct mtls *c, int ssl_err, const char *op)
 		look_for_alert(c);
 	err = ERR_peek_error();
 	c->fatal = true;
-	if (c->verify_err != 0)
+	if (c->policy_rejected)
+		return CONN_FAIL(c, MTLS_ERR_NOT_ALLOWED, "%s", c->policy_reason);
+	if (c->verify_err != 0 && !c->chain_tolerated)
 		return fail_verify(c);
 	if (c->alert_received >= 0)
 		return fail_alert(c, op);

@@ -34,6 +34,8 @@ static const char *const error_names[] = {
 	[MTLS_ERR_IO] = "MTLS_ERR_IO",
 	[MTLS_ERR_WOKEN] = "MTLS_ERR_WOKEN",
 	[MTLS_ERR_TLS] = "MTLS_ERR_TLS",
+	[MTLS_ERR_NOT_ALLOWED] = "MTLS_ERR_NOT_ALLOWED",
+	[MTLS_ERR_BAD_IDENTITY] = "MTLS_ERR_BAD_IDENTITY",
 };
 
 MTLS_EXPORT const char *

@@ -24,6 +24,7 @@ struct identity {
 	X509 *leaf;
 	STACK_OF(X509) *chain;      /* intermediates, without the leaf */
 	EVP_PKEY *key;
+	bool chain_unordered;       /* PKCS#12 keeps no order: do not judge it */
 };
 
 static void
@@ -236,6 +237,11 @@ install_identity(struct mtls_config *cfg, struct identity *id,
 		return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "key '%s' does not match "
 		    "certificate '%s'", key_name, cert_name);
 	}
+	if (mtls_preflight_identity(cfg, id->leaf,
+	    id->chain_unordered ? NULL : id->chain, cert_name) != 0) {
+		identity_free(id);
+		return -1;
+	}
 	if (SSL_CTX_use_certificate(cfg->ctx, id->leaf) != 1 ||
 	    SSL_CTX_use_PrivateKey(cfg->ctx, id->key) != 1 ||
 	    SSL_CTX_set1_chain(cfg->ctx, id->chain) != 1) {
@@ -406,6 +412,7 @@ load_p12_identity(struct mtls_config *cfg, const unsigned char *data,
 		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
 	}
 	PKCS12_free(p12);
+	id.chain_unordered = true;
 	if (id.leaf == NULL || id.key == NULL) {
 		identity_free(&id);
 		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "PKCS#12 file '%s' holds no "

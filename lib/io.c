@@ -221,7 +221,7 @@ mtls_handshake(struct mtls *c)
 		rc = SSL_do_handshake(c->ssl);
 		if (rc == 1) {
 			c->handshake_done = true;
-			return 0;
+			return mtls_policy_after_handshake(c);
 		}
 		rc = SSL_get_error(c->ssl, rc);
 		if (!wants_io(rc))

@@ -25,6 +25,30 @@ struct mtls_errstate {
 	bool set;
 };
 
+/* One allow-list entry; text patterns or the raw bytes of an address or
+ * digest. */
+struct mtls_allow {
+	int type;
+	char *pattern;
+	unsigned char bytes[32];
+	size_t len;
+};
+
+/* One cached client session, found by "host|port|name". */
+struct mtls_cached_session {
+	char *key;
+	SSL_SESSION *session;
+};
+
+/* A session-ticket key in nginx's 80-byte layout. */
+struct mtls_ticket_key {
+	unsigned char name[16];
+	unsigned char hmac[32];
+	unsigned char aes[32];
+};
+
+#define MTLS_MAX_WARNINGS 8
+
 struct mtls_config {
 	int refs;                   /* atomic */
 	int frozen;                 /* atomic: set once a connection uses it */
@@ -35,6 +59,23 @@ struct mtls_config {
 	int connect_ms, handshake_ms, io_ms;
 	unsigned char *alpn;        /* wire format, for the server's selection */
 	size_t alpn_len;
+	/* policy (policy.c) */
+	int verify_client;          /* enum mtls_verify_client */
+	bool insecure_noverify;
+	bool custom_ca_names;       /* advertised names set apart from trust */
+	bool allow_bad_identity;    /* preflight problems are only warnings */
+	struct mtls_allow *allow;
+	size_t allow_count;
+	mtls_verify_fn verify_fn;
+	void *verify_arg;
+	char identity_desc[300];    /* "certificate 'CN=x' from 'file'" */
+	char *warnings[MTLS_MAX_WARNINGS];
+	/* sessions (session.c) */
+	pthread_mutex_t session_lock;
+	struct mtls_cached_session *sessions;
+	int session_max, session_count;
+	struct mtls_ticket_key *ticket_keys;
+	size_t ticket_key_count;
 	struct mtls_errstate err;
 };
 
@@ -76,6 +117,19 @@ struct mtls {
 	int alert_received;         /* last fatal alert from the peer, -1 if none */
 	bool cert_requested;        /* the server sent a CertificateRequest */
 	int last_errno;             /* errno of the last failed socket call */
+	/* policy evidence */
+	bool policy_done;           /* allow-list and callback ran */
+	bool policy_rejected;
+	char policy_reason[600];
+	X509 *pending_cert;         /* the peer's certificate while the policy
+	                               runs inside the handshake */
+	STACK_OF(X509) *pending_chain;
+	int pending_chain_ok;
+	bool chain_tolerated;       /* a failed chain the mode lets through */
+	char *session_key;          /* client session cache key */
+	pthread_mutex_t cfg_lock;   /* a server's cfg may be swapped */
+	char **acceptable_ca;       /* names the server asked for, NULL-ended */
+	char *description;          /* mtls_conn_describe's text */
 	struct mtls_peer peer;
 	struct mtls_errstate err;
 };
@@ -108,7 +162,7 @@ void mtls_info_cb(const SSL *ssl, int where, int ret);
 int mtls_alpn_select_cb(SSL *ssl, const unsigned char **out,
     unsigned char *outlen, const unsigned char *in, unsigned int inlen,
     void *arg);
-int mtls_setup_verify_name(struct mtls *c, const char *name);
+int mtls_setup_verify_name(struct mtls *c, const char *name, bool check);
 void mtls_format_dn(X509_NAME *name, char *buf, size_t len);
 
 /* conn.c; mtls_conn_alloc returns NULL with errno set */
@@ -125,7 +179,27 @@ BIO *mtls_bio_new(struct mtls *c);
 /* diagnose.c: turns a failed SSL call into one error on c */
 int mtls_fail_ssl(struct mtls *c, int ret, const char *op);
 
+/* policy.c */
+int mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg);
+int mtls_policy_after_handshake(struct mtls *c);
+void mtls_allow_free(struct mtls_config *cfg);
+void mtls_describe_identity(X509 *cert, char *buf, size_t len);
+
+/* preflight.c */
+int mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
+    STACK_OF(X509) *chain, const char *name);
+int mtls_preflight_role(struct mtls_config *cfg, bool server);
+void mtls_warnings_free(struct mtls_config *cfg);
+
+/* session.c */
+int mtls_session_setup(struct mtls_config *cfg);
+void mtls_session_free(struct mtls_config *cfg);
+int mtls_session_attach(struct mtls *c, const char *host, const char *port,
+    const char *name);
+
 /* peer.c */
+char *mtls_cert_common_name(X509 *cert);
+int mtls_cert_sha256(X509 *cert, bool spki_only, unsigned char md[32]);
 void mtls_peer_free(struct mtls_peer *p);
 /* DNS, IP, URI or email name as text (malloc'd), NULL for other types and
  * for names holding NUL or control characters. */

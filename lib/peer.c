@@ -83,8 +83,8 @@ dn_text(X509_NAME *name)
 	return strdup(buf);
 }
 
-static char *
-common_name(X509 *cert)
+char *
+mtls_cert_common_name(X509 *cert)
 {
 	X509_NAME *name = X509_get_subject_name(cert);
 	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
@@ -115,23 +115,30 @@ serial_hex(X509 *cert)
 	return out;
 }
 
+/* SHA-256 of the certificate, or of its SubjectPublicKeyInfo (RFC 7469). */
+int
+mtls_cert_sha256(X509 *cert, bool spki_only, unsigned char md[32])
+{
+	unsigned char *der = NULL;
+	unsigned int md_len = 0;
+	int len, ok;
+
+	if (!spki_only)
+		return X509_digest(cert, EVP_sha256(), md, &md_len) == 1 ? 0 : -1;
+	len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
+	ok = len > 0 && EVP_Digest(der, (size_t)len, md, &md_len, EVP_sha256(),
+	    NULL) == 1;
+	OPENSSL_free(der);
+	return ok ? 0 : -1;
+}
+
 static char *
 cert_sha256(X509 *cert, bool spki_only)
 {
-	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
-	unsigned int md_len = 0;
-	int len;
+	unsigned char md[32];
 
-	if (!spki_only)
-		return X509_digest(cert, EVP_sha256(), md, &md_len) == 1 ?
-		    hex_of(md, md_len, false) : NULL;
-	/* RFC 7469: the hash of the DER SubjectPublicKeyInfo. */
-	len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
-	if (len <= 0 || EVP_Digest(der, (size_t)len, md, &md_len, EVP_sha256(),
-	    NULL) != 1)
-		md_len = 0;
-	OPENSSL_free(der);
-	return md_len > 0 ? hex_of(md, md_len, false) : NULL;
+	return mtls_cert_sha256(cert, spki_only, md) == 0 ?
+	    hex_of(md, sizeof(md), false) : NULL;
 }
 
 static char *
@@ -197,26 +204,31 @@ peer_load(struct mtls *c)
 	X509 *cert;
 	STACK_OF(X509) *chain;
 
-	if (c == NULL || !c->handshake_done || c->ssl == NULL)
+	/* Inside the handshake, the verify callback sees the pending peer. */
+	if (c == NULL || c->ssl == NULL ||
+	    (!c->handshake_done && c->pending_cert == NULL))
 		return NULL;
 	p = &c->peer;
 	if (p->loaded)
 		return p;
 	p->loaded = true;
 	p->not_before = p->not_after = -1;
-	if ((cert = SSL_get0_peer_certificate(c->ssl)) == NULL)
+	cert = c->pending_cert;
+	if (cert == NULL && (cert = SSL_get0_peer_certificate(c->ssl)) == NULL)
 		return p;
 	p->provided = true;
 	p->subject = dn_text(X509_get_subject_name(cert));
 	p->issuer = dn_text(X509_get_issuer_name(cert));
-	p->common_name = common_name(cert);
+	p->common_name = mtls_cert_common_name(cert);
 	p->serial = serial_hex(cert);
 	p->fingerprint = cert_sha256(cert, false);
 	p->spki = cert_sha256(cert, true);
 	p->not_before = cert_time(X509_get0_notBefore(cert));
 	p->not_after = cert_time(X509_get0_notAfter(cert));
 	p->cert_pem = pem_of_certs(NULL, cert);
-	chain = SSL_get0_verified_chain(c->ssl);
+	chain = c->pending_chain;
+	if (chain == NULL)
+		chain = SSL_get0_verified_chain(c->ssl);
 	if (chain == NULL)
 		chain = SSL_get_peer_cert_chain(c->ssl);
 	p->chain_pem = chain != NULL ? pem_of_certs(chain, NULL) : NULL;
@@ -256,11 +268,20 @@ mtls_peer_cert_provided(struct mtls *c)
 	return p != NULL && p->provided;
 }
 
+/* The chain verdict: the callback's while the handshake runs, else the
+ * session's. */
+static long
+verify_result(struct mtls *c)
+{
+	if (c->pending_cert != NULL)
+		return c->pending_chain_ok ? X509_V_OK : c->verify_err;
+	return SSL_get_verify_result(c->ssl);
+}
+
 MTLS_EXPORT int
 mtls_peer_cert_verified(struct mtls *c)
 {
-	return mtls_peer_cert_provided(c) &&
-	    SSL_get_verify_result(c->ssl) == X509_V_OK;
+	return mtls_peer_cert_provided(c) && verify_result(c) == X509_V_OK;
 }
 
 MTLS_EXPORT const char *
@@ -270,7 +291,7 @@ mtls_peer_verify_error(struct mtls *c)
 
 	if (!mtls_peer_cert_provided(c))
 		return NULL;
-	result = SSL_get_verify_result(c->ssl);
+	result = verify_result(c);
 	return result == X509_V_OK ? NULL : X509_verify_cert_error_string(result);
 }
 

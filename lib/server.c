@@ -76,13 +76,58 @@ mtls_listen(struct mtls *srv, const char *host, const char *port, int backlog)
 	return 0;
 }
 
+/* The server's current config, with a reference for the caller. */
+static struct mtls_config *
+current_config(struct mtls *srv)
+{
+	struct mtls_config *cfg;
+
+	pthread_mutex_lock(&srv->cfg_lock);
+	cfg = mtls_config_ref(srv->cfg);
+	pthread_mutex_unlock(&srv->cfg_lock);
+	return cfg;
+}
+
+MTLS_EXPORT int
+mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
+{
+	struct mtls_config *old;
+
+	if (srv == NULL)
+		return -1;
+	if (srv->role != ROLE_SERVER || cfg == NULL)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "set_config needs a server "
+		    "object and a config");
+	/* Check as mtls_server_new would, before anything changes. */
+	if (!cfg->have_identity)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "the new configuration has no "
+		    "certificate and key: keeping the current one");
+	if (!cfg->have_trust && !cfg->insecure_noverify &&
+	    cfg->verify_client != MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "the new configuration has no "
+		    "trust anchors (CA file): keeping the current one");
+	if (mtls_preflight_role(cfg, true) != 0)
+		return CONN_FAIL(srv, MTLS_ERR_BAD_IDENTITY, "%s: keeping the current "
+		    "configuration", mtls_config_error(cfg));
+	mtls_config_freeze(cfg);
+	mtls_config_ref(cfg);
+	pthread_mutex_lock(&srv->cfg_lock);
+	old = srv->cfg;
+	srv->cfg = cfg;
+	pthread_mutex_unlock(&srv->cfg_lock);
+	mtls_config_free(old);
+	return 0;
+}
+
 static int
 new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
     const struct sockaddr *peer)
 {
-	struct mtls *c = mtls_conn_alloc(srv->cfg, ROLE_ACCEPTED);
+	struct mtls_config *cfg = current_config(srv);
+	struct mtls *c = mtls_conn_alloc(cfg, ROLE_ACCEPTED);
 	int one = 1;
 
+	mtls_config_free(cfg);      /* c holds its own reference */
 	if (c == NULL) {
 		if (own_fd)
 			close(fd);

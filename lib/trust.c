@@ -62,7 +62,8 @@ add_ca_pem(struct mtls_config *cfg, const unsigned char *pem, size_t len,
 		x = sk_X509_value(certs, i);
 		/* A duplicate anchor is harmless; X509_STORE says so, not an error. */
 		X509_STORE_add_cert(store, x);
-		SSL_CTX_add_client_CA(cfg->ctx, x);
+		if (!cfg->custom_ca_names)
+			SSL_CTX_add_client_CA(cfg->ctx, x);
 	}
 	ERR_clear_error();
 	sk_X509_pop_free(certs, X509_free);

@@ -151,14 +151,15 @@ is_ip_literal(const char *name)
  * (RFC 6066, section 3).
  */
 int
-mtls_setup_verify_name(struct mtls *c, const char *name)
+mtls_setup_verify_name(struct mtls *c, const char *name, bool check)
 {
 	X509_VERIFY_PARAM *param = SSL_get0_param(c->ssl);
 
 	if (is_ip_literal(name))
-		return X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 ? 0 : -1;
+		return !check || X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 ?
+		    0 : -1;
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if (X509_VERIFY_PARAM_set1_host(param, name, 0) != 1)
+	if (check && X509_VERIFY_PARAM_set1_host(param, name, 0) != 1)
 		return -1;
 	return SSL_set_tlsext_host_name(c->ssl, name) == 1 ? 0 : -1;
 }

@@ -36,6 +36,8 @@ static const struct {
 	{ MTLS_ERR_IO, "MTLS_ERR_IO" },
 	{ MTLS_ERR_WOKEN, "MTLS_ERR_WOKEN" },
 	{ MTLS_ERR_TLS, "MTLS_ERR_TLS" },
+	{ MTLS_ERR_NOT_ALLOWED, "MTLS_ERR_NOT_ALLOWED" },
+	{ MTLS_ERR_BAD_IDENTITY, "MTLS_ERR_BAD_IDENTITY" },
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
@@ -58,6 +60,7 @@ START_TEST(test_error_codes_are_stable)
 		ck_assert_int_eq(names[i].code, (int)i);
 	ck_assert_int_eq(MTLS_OK, 0);
 	ck_assert_int_eq(MTLS_ERR_TLS, 24);
+	ck_assert_int_eq(MTLS_ERR_BAD_IDENTITY, 26);
 }
 END_TEST
 
@@ -86,7 +89,7 @@ END_TEST
 
 START_TEST(test_error_name_one_past_last_unknown)
 {
-	ck_assert_str_eq(mtls_error_name(MTLS_ERR_TLS + 1), "MTLS_ERR_UNKNOWN");
+	ck_assert_str_eq(mtls_error_name(MTLS_ERR_BAD_IDENTITY + 1), "MTLS_ERR_UNKNOWN");
 }
 END_TEST
 

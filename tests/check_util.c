@@ -41,12 +41,14 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
-struct mtls_config *
-make_config(const char *cert, const char *key, const char *ca)
+static struct mtls_config *
+config_from(const char *cert, const char *key, const char *ca, bool lenient)
 {
 	struct mtls_config *cfg = mtls_config_new();
 
 	ck_assert_ptr_nonnull(cfg);
+	if (lenient)
+		ck_assert_int_eq(mtls_config_insecure_allow_bad_identity(cfg), 0);
 	if (cert != NULL)
 		ck_assert_msg(mtls_config_set_cert_file(cfg, pki(cert),
 		    key ? pki(key) : NULL, NULL) == 0, "identity %s: %s", cert,
@@ -55,6 +57,18 @@ make_config(const char *cert, const char *key, const char *ca)
 		ck_assert_msg(mtls_config_set_ca_file(cfg, pki(ca)) == 0,
 		    "CA %s: %s", ca, mtls_config_error(cfg));
 	return cfg;
+}
+
+struct mtls_config *
+make_config(const char *cert, const char *key, const char *ca)
+{
+	return config_from(cert, key, ca, false);
+}
+
+struct mtls_config *
+make_bad_identity_config(const char *cert, const char *key, const char *ca)
+{
+	return config_from(cert, key, ca, true);
 }
 
 static void

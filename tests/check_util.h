@@ -23,6 +23,11 @@ char *slurp(const char *path, size_t *len);
 struct mtls_config *make_config(const char *cert, const char *key,
     const char *ca);
 
+/* The same, presenting a certificate peers will refuse (expired, wrong
+ * usage): mtls_config_insecure_allow_bad_identity. */
+struct mtls_config *make_bad_identity_config(const char *cert,
+    const char *key, const char *ca);
+
 /* ck_assert that msg is not NULL and contains needle. */
 #define ck_assert_msg_has(msg, needle) \
 	do { \

@@ -44,8 +44,11 @@ run(struct outcome *o, const char *srv_cert, const char *srv_key,
     const char *srv_ca, const char *cli_cert, const char *cli_key,
     const char *cli_ca, const char *host)
 {
-	struct mtls_config *scfg = make_config(srv_cert, srv_key, srv_ca);
-	struct mtls_config *ccfg = make_config(cli_cert, cli_key, cli_ca);
+	/* Lenient: these tests present bad certificates on purpose. */
+	struct mtls_config *scfg = make_bad_identity_config(srv_cert, srv_key,
+	    srv_ca);
+	struct mtls_config *ccfg = make_bad_identity_config(cli_cert, cli_key,
+	    cli_ca);
 
 	server_start(&o->srv, scfg, SERVE_ECHO, 1);
 	o->client_code = exchange(ccfg, host, o->srv.port, o->client_msg,

@@ -122,9 +122,15 @@ get other "$P1" --cert "$PKI/other-client.crt" --key "$PKI/other-client.key"
 answered other 400 "The SSL certificate error"
 expect_server_log "$tmp/error.log" "client SSL certificate verify error"
 
+# Our client refuses to present an expired certificate unless told to.
+get expired-refused "$P1" --cert "$PKI/client-expired.crt" \
+    --key "$PKI/client-expired.key"
+expect_status expired-refused "$rc" 2
+expect_contains "$tmp/expired-refused.err" "has expired: peers will refuse it"
+
 mark_log "$tmp/error.log"
 get expired "$P1" --cert "$PKI/client-expired.crt" \
-    --key "$PKI/client-expired.key"
+    --key "$PKI/client-expired.key" --insecure-identity
 answered expired 400 "The SSL certificate error"
 expect_server_log "$tmp/error.log" "certificate has expired"
 

@@ -1,0 +1,160 @@
+/*
+ * preflight.c - checks our own identity before any peer sees it: dates,
+ * chain order, CA flags when it is loaded; key usage for the role when a
+ * client or server is made.  Problems a peer would refuse are errors;
+ * what is merely worth knowing becomes a warning.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509v3.h>
+
+#include "mtls_internal.h"
+
+#define EXPIRY_WARNING_DAYS 14
+
+static void
+add_warning(struct mtls_config *cfg, const char *text)
+{
+	int i;
+
+	for (i = 0; i < MTLS_MAX_WARNINGS; i++)
+		if (cfg->warnings[i] == NULL) {
+			cfg->warnings[i] = strdup(text);
+			return;
+		}
+}
+
+void
+mtls_warnings_free(struct mtls_config *cfg)
+{
+	int i;
+
+	for (i = 0; i < MTLS_MAX_WARNINGS; i++) {
+		free(cfg->warnings[i]);
+		cfg->warnings[i] = NULL;
+	}
+}
+
+MTLS_EXPORT const char *
+mtls_config_warning(struct mtls_config *cfg, size_t index)
+{
+	if (cfg == NULL || index >= MTLS_MAX_WARNINGS)
+		return NULL;
+	return cfg->warnings[index];
+}
+
+/*
+ * A problem peers would refuse: an error, or only a warning after
+ * mtls_config_insecure_allow_bad_identity (for probing how peers react).
+ */
+static int
+problem(struct mtls_config *cfg, const char *fmt, ...)
+{
+	char text[MTLS_ERRBUF];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (cfg->allow_bad_identity) {
+		add_warning(cfg, text);
+		return 0;
+	}
+	return CFG_FAIL(cfg, MTLS_ERR_BAD_IDENTITY, "%s", text);
+}
+
+MTLS_EXPORT int
+mtls_config_insecure_allow_bad_identity(struct mtls_config *cfg)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	cfg->allow_bad_identity = true;
+	return 0;
+}
+
+static int
+check_dates(struct mtls_config *cfg, X509 *leaf, const char *subject,
+    const char *name)
+{
+	time_t soon = time(NULL) + EXPIRY_WARNING_DAYS * 86400;
+	char text[600];
+	int days = 0, secs = 0;
+
+	if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0)
+		return problem(cfg, "certificate '%s' in '%s' has expired: peers "
+		    "will refuse it; renew it", subject, name);
+	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0)
+		return problem(cfg, "certificate '%s' in '%s' is not valid yet: "
+		    "peers will refuse it (check the clock, or its notBefore date)",
+		    subject, name);
+	if (X509_cmp_time(X509_get0_notAfter(leaf), &soon) < 0) {
+		ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf));
+		snprintf(text, sizeof(text), "certificate '%s' in '%s' expires in %d "
+		    "day%s: renew it soon", subject, name, days, days == 1 ? "" : "s");
+		add_warning(cfg, text);
+	}
+	return 0;
+}
+
+/* The leaf first, then each certificate's issuer (RFC 8446, 4.4.2). */
+static int
+check_chain(struct mtls_config *cfg, X509 *leaf, STACK_OF(X509) *chain,
+    const char *name)
+{
+	X509 *child = leaf;
+	int i;
+
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		X509 *ca = sk_X509_value(chain, i);
+		char ca_dn[256], child_dn[256];
+
+		mtls_format_dn(X509_get_subject_name(ca), ca_dn, sizeof(ca_dn));
+		mtls_format_dn(X509_get_subject_name(child), child_dn,
+		    sizeof(child_dn));
+		if (X509_check_ca(ca) == 0)
+			return problem(cfg, "'%s' in the chain of '%s' is not a CA "
+			    "certificate, so it cannot vouch for '%s'", ca_dn, name,
+			    child_dn);
+		if (X509_check_issued(ca, child) != X509_V_OK)
+			return problem(cfg, "the chain in '%s' is out of order: '%s' "
+			    "did not issue '%s' (list the certificate first, then its "
+			    "issuer, then that one's)", name, ca_dn, child_dn);
+		child = ca;
+	}
+	return 0;
+}
+
+int
+mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
+    STACK_OF(X509) *chain, const char *name)
+{
+	char subject[256];
+
+	mtls_format_dn(X509_get_subject_name(leaf), subject, sizeof(subject));
+	mtls_warnings_free(cfg);
+	snprintf(cfg->identity_desc, sizeof(cfg->identity_desc), "certificate "
+	    "'%s' from '%s'", subject, name);
+	return check_dates(cfg, leaf, subject, name) != 0 ||
+	    check_chain(cfg, leaf, chain, name) != 0 ? -1 : 0;
+}
+
+/* The key usage and extended key usage must allow the role we play. */
+int
+mtls_preflight_role(struct mtls_config *cfg, bool server)
+{
+	X509 *leaf = SSL_CTX_get0_certificate(cfg->ctx);
+
+	if (leaf == NULL || !cfg->have_identity)
+		return 0;
+	if (X509_check_purpose(leaf, server ? X509_PURPOSE_SSL_SERVER :
+	    X509_PURPOSE_SSL_CLIENT, 0) == 1)
+		return 0;
+	return problem(cfg, "%s is not allowed for a TLS %s: its key usage or "
+	    "extended key usage lacks %s, so peers will refuse it",
+	    cfg->identity_desc, server ? "server" : "client",
+	    server ? "serverAuth" : "clientAuth");
+}

@@ -1,0 +1,230 @@
+/*
+ * session.c - resumption: the client's session cache (per config, keyed
+ * by host, port and server name) and the server's session tickets, with
+ * ticket keys that several servers can share.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "mtls_internal.h"
+
+#define DEFAULT_SESSION_CACHE 100
+#define DEFAULT_TICKETS 1
+#define TICKET_KEY_FILE_SIZE 80
+
+/* Called by OpenSSL with each new session (in TLS 1.3, each ticket). */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *session)
+{
+	struct mtls *c = SSL_get_app_data(ssl);
+	struct mtls_config *cfg;
+	struct mtls_cached_session *slot = NULL;
+	int i;
+
+	if (c == NULL || c->role != ROLE_CLIENT || c->session_key == NULL)
+		return 0;
+	cfg = c->cfg;
+	pthread_mutex_lock(&cfg->session_lock);
+	for (i = 0; i < cfg->session_count && slot == NULL; i++)
+		if (strcmp(cfg->sessions[i].key, c->session_key) == 0)
+			slot = &cfg->sessions[i];
+	if (slot == NULL && cfg->session_count == cfg->session_max) {
+		/* Full: drop the oldest, keep the order of the rest. */
+		free(cfg->sessions[0].key);
+		SSL_SESSION_free(cfg->sessions[0].session);
+		memmove(cfg->sessions, cfg->sessions + 1,
+		    (size_t)(cfg->session_count - 1) * sizeof(*cfg->sessions));
+		cfg->session_count--;
+	}
+	if (slot == NULL && (slot = &cfg->sessions[cfg->session_count])->key ==
+	    NULL && (slot->key = strdup(c->session_key)) != NULL) {
+		slot->session = NULL;
+		cfg->session_count++;
+	}
+	if (slot != NULL && slot->key != NULL) {
+		SSL_SESSION_free(slot->session);
+		slot->session = session;     /* the reference OpenSSL gave us */
+	}
+	pthread_mutex_unlock(&cfg->session_lock);
+	return slot != NULL && slot->key != NULL;
+}
+
+int
+mtls_session_setup(struct mtls_config *cfg)
+{
+	if (pthread_mutex_init(&cfg->session_lock, NULL) != 0)
+		return -1;
+	cfg->session_max = DEFAULT_SESSION_CACHE;
+	cfg->sessions = calloc(DEFAULT_SESSION_CACHE + 1, sizeof(*cfg->sessions));
+	if (cfg->sessions == NULL)
+		return -1;
+	SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_BOTH);
+	SSL_CTX_sess_set_new_cb(cfg->ctx, new_session_cb);
+	return SSL_CTX_set_num_tickets(cfg->ctx, DEFAULT_TICKETS) == 1 ? 0 : -1;
+}
+
+static void
+drop_sessions(struct mtls_config *cfg)
+{
+	int i;
+
+	for (i = 0; i < cfg->session_count; i++) {
+		free(cfg->sessions[i].key);
+		SSL_SESSION_free(cfg->sessions[i].session);
+	}
+	free(cfg->sessions);
+	cfg->sessions = NULL;
+	cfg->session_count = 0;
+}
+
+void
+mtls_session_free(struct mtls_config *cfg)
+{
+	drop_sessions(cfg);
+	if (cfg->ticket_keys != NULL)
+		OPENSSL_cleanse(cfg->ticket_keys,
+		    cfg->ticket_key_count * sizeof(*cfg->ticket_keys));
+	free(cfg->ticket_keys);
+	pthread_mutex_destroy(&cfg->session_lock);
+}
+
+/* Makes c's cache key and offers the cached session for it, if any. */
+int
+mtls_session_attach(struct mtls *c, const char *host, const char *port,
+    const char *name)
+{
+	struct mtls_config *cfg = c->cfg;
+	size_t len;
+	int i;
+
+	if (cfg->session_max == 0)
+		return 0;
+	len = strlen(host) + strlen(port) + strlen(name) + 3;
+	if ((c->session_key = malloc(len)) == NULL)
+		return -1;
+	snprintf(c->session_key, len, "%s|%s|%s", host, port, name);
+	pthread_mutex_lock(&cfg->session_lock);
+	for (i = 0; i < cfg->session_count; i++)
+		if (strcmp(cfg->sessions[i].key, c->session_key) == 0 &&
+		    SSL_SESSION_is_resumable(cfg->sessions[i].session))
+			SSL_set_session(c->ssl, cfg->sessions[i].session);
+	pthread_mutex_unlock(&cfg->session_lock);
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_session_cache(struct mtls_config *cfg, int size)
+{
+	struct mtls_cached_session *slots;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(size >= 0 && size <= 1000000, cfg, MTLS_ERR_INVALID,
+	    "session cache size %d is out of range (0 turns it off)", size);
+	slots = calloc((size_t)size + 1, sizeof(*slots));
+	ENSURE_CFG(slots != NULL, cfg, MTLS_ERR_NOMEM, "out of memory");
+	drop_sessions(cfg);
+	cfg->sessions = slots;
+	cfg->session_max = size;
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_session_tickets(struct mtls_config *cfg, int count)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(count >= 0 && count <= 16, cfg, MTLS_ERR_INVALID,
+	    "session ticket count %d is out of range: 0 (off) to 16", count);
+	SSL_CTX_set_num_tickets(cfg->ctx, (size_t)count);
+	if (count == 0)
+		SSL_CTX_set_options(cfg->ctx, SSL_OP_NO_TICKET);
+	else
+		SSL_CTX_clear_options(cfg->ctx, SSL_OP_NO_TICKET);
+	return 0;
+}
+
+static const struct mtls_ticket_key *
+find_ticket_key(const struct mtls_config *cfg, const unsigned char name[16])
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ticket_key_count; i++)
+		if (memcmp(cfg->ticket_keys[i].name, name, 16) == 0)
+			return &cfg->ticket_keys[i];
+	return NULL;
+}
+
+/*
+ * Encrypts tickets with the first key, decrypts with any: RFC 5077's
+ * recommended construction, AES-256-CBC and HMAC-SHA256, as nginx does.
+ * Returns 1 (use), 2 (use, and renew the ticket with the current key),
+ * 0 (unknown key: full handshake) or -1.
+ */
+static int
+ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+    EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac, int encrypt)
+{
+	const struct mtls_config *cfg = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	const struct mtls_ticket_key *key = encrypt ? &cfg->ticket_keys[0] :
+	    find_ticket_key(cfg, name);
+	OSSL_PARAM params[2] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (key == NULL)
+		return 0;
+	if (encrypt) {
+		memcpy(name, key->name, 16);
+		if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1 ||
+		    EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+		    iv) != 1)
+			return -1;
+	} else if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+	    iv) != 1) {
+		return -1;
+	}
+	if (EVP_MAC_init(mac, key->hmac, sizeof(key->hmac), params) != 1)
+		return -1;
+	return encrypt || key == &cfg->ticket_keys[0] ? 1 : 2;
+}
+
+MTLS_EXPORT int
+mtls_config_add_ticket_key_file(struct mtls_config *cfg, const char *key_file)
+{
+	struct mtls_ticket_key *grown;
+	unsigned char *data;
+	size_t len;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0 ||
+	    mtls_read_file(cfg, "ticket key", key_file, &data, &len) != 0)
+		return -1;
+	if (len != TICKET_KEY_FILE_SIZE) {
+		mtls_free_secret(data, len);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "ticket key file '%s' holds %zu "
+		    "bytes, not %d: make one with 'openssl rand 80 > %s'", key_file,
+		    len, TICKET_KEY_FILE_SIZE, mtls_base_name(key_file));
+	}
+	grown = realloc(cfg->ticket_keys, (cfg->ticket_key_count + 1) *
+	    sizeof(*grown));
+	if (grown == NULL) {
+		mtls_free_secret(data, len);
+		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory");
+	}
+	cfg->ticket_keys = grown;
+	/* nginx's layout: name, HMAC key, AES key. */
+	memcpy(grown[cfg->ticket_key_count].name, data, 16);
+	memcpy(grown[cfg->ticket_key_count].hmac, data + 16, 32);
+	memcpy(grown[cfg->ticket_key_count].aes, data + 48, 32);
+	cfg->ticket_key_count++;
+	mtls_free_secret(data, len);
+	SSL_CTX_set_tlsext_ticket_key_evp_cb(cfg->ctx, ticket_key_cb);
+	return 0;
+}
