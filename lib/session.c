@@ -18,41 +18,58 @@
 #define DEFAULT_TICKETS 1
 #define TICKET_KEY_FILE_SIZE 80
 
-/* Called by OpenSSL with each new session (in TLS 1.3, each ticket). */
 static int
-new_session_cb(SSL *ssl, SSL_SESSION *session)
+find_session(const struct mtls_config *cfg, const char *key)
 {
-	struct mtls *c = SSL_get_app_data(ssl);
-	struct mtls_config *cfg;
-	struct mtls_cached_session *slot = NULL;
 	int i;
 
-	if (c == NULL || c->role != ROLE_CLIENT || c->session_key == NULL)
-		return 0;
-	cfg = c->cfg;
-	pthread_mutex_lock(&cfg->session_lock);
-	for (i = 0; i < cfg->session_count && slot == NULL; i++)
-		if (strcmp(cfg->sessions[i].key, c->session_key) == 0)
-			slot = &cfg->sessions[i];
-	if (slot == NULL && cfg->session_count == cfg->session_max) {
-		/* Full: drop the oldest, keep the order of the rest. */
+	for (i = 0; i < cfg->session_count; i++)
+		if (strcmp(cfg->sessions[i].key, key) == 0)
+			return i;
+	return -1;
+}
+
+/* A slot for key, evicting the oldest entry when the cache is full. */
+static int
+new_slot(struct mtls_config *cfg, const char *key)
+{
+	char *copy = strdup(key);
+
+	if (copy == NULL)
+		return -1;
+	if (cfg->session_count == cfg->session_max) {
 		free(cfg->sessions[0].key);
 		SSL_SESSION_free(cfg->sessions[0].session);
 		memmove(cfg->sessions, cfg->sessions + 1,
 		    (size_t)(cfg->session_count - 1) * sizeof(*cfg->sessions));
 		cfg->session_count--;
 	}
-	if (slot == NULL && (slot = &cfg->sessions[cfg->session_count])->key ==
-	    NULL && (slot->key = strdup(c->session_key)) != NULL) {
-		slot->session = NULL;
-		cfg->session_count++;
-	}
-	if (slot != NULL && slot->key != NULL) {
-		SSL_SESSION_free(slot->session);
-		slot->session = session;     /* the reference OpenSSL gave us */
+	cfg->sessions[cfg->session_count].key = copy;
+	cfg->sessions[cfg->session_count].session = NULL;
+	return cfg->session_count++;
+}
+
+/* Called by OpenSSL with each new session (in TLS 1.3, each ticket).
+ * Returns 1 when we keep the reference it hands us. */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *session)
+{
+	struct mtls *c = SSL_get_app_data(ssl);
+	struct mtls_config *cfg;
+	int i;
+
+	if (c == NULL || c->role != ROLE_CLIENT || c->session_key == NULL)
+		return 0;
+	cfg = c->cfg;
+	pthread_mutex_lock(&cfg->session_lock);
+	if ((i = find_session(cfg, c->session_key)) < 0)
+		i = new_slot(cfg, c->session_key);
+	if (i >= 0) {
+		SSL_SESSION_free(cfg->sessions[i].session);
+		cfg->sessions[i].session = session;
 	}
 	pthread_mutex_unlock(&cfg->session_lock);
-	return slot != NULL && slot->key != NULL;
+	return i >= 0;
 }
 
 int
@@ -110,10 +127,9 @@ mtls_session_attach(struct mtls *c, const char *host, const char *port,
 		return -1;
 	snprintf(c->session_key, len, "%s|%s|%s", host, port, name);
 	pthread_mutex_lock(&cfg->session_lock);
-	for (i = 0; i < cfg->session_count; i++)
-		if (strcmp(cfg->sessions[i].key, c->session_key) == 0 &&
-		    SSL_SESSION_is_resumable(cfg->sessions[i].session))
-			SSL_set_session(c->ssl, cfg->sessions[i].session);
+	i = find_session(cfg, c->session_key);
+	if (i >= 0 && SSL_SESSION_is_resumable(cfg->sessions[i].session))
+		SSL_set_session(c->ssl, cfg->sessions[i].session);
 	pthread_mutex_unlock(&cfg->session_lock);
 	return 0;
 }
@@ -212,12 +228,17 @@ mtls_config_add_ticket_key_file(struct mtls_config *cfg, const char *key_file)
 		    "bytes, not %d: make one with 'openssl rand 80 > %s'", key_file,
 		    len, TICKET_KEY_FILE_SIZE, mtls_base_name(key_file));
 	}
-	grown = realloc(cfg->ticket_keys, (cfg->ticket_key_count + 1) *
-	    sizeof(*grown));
+	/* Not realloc: the old copy of the keys is wiped, not left behind. */
+	grown = malloc((cfg->ticket_key_count + 1) * sizeof(*grown));
 	if (grown == NULL) {
 		mtls_free_secret(data, len);
 		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory");
 	}
+	if (cfg->ticket_key_count > 0)
+		memcpy(grown, cfg->ticket_keys, cfg->ticket_key_count *
+		    sizeof(*grown));
+	mtls_free_secret((unsigned char *)cfg->ticket_keys,
+	    cfg->ticket_key_count * sizeof(*grown));
 	cfg->ticket_keys = grown;
 	/* nginx's layout: name, HMAC key, AES key. */
 	memcpy(grown[cfg->ticket_key_count].name, data, 16);
