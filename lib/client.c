@@ -111,7 +111,7 @@ start_tls(struct mtls *c, int fd, bool own_fd, const char *name,
 {
 	if (mtls_conn_attach(c, fd, own_fd) != 0)
 		return -1;
-	if (mtls_setup_verify_name(c, name, !c->cfg->insecure_noverify) != 0)
+	if (mtls_setup_verify_name(c, name) != 0)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "cannot use '%s' as the server "
 		    "name to verify", name);
 	if (mtls_session_attach(c, port ? host : c->peer_desc, port ? port : "",

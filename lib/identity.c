@@ -230,6 +230,17 @@ install_identity(struct mtls_config *cfg, struct identity *id,
     const char *cert_name, const char *key_name)
 {
 	if (X509_check_private_key(id->leaf, id->key) != 1) {
+		int i;
+
+		for (i = 0; i < sk_X509_num(id->chain); i++)
+			if (X509_check_private_key(sk_X509_value(id->chain, i),
+			    id->key) == 1) {
+				identity_free(id);
+				return CFG_FAIL(cfg, MTLS_ERR_BAD_IDENTITY, "the chain in "
+				    "'%s' is out of order: the certificate of key '%s' "
+				    "is number %d, and it must come first (then its "
+				    "issuer, then that one's)", cert_name, key_name, i + 2);
+			}
 		identity_free(id);
 		if (strcmp(cert_name, key_name) == 0)
 			return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "the key in '%s' "

@@ -126,6 +126,7 @@ struct mtls {
 	STACK_OF(X509) *pending_chain;
 	int pending_chain_ok;
 	bool chain_tolerated;       /* a failed chain the mode lets through */
+	X509 *refused_cert;         /* the peer certificate the policy refused */
 	char *session_key;          /* client session cache key */
 	pthread_mutex_t cfg_lock;   /* a server's cfg may be swapped */
 	char **acceptable_ca;       /* names the server asked for, NULL-ended */
@@ -162,7 +163,7 @@ void mtls_info_cb(const SSL *ssl, int where, int ret);
 int mtls_alpn_select_cb(SSL *ssl, const unsigned char **out,
     unsigned char *outlen, const unsigned char *in, unsigned int inlen,
     void *arg);
-int mtls_setup_verify_name(struct mtls *c, const char *name, bool check);
+int mtls_setup_verify_name(struct mtls *c, const char *name);
 void mtls_format_dn(X509_NAME *name, char *buf, size_t len);
 
 /* conn.c; mtls_conn_alloc returns NULL with errno set */
@@ -182,6 +183,7 @@ int mtls_fail_ssl(struct mtls *c, int ret, const char *op);
 /* policy.c */
 int mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg);
 int mtls_policy_after_handshake(struct mtls *c);
+bool mtls_policy_admits_resumption(struct mtls *c, X509 *cert, bool chain_ok);
 void mtls_allow_free(struct mtls_config *cfg);
 void mtls_describe_identity(X509 *cert, char *buf, size_t len);
 

@@ -205,8 +205,10 @@ peer_load(struct mtls *c)
 	STACK_OF(X509) *chain;
 
 	/* Inside the handshake, the verify callback sees the pending peer. */
+	/* During a handshake only the callback sees the peer; after one, even
+	 * a failed one, whoever logs the refusal may. */
 	if (c == NULL || c->ssl == NULL ||
-	    (!c->handshake_done && c->pending_cert == NULL))
+	    (!c->handshake_done && !c->fatal && c->pending_cert == NULL))
 		return NULL;
 	p = &c->peer;
 	if (p->loaded)
@@ -214,7 +216,11 @@ peer_load(struct mtls *c)
 	p->loaded = true;
 	p->not_before = p->not_after = -1;
 	cert = c->pending_cert;
-	if (cert == NULL && (cert = SSL_get0_peer_certificate(c->ssl)) == NULL)
+	if (cert == NULL)
+		cert = SSL_get0_peer_certificate(c->ssl);
+	if (cert == NULL && c->policy_rejected)
+		cert = c->refused_cert;
+	if (cert == NULL)
 		return p;
 	p->provided = true;
 	p->subject = dn_text(X509_get_subject_name(cert));
@@ -273,8 +279,10 @@ mtls_peer_cert_provided(struct mtls *c)
 static long
 verify_result(struct mtls *c)
 {
-	if (c->pending_cert != NULL)
-		return c->pending_chain_ok ? X509_V_OK : c->verify_err;
+	/* Inside the callback, or refused by policy: the chain's own verdict. */
+	if (c->pending_cert != NULL || c->policy_rejected)
+		return c->pending_chain_ok ? X509_V_OK : c->verify_err != 0 ?
+		    c->verify_err : X509_V_ERR_UNSPECIFIED;
 	return SSL_get_verify_result(c->ssl);
 }
 

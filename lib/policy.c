@@ -385,6 +385,17 @@ peer_name(const struct mtls *c)
 	return c->role == ROLE_CLIENT ? "server" : "client";
 }
 
+/* Keeps the refused certificate: its identity is still worth logging, and
+ * a full handshake after a refused resumption need not ask twice. */
+static void
+remember_refusal(struct mtls *c, X509 *cert)
+{
+	X509_free(c->refused_cert);
+	c->refused_cert = cert;
+	if (cert != NULL)
+		X509_up_ref(cert);
+}
+
 /* Applies the allow-list and the callback; false with c->policy_reason set. */
 static bool
 policy_admits(struct mtls *c, X509 *cert, bool chain_ok)
@@ -394,6 +405,10 @@ policy_admits(struct mtls *c, X509 *cert, bool chain_ok)
 	size_t i;
 
 	c->policy_done = true;
+	/* Refused moments ago, on a resumption attempt: the answer stands. */
+	if (c->refused_cert != NULL && cert != NULL &&
+	    X509_cmp(c->refused_cert, cert) == 0)
+		return false;
 	if (cfg->allow_count > 0 && cert != NULL) {
 		char presented[400];
 
@@ -453,6 +468,8 @@ mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg)
 	c->pending_chain = X509_STORE_CTX_get0_chain(store);
 	c->pending_chain_ok = chain_ok;
 	admitted = policy_admits(c, c->pending_cert, chain_ok);
+	if (!admitted)
+		remember_refusal(c, c->pending_cert);
 	c->pending_cert = NULL;
 	c->pending_chain = NULL;
 	if (!admitted) {
@@ -462,6 +479,34 @@ mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg)
 	}
 	/* A tolerated failure keeps its error: SSL_get_verify_result shows it. */
 	return 1;
+}
+
+/*
+ * A server about to resume a session from a ticket: the peer it was made
+ * with must still pass the mode, the allow-list and the callback (the
+ * config may have changed since).  If not, the ticket is ignored and the
+ * full handshake that follows refuses the peer with an alert.
+ */
+bool
+mtls_policy_admits_resumption(struct mtls *c, X509 *cert, bool chain_ok)
+{
+	bool admitted;
+
+	if (!c->cfg->insecure_noverify &&
+	    c->cfg->verify_client == MTLS_VERIFY_CLIENT_REQUIRED &&
+	    (cert == NULL || !chain_ok))
+		return false;
+	c->pending_cert = cert;
+	c->pending_chain_ok = chain_ok;
+	admitted = policy_admits(c, cert, chain_ok);
+	c->pending_cert = NULL;
+	if (!admitted) {
+		/* The full handshake decides about the certificate it gets. */
+		remember_refusal(c, cert);
+		c->policy_done = false;
+		mtls_peer_free(&c->peer);
+	}
+	return admitted;
 }
 
 /*

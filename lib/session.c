@@ -72,6 +72,49 @@ new_session_cb(SSL *ssl, SSL_SESSION *session)
 	return i >= 0;
 }
 
+/*
+ * A server's ticket carries the chain verdict of the handshake that made
+ * it (RFC 8446, 4.6.1 leaves the contents to the server), so that a
+ * resumption can be judged by the policy in force.
+ */
+static int
+ticket_gen_cb(SSL *ssl, void *arg)
+{
+	bool chain_ok = SSL_get0_peer_certificate(ssl) != NULL &&
+	    SSL_get_verify_result(ssl) == X509_V_OK;
+
+	return SSL_SESSION_set1_ticket_appdata(SSL_get_session(ssl),
+	    chain_ok ? "1" : "0", 1);
+}
+
+static SSL_TICKET_RETURN
+ticket_dec_cb(SSL *ssl, SSL_SESSION *session, const unsigned char *name,
+    size_t name_len, SSL_TICKET_STATUS status, void *arg)
+{
+	struct mtls *c = SSL_get_app_data(ssl);
+	void *appdata = NULL;
+	size_t len = 0;
+	bool chain_ok;
+
+	switch (status) {
+	case SSL_TICKET_SUCCESS:
+	case SSL_TICKET_SUCCESS_RENEW:
+		break;
+	case SSL_TICKET_EMPTY:
+	case SSL_TICKET_NO_DECRYPT:
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	default:
+		return SSL_TICKET_RETURN_ABORT;
+	}
+	SSL_SESSION_get0_ticket_appdata(session, &appdata, &len);
+	chain_ok = len == 1 && *(char *)appdata == '1';
+	if (c != NULL && !mtls_policy_admits_resumption(c,
+	    SSL_SESSION_get0_peer(session), chain_ok))
+		return SSL_TICKET_RETURN_IGNORE;
+	return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW :
+	    SSL_TICKET_RETURN_USE;
+}
+
 int
 mtls_session_setup(struct mtls_config *cfg)
 {
@@ -81,8 +124,13 @@ mtls_session_setup(struct mtls_config *cfg)
 	cfg->sessions = calloc(DEFAULT_SESSION_CACHE + 1, sizeof(*cfg->sessions));
 	if (cfg->sessions == NULL)
 		return -1;
-	SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_BOTH);
+	/* Clients keep sessions in our cache; servers resume only from tickets,
+	 * which pass through ticket_dec_cb and so through the policy. */
+	SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
 	SSL_CTX_sess_set_new_cb(cfg->ctx, new_session_cb);
+	SSL_CTX_set_session_ticket_cb(cfg->ctx, ticket_gen_cb, ticket_dec_cb,
+	    NULL);
 	return SSL_CTX_set_num_tickets(cfg->ctx, DEFAULT_TICKETS) == 1 ? 0 : -1;
 }
 

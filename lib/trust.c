@@ -60,6 +60,8 @@ add_ca_pem(struct mtls_config *cfg, const unsigned char *pem, size_t len,
 	ERR_clear_error();
 	for (i = 0; i < n; i++) {
 		x = sk_X509_value(certs, i);
+		/* Fill its extension cache now, not lazily from many threads. */
+		X509_check_purpose(x, -1, 0);
 		/* A duplicate anchor is harmless; X509_STORE says so, not an error. */
 		X509_STORE_add_cert(store, x);
 		if (!cfg->custom_ca_names)

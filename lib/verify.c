@@ -148,18 +148,18 @@ is_ip_literal(const char *name)
  * matched against IP SANs only; a host name against DNS SANs, or the CN
  * when there is no DNS SAN (OpenSSL's rule, which lets the CN-only
  * certificates of `openssl x509 -req` work).  SNI carries names only
- * (RFC 6066, section 3).
+ * (RFC 6066, section 3).  With mtls_config_insecure_noverify a mismatch is
+ * tolerated like any chain failure, but still shows in the verdict.
  */
 int
-mtls_setup_verify_name(struct mtls *c, const char *name, bool check)
+mtls_setup_verify_name(struct mtls *c, const char *name)
 {
 	X509_VERIFY_PARAM *param = SSL_get0_param(c->ssl);
 
 	if (is_ip_literal(name))
-		return !check || X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 ?
-		    0 : -1;
+		return X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1 ? 0 : -1;
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if (check && X509_VERIFY_PARAM_set1_host(param, name, 0) != 1)
+	if (X509_VERIFY_PARAM_set1_host(param, name, 0) != 1)
 		return -1;
 	return SSL_set_tlsext_host_name(c->ssl, name) == 1 ? 0 : -1;
 }

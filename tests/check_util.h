@@ -113,5 +113,6 @@ Suite *verify_suite(void);
 Suite *io_suite(void);
 Suite *peer_suite(void);
 Suite *threads_suite(void);
+Suite *policy_suite(void);
 
 #endif

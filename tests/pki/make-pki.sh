@@ -61,6 +61,14 @@ keyUsage               = critical, keyCertSign, cRLSign
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid:always
 
+# Intermediates without a path length limit, for chains of 2 and 3
+# intermediates (int.crt has pathlen:0 and cannot sign another CA).
+[ v3_int_chain ]
+basicConstraints       = critical, CA:TRUE
+keyUsage               = critical, keyCertSign, cRLSign
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid:always
+
 [ server ]
 basicConstraints       = critical, CA:FALSE
 keyUsage               = critical, digitalSignature
@@ -100,6 +108,43 @@ keyUsage               = critical, digitalSignature
 extendedKeyUsage       = clientAuth
 subjectKeyIdentifier   = hash
 
+# A server certificate whose EKU allows only the client role, for the
+# identity preflight (a server needs serverAuth).
+[ server_clientauth ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectAltName         = DNS:localhost
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+
+# Workload identities for the allow-lists: a SPIFFE ID, the same with an
+# extra path segment (a '*' must not cross a '/'), and a DNS name two
+# labels below example.org (a '*' must not cross a '.').
+[ client_spiffe ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectAltName         = URI:spiffe://example.org/ns/prod/sa/billing
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+
+[ client_spiffe_extra ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectAltName         = URI:spiffe://example.org/ns/prod/extra/sa/billing
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+
+[ client_subdomain ]
+basicConstraints       = critical, CA:FALSE
+keyUsage               = critical, digitalSignature
+extendedKeyUsage       = clientAuth
+subjectAltName         = DNS:a.b.example.org
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+
 # `openssl ca` is the only 3.0 command that can set arbitrary validity
 # dates (x509 -req cannot backdate), needed for expired/not-yet-valid certs.
 [ ca ]
@@ -113,6 +158,24 @@ policy          = policy_any
 unique_subject  = no
 copy_extensions = none
 email_in_dn     = no
+crlnumber       = ca-db/crlnumber
+default_crl_days = 30
+crl_extensions  = crl_ext
+
+# The intermediate's own database, for its (empty) CRL.
+[ intca ]
+database        = int-db/index.txt
+new_certs_dir   = int-db
+serial          = int-db/serial
+crlnumber       = int-db/crlnumber
+default_md      = sha256
+policy          = policy_any
+default_crl_days = 30
+crl_extensions  = crl_ext
+
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+
 [ policy_any ]
 organizationName       = optional
 organizationalUnitName = optional
@@ -128,13 +191,14 @@ csr() {		# csr KEY SUBJECT: writes req.csr
 	ossl req -config pki.cnf -new -key "$1" -subj "$2" -sha256 -out req.csr
 }
 
-# sign NAME ISSUER SECTION SUBJECT: NAME.key (made if absent) and NAME.crt,
-# signed by ISSUER.crt/ISSUER.key with the extensions of SECTION, 30 days.
+# sign NAME ISSUER SECTION SUBJECT [DAYS]: NAME.key (made if absent) and
+# NAME.crt, signed by ISSUER.crt/ISSUER.key with the extensions of SECTION,
+# valid DAYS days (default 30).
 sign() {
 	[ -f "$1.key" ] || genkey "$1.key"
 	csr "$1.key" "$4"
 	ossl x509 -req -in req.csr -CA "$2.crt" -CAkey "$2.key" \
-	    -CAserial "$2.srl" -CAcreateserial -days 30 -sha256 \
+	    -CAserial "$2.srl" -CAcreateserial -days "${5:-30}" -sha256 \
 	    -extfile pki.cnf -extensions "$3" -out "$1.crt"
 }
 
@@ -158,6 +222,7 @@ sign int ca v3_int '/CN=libmtls Test Intermediate CA'
 mkdir ca-db
 : >ca-db/index.txt
 echo 1000 >ca-db/serial
+echo 01 >ca-db/crlnumber
 
 # --- servers
 sign server ca server '/CN=localhost'
@@ -224,6 +289,56 @@ cp ca.crt ca-dir/
 hash=$("$OPENSSL" x509 -hash -noout -in ca.crt)
 ln -s ca.crt "ca-dir/$hash.0"
 cat ca.crt other-ca.crt >ca-bundle.crt
+# Advertised CA names that differ from the trust store (nginx's
+# ssl_client_certificate vs ssl_trusted_certificate).
+cp other-ca.crt names-only-ca.crt
+
+# --- policy: revocation, chain depth, allow-lists, preflight, tickets
+
+# A client revoked by the root, issued by `openssl ca` so that its database
+# knows it; the root's CRL (crl.pem) lists it.  The intermediate's CRL
+# (crl-int.pem) is empty: with both, a whole-chain check of client-chain.crt
+# finds every CA's CRL.  crl-chain.pem holds both.
+genkey client-revoked.key
+csr client-revoked.key '/CN=client-revoked'
+ossl ca -config pki.cnf -batch -notext -cert ca.crt -keyfile ca.key \
+    -days 30 -extensions client_plain -in req.csr -out client-revoked.crt
+ossl ca -config pki.cnf -cert ca.crt -keyfile ca.key \
+    -revoke client-revoked.crt -crl_reason keyCompromise
+ossl ca -config pki.cnf -gencrl -cert ca.crt -keyfile ca.key -out crl.pem
+mkdir int-db
+: >int-db/index.txt
+echo 2000 >int-db/serial
+echo 01 >int-db/crlnumber
+ossl ca -config pki.cnf -name intca -gencrl -cert int.crt -keyfile int.key \
+    -out crl-int.pem
+cat crl.pem crl-int.pem >crl-chain.pem
+
+# Chains longer than int.crt's: root > int-chain > int2 > int3.
+# client-deep-chain.crt has 2 intermediates (the default depth accepts it),
+# client-deeper-chain.crt 3 (refused unless the depth is raised).
+sign int-chain ca v3_int_chain '/CN=libmtls Chain Intermediate CA'
+sign int2 int-chain v3_int_chain '/CN=libmtls Second Intermediate CA'
+sign int3 int2 v3_int_chain '/CN=libmtls Third Intermediate CA'
+sign client-deep int2 client_plain '/CN=client-deep'
+cat client-deep.crt int2.crt int-chain.crt >client-deep-chain.crt
+sign client-deeper int3 client_plain '/CN=client-deeper'
+cat client-deeper.crt int3.crt int2.crt int-chain.crt >client-deeper-chain.crt
+
+# Identities for the allow-lists.
+sign client-ou ca client_plain '/O=libmtls test/OU=payments/CN=payment-service'
+sign client-spiffe ca client_spiffe '/CN=billing'
+sign client-spiffe-extra ca client_spiffe_extra '/CN=billing-extra'
+sign client-subdomain ca client_subdomain '/CN=client-subdomain'
+
+# Preflight: a client certificate that expires in 3 days (a warning), and
+# a "server" certificate whose EKU allows only clientAuth (an error).
+sign client-soon ca client_plain '/CN=client-soon' 3
+sign server-clientauth-only ca server_clientauth '/CN=localhost'
+
+# Session-ticket keys, as nginx's ssl_session_ticket_key: 80 random bytes.
+ossl rand -out ticket.key 80
+ossl rand -out ticket2.key 80
 
 echo 'This is a text file, not a PEM certificate.' >not-pem.txt
 : >empty.pem
