@@ -86,12 +86,14 @@ enum mtls_error {
 enum mtls_verify_client {
 	MTLS_VERIFY_CLIENT_REQUIRED = 0,  /* default: no verified certificate, no
 	                                     connection (nginx: on) */
-	MTLS_VERIFY_CLIENT_OPTIONAL,      /* asked for; verified if presented; the
-	                                     connection proceeds without one or with
-	                                     one that failed (nginx: optional) */
-	MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA /* asked for, chain not required to
-	                                     verify: the verify callback or the
-	                                     allow-list decides (optional_no_ca) */
+	MTLS_VERIFY_CLIENT_OPTIONAL,      /* asked for; a presented one must
+	                                     verify; the connection proceeds
+	                                     without one (nginx: optional) */
+	MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA /* asked for; its chain need not
+	                                     verify (mtls_peer_cert_verified says
+	                                     whether it did): the verify callback
+	                                     or the allow-list decides, and no CA
+	                                     file is needed (optional_no_ca) */
 };
 
 /* Kinds of allow-list entries, for mtls_config_allow(). */
@@ -106,7 +108,7 @@ enum mtls_allow_type {
 	MTLS_ALLOW_SPKI_SHA256,   /* SHA-256 of the public key: 64 hex digits, or
 	                             curl's "sha256//<base64>" */
 	MTLS_ALLOW_CERT_SHA256    /* SHA-256 of the certificate: 64 hex digits,
-	                             colons allowed */
+	                             colons allowed, or "sha256//<base64>" */
 };
 
 /* TLS protocol versions for mtls_config_set_min_version(). */
@@ -186,9 +188,15 @@ MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
  * `cat client.crt client.key > combined.pem`.  passphrase decrypts an
  * encrypted key and may be NULL; the library never prompts for one.  The
  * library keeps no copy of the passphrase.
+ * The identity is checked as it is loaded: a certificate that has expired
+ * or is not yet valid, a chain out of order or holding a non-CA, fail with
+ * MTLS_ERR_BAD_IDENTITY (see mtls_config_insecure_allow_bad_identity); one
+ * that expires within 14 days adds a warning (mtls_config_warning), and
+ * loading an identity clears the earlier warnings.
  * Returns 0, or -1 with MTLS_ERR_FILE, MTLS_ERR_FORMAT, MTLS_ERR_PASSPHRASE,
- * MTLS_ERR_KEY_MISMATCH or MTLS_ERR_CONFIG_FROZEN and a message naming the
- * file.  On failure the previous identity, if any, is kept.
+ * MTLS_ERR_KEY_MISMATCH, MTLS_ERR_BAD_IDENTITY or MTLS_ERR_CONFIG_FROZEN and
+ * a message naming the file.  On failure the previous identity, if any, is
+ * kept.
  */
 MTLS_EXPORT int mtls_config_set_cert_file(struct mtls_config *cfg,
     const char *cert_file, const char *key_file, const char *passphrase);
@@ -209,7 +217,9 @@ MTLS_EXPORT int mtls_config_set_cert_mem(struct mtls_config *cfg,
  * older tools (RC2-40, 3DES) are read by loading OpenSSL's legacy provider,
  * only when they need it.
  * Returns 0, or -1 with MTLS_ERR_FILE, MTLS_ERR_FORMAT, MTLS_ERR_P12_PASSWORD,
- * MTLS_ERR_UNSUPPORTED, MTLS_ERR_KEY_MISMATCH or MTLS_ERR_CONFIG_FROZEN.
+ * MTLS_ERR_UNSUPPORTED, MTLS_ERR_KEY_MISMATCH, MTLS_ERR_BAD_IDENTITY or
+ * MTLS_ERR_CONFIG_FROZEN.  The chain order inside a PKCS#12 file, which
+ * keeps none, is not judged.
  */
 MTLS_EXPORT int mtls_config_set_p12_file(struct mtls_config *cfg,
     const char *p12_file, const char *password);
@@ -310,7 +320,8 @@ MTLS_EXPORT int mtls_config_set_ca_names_file(struct mtls_config *cfg,
 /*
  * mtls_config_set_verify_depth - the most intermediate CAs a peer's chain
  * may have between its certificate and the trust anchor (default 2).
- * Returns 0, or -1 with MTLS_ERR_INVALID for a negative or absurd depth.
+ * Returns 0, or -1 with MTLS_ERR_INVALID for a negative or absurd depth,
+ * or MTLS_ERR_CONFIG_FROZEN.
  */
 MTLS_EXPORT int mtls_config_set_verify_depth(struct mtls_config *cfg,
     int depth);
@@ -328,7 +339,9 @@ MTLS_EXPORT int mtls_config_set_crl_file(struct mtls_config *cfg,
 /*
  * mtls_config_allow - adds an entry of the given type (enum
  * mtls_allow_type) to the allow-list.  Once the list has an entry, a peer
- * is admitted only when it matches at least one; a peer matching none is
+ * that presents a certificate is admitted only when it matches at least
+ * one (a client without one, in the optional modes, is not judged by the
+ * list: check mtls_peer_cert_provided); a peer matching none is
  * refused with MTLS_ERR_NOT_ALLOWED and a message listing what it
  * presented.  On a client the list pins the server's identity.  Names
  * holding NUL or control characters never match.  The value is copied.
@@ -346,7 +359,9 @@ MTLS_EXPORT int mtls_config_allow(struct mtls_config *cfg, int type,
  * chain_ok says whether its chain verified.  Return 1 to accept; 0 to
  * refuse, after writing a reason (NUL-terminated, at most reason_size
  * bytes) into reason: it becomes part of our error message, and the peer
- * gets a bad_certificate alert.
+ * gets a bad_certificate alert.  Any return value other than 1 refuses.
+ * When a resumed session is refused this way, the full handshake that
+ * follows reuses the answer for the same certificate.
  */
 typedef int (*mtls_verify_fn)(struct mtls *conn, int chain_ok, void *arg,
     char *reason, size_t reason_size);
@@ -421,7 +436,9 @@ MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
  * then on cfg cannot be changed (its setters fail with
  * MTLS_ERR_CONFIG_FROZEN).  Creating a server checks that cfg has an
  * identity; creating either checks that it has trust anchors, since
- * verification is on.
+ * verification is on (not needed with mtls_config_insecure_noverify or a
+ * server in MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA), and that the key usage of
+ * the identity allows the role (MTLS_ERR_BAD_IDENTITY otherwise).
  * Returns an object owned by the caller (free it with mtls_free), or NULL
  * with the reason left on cfg (mtls_config_error).
  */
@@ -491,8 +508,9 @@ MTLS_EXPORT int mtls_listen(struct mtls *server, const char *host,
  * mtls_server_set_config - rotation without restart: connections accepted
  * from now on use cfg (certificate, key, CAs, CRLs, policy); connections
  * already accepted keep the config they started with.  cfg is checked
- * first; on failure the previous config stays active and the reason is on
- * server.  The server takes a reference to cfg.  Safe while other threads
+ * first (identity, trust, key usage for a server: dates and chain order
+ * were checked when cfg loaded its files); on failure the previous config
+ * stays active and the reason is on server.  The server takes a reference to cfg.  Safe while other threads
  * accept and handshake.
  * Returns 0, or -1 with MTLS_ERR_INVALID or MTLS_ERR_BAD_IDENTITY.
  */

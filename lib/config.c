@@ -62,7 +62,8 @@ mtls_config_new(void)
 	SSL_CTX_set_app_data(cfg->ctx, cfg);
 	/* Root plus two intermediates; OpenSSL's default is 100. */
 	SSL_CTX_set_verify_depth(cfg->ctx, DEFAULT_VERIFY_DEPTH);
-	if (mtls_session_setup(cfg) != 0) {
+	if (pthread_mutex_init(&cfg->check_lock, NULL) != 0 ||
+	    mtls_session_setup(cfg) != 0) {
 		SSL_CTX_free(cfg->ctx);
 		free(cfg);
 		return NULL;
@@ -88,6 +89,7 @@ mtls_config_free(struct mtls_config *cfg)
 	free(cfg->alpn);
 	mtls_allow_free(cfg);
 	mtls_warnings_free(cfg);
+	pthread_mutex_destroy(&cfg->check_lock);
 	free(cfg);
 }
 

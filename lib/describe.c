@@ -67,10 +67,8 @@ describe_cert(BIO *out, int depth, X509 *cert)
 	BIO_printf(out, "    issuer:  %s\n", dn);
 	describe_time(out, "    valid from ", X509_get0_notBefore(cert));
 	describe_time(out, " to ", X509_get0_notAfter(cert));
-	mtls_describe_identity(cert, names, sizeof(names));
-	/* Skip the subject, already printed: keep the SANs and the pin. */
-	BIO_printf(out, "\n    names:   %s\n", strchr(names, ',') ?
-	    strchr(names, ',') + 2 : "(none)");
+	mtls_describe_identity(cert, false, names, sizeof(names));
+	BIO_printf(out, "\n    names:   %s\n", names);
 }
 
 /* The peer's chain as sent; a server's view of it lacks the leaf. */
@@ -119,8 +117,12 @@ describe_verdict(BIO *out, struct mtls *c)
 	}
 	if (c->verify_err != 0)
 		result = c->verify_err;
-	BIO_printf(out, "verify result: %s", result == X509_V_OK ? "ok" :
-	    X509_verify_cert_error_string(result));
+	if (SSL_get0_peer_certificate(c->ssl) == NULL && c->verify_err == 0 &&
+	    !c->policy_rejected)
+		BIO_printf(out, "verify result: no certificate presented");
+	else
+		BIO_printf(out, "verify result: %s", result == X509_V_OK ? "ok" :
+		    X509_verify_cert_error_string(result));
 	if (c->verify_err != 0 && c->verify_subject[0] != '\0')
 		BIO_printf(out, " (at depth %d, '%s', issuer '%s')", c->verify_depth,
 		    c->verify_subject, c->verify_issuer);

@@ -83,6 +83,20 @@ verify_hint(const struct mtls *c, char *buf, size_t len)
 		snprintf(buf, len, " (certificate '%s' is not valid before %s)",
 		    c->verify_subject, c->verify_detail);
 		break;
+	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+		snprintf(buf, len, " (more intermediate CAs than the verify depth "
+		    "allows, at '%s': raise it with mtls_config_set_verify_depth)",
+		    c->verify_subject);
+		break;
+	case X509_V_ERR_CERT_REVOKED:
+		snprintf(buf, len, " (certificate '%s' is on the CRL of '%s')",
+		    c->verify_subject, c->verify_issuer);
+		break;
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		snprintf(buf, len, " (no CRL from '%s' for '%s': add its CRL file, "
+		    "or check the peer's certificate only)", c->verify_issuer,
+		    c->verify_subject);
+		break;
 	case X509_V_ERR_INVALID_PURPOSE:
 		snprintf(buf, len, " (certificate '%s' is not meant for a TLS %s: "
 		    "its key usage or extended key usage does not allow it)",

@@ -415,8 +415,8 @@ load_p12_identity(struct mtls_config *cfg, const unsigned char *data,
 		identity_free(&id);
 		if (!legacy_loaded)
 			return CFG_FAIL(cfg, MTLS_ERR_UNSUPPORTED, "PKCS#12 file '%s' "
-			    "uses an algorithm this OpenSSL cannot load (RC2 or 3DES "
-			    "need OpenSSL's legacy provider, which could not be "
+			    "uses an algorithm this OpenSSL cannot load (RC2 needs "
+			    "OpenSSL's legacy provider, which could not be "
 			    "loaded): re-export it with 'openssl pkcs12 -export'", name);
 		snprintf(msg, sizeof(msg), "cannot read PKCS#12 file '%s'", name);
 		mtls_append_ssl_reason(msg, sizeof(msg));

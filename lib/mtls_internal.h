@@ -70,6 +70,8 @@ struct mtls_config {
 	void *verify_arg;
 	char identity_desc[300];    /* "certificate 'CN=x' from 'file'" */
 	char *warnings[MTLS_MAX_WARNINGS];
+	pthread_mutex_t check_lock; /* the role checks of *_new, run once */
+	bool role_ok[2];            /* [server]: the role check passed */
 	/* sessions (session.c) */
 	pthread_mutex_t session_lock;
 	struct mtls_cached_session *sessions;
@@ -185,7 +187,8 @@ int mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg);
 int mtls_policy_after_handshake(struct mtls *c);
 bool mtls_policy_admits_resumption(struct mtls *c, X509 *cert, bool chain_ok);
 void mtls_allow_free(struct mtls_config *cfg);
-void mtls_describe_identity(X509 *cert, char *buf, size_t len);
+void mtls_describe_identity(X509 *cert, bool with_subject, char *buf,
+    size_t len);
 
 /* preflight.c */
 int mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,

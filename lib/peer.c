@@ -218,7 +218,7 @@ peer_load(struct mtls *c)
 	cert = c->pending_cert;
 	if (cert == NULL)
 		cert = SSL_get0_peer_certificate(c->ssl);
-	if (cert == NULL && c->policy_rejected)
+	if (cert == NULL && c->fatal)
 		cert = c->refused_cert;
 	if (cert == NULL)
 		return p;

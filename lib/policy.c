@@ -309,8 +309,13 @@ match_ou(const struct mtls_allow *a, X509 *cert)
 		unsigned char *utf8 = NULL;
 		int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
 		    X509_NAME_get_entry(name, i)));
-		bool hit = len >= 0 && memchr(utf8, '\0', (size_t)len) == NULL &&
-		    glob_match(a->pattern, (char *)utf8, 0, false);
+		char *clean = len >= 0 ? strndup((char *)utf8, (size_t)len) : NULL;
+		/* Whole or not at all: no NUL, no control characters. */
+		bool hit = clean != NULL && strlen(clean) == (size_t)len &&
+		    !has_control_char(clean) &&
+		    glob_match(a->pattern, clean, 0, false);
+
+		free(clean);
 
 		OPENSSL_free(utf8);
 		if (hit)
@@ -350,7 +355,7 @@ match_one(const struct mtls_allow *a, X509 *cert)
 /* "CN=client, OU=testers, DNS:x, URI:y, SPKI sha256 ab12...": what the
  * peer presented, for the refusal message. */
 void
-mtls_describe_identity(X509 *cert, char *buf, size_t len)
+mtls_describe_identity(X509 *cert, bool with_subject, char *buf, size_t len)
 {
 	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL,
 	    NULL);
@@ -358,7 +363,9 @@ mtls_describe_identity(X509 *cert, char *buf, size_t len)
 	size_t used;
 	int i;
 
-	mtls_format_dn(X509_get_subject_name(cert), buf, len);
+	buf[0] = '\0';
+	if (with_subject)
+		mtls_format_dn(X509_get_subject_name(cert), buf, len);
 	used = strlen(buf);
 	for (i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
 		GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
@@ -367,14 +374,14 @@ mtls_describe_identity(X509 *cert, char *buf, size_t len)
 		    "IP" : gn->type == GEN_URI ? "URI" : "email";
 
 		if (text != NULL && used < len)
-			used += (size_t)snprintf(buf + used, len - used, ", %s:%s",
-			    kind, text);
+			used += (size_t)snprintf(buf + used, len - used, "%s%s:%s",
+			    used ? ", " : "", kind, text);
 		free(text);
 	}
 	GENERAL_NAMES_free(sans);
 	if (used < len && mtls_cert_sha256(cert, true, md) == 0)
-		snprintf(buf + used, len - used, ", SPKI sha256 %02x%02x%02x%02x...",
-		    md[0], md[1], md[2], md[3]);
+		snprintf(buf + used, len - used, "%sSPKI sha256 %02x%02x%02x%02x...",
+		    used ? ", " : "", md[0], md[1], md[2], md[3]);
 }
 
 /* ------------------------------------------------------- running policy */
@@ -416,7 +423,8 @@ policy_admits(struct mtls *c, X509 *cert, bool chain_ok)
 			if (match_one(&cfg->allow[i], cert))
 				break;
 		if (i == cfg->allow_count) {
-			mtls_describe_identity(cert, presented, sizeof(presented));
+			mtls_describe_identity(cert, true, presented,
+			    sizeof(presented));
 			snprintf(c->policy_reason, sizeof(c->policy_reason), "%s "
 			    "certificate not allowed: it presented %s, and none of "
 			    "that matches the allow-list", peer_name(c), presented);
@@ -440,8 +448,9 @@ tolerates_bad_chain(const struct mtls *c)
 {
 	if (c->cfg->insecure_noverify)
 		return true;
+	/* optional, as nginx's, still refuses a certificate that fails. */
 	return c->role != ROLE_CLIENT &&
-	    c->cfg->verify_client != MTLS_VERIFY_CLIENT_REQUIRED;
+	    c->cfg->verify_client == MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA;
 }
 
 /*
@@ -461,8 +470,10 @@ mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg)
 
 	if (c == NULL)
 		return chain_ok;
-	if (!chain_ok && !tolerates_bad_chain(c))
+	if (!chain_ok && !tolerates_bad_chain(c)) {
+		remember_refusal(c, X509_STORE_CTX_get0_cert(store));
 		return 0;
+	}
 	c->chain_tolerated = !chain_ok;
 	c->pending_cert = X509_STORE_CTX_get0_cert(store);
 	c->pending_chain = X509_STORE_CTX_get0_chain(store);

@@ -142,9 +142,8 @@ mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
 	    check_chain(cfg, leaf, chain, name) != 0 ? -1 : 0;
 }
 
-/* The key usage and extended key usage must allow the role we play. */
-int
-mtls_preflight_role(struct mtls_config *cfg, bool server)
+static int
+check_role(struct mtls_config *cfg, bool server)
 {
 	X509 *leaf = SSL_CTX_get0_certificate(cfg->ctx);
 
@@ -157,4 +156,21 @@ mtls_preflight_role(struct mtls_config *cfg, bool server)
 	    "extended key usage lacks %s, so peers will refuse it",
 	    cfg->identity_desc, server ? "server" : "client",
 	    server ? "serverAuth" : "clientAuth");
+}
+
+/*
+ * The key usage and extended key usage must allow the role we play.
+ * Checked once per role: a config shared by threads that each make
+ * clients gets its warning once, under the lock.
+ */
+int
+mtls_preflight_role(struct mtls_config *cfg, bool server)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&cfg->check_lock);
+	if (!cfg->role_ok[server] && (rc = check_role(cfg, server)) == 0)
+		cfg->role_ok[server] = true;
+	pthread_mutex_unlock(&cfg->check_lock);
+	return rc;
 }

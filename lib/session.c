@@ -273,8 +273,8 @@ mtls_config_add_ticket_key_file(struct mtls_config *cfg, const char *key_file)
 	if (len != TICKET_KEY_FILE_SIZE) {
 		mtls_free_secret(data, len);
 		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "ticket key file '%s' holds %zu "
-		    "bytes, not %d: make one with 'openssl rand 80 > %s'", key_file,
-		    len, TICKET_KEY_FILE_SIZE, mtls_base_name(key_file));
+		    "bytes, not %d: make a key with 'openssl rand 80 > ticket.key'",
+		    key_file, len, TICKET_KEY_FILE_SIZE);
 	}
 	/* Not realloc: the old copy of the keys is wiped, not left behind. */
 	grown = malloc((cfg->ticket_key_count + 1) * sizeof(*grown));

@@ -390,6 +390,7 @@ START_TEST(test_mode_optional_with_good_cert)
 }
 END_TEST
 
+/* As nginx's optional: a certificate that is presented must verify. */
 START_TEST(test_mode_optional_with_untrusted_cert)
 {
 	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
@@ -397,6 +398,23 @@ START_TEST(test_mode_optional_with_untrusted_cert)
 
 	ck_assert_int_eq(mtls_config_set_verify_client(scfg,
 	    MTLS_VERIFY_CLIENT_OPTIONAL), 0);
+	client_as(scfg, "other-client.crt", "other-client.key", &srv, &cli);
+	ck_assert_server_refused(&srv, &cli, MTLS_ERR_PEER_UNTRUSTED,
+	    "client certificate not trusted: unable to get local issuer "
+	    "certificate");
+	ck_assert_msg_has(cli.msg, "server rejected our client certificate");
+	mtls_config_free(scfg);
+}
+END_TEST
+
+/* optional_no_ca lets it through, marked unverified, with the reason. */
+START_TEST(test_mode_optional_no_ca_untrusted_cert_marked)
+{
+	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
+	struct seen srv, cli;
+
+	ck_assert_int_eq(mtls_config_set_verify_client(scfg,
+	    MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA), 0);
 	client_as(scfg, "other-client.crt", "other-client.key", &srv, &cli);
 	ck_assert_ok(&srv, &cli);
 	ck_assert_int_eq(srv.provided, 1);
@@ -419,11 +437,10 @@ START_TEST(test_mode_optional_expired_cert)
 	ck_assert_int_eq(mtls_config_set_verify_client(scfg,
 	    MTLS_VERIFY_CLIENT_OPTIONAL), 0);
 	one(scfg, ccfg, &srv, &cli);
-	ck_assert_ok(&srv, &cli);
-	ck_assert_int_eq(srv.provided, 1);
-	ck_assert_int_eq(srv.verified, 0);
+	ck_assert_server_refused(&srv, &cli, MTLS_ERR_PEER_UNTRUSTED,
+	    "certificate has expired");
+	/* The refused peer's identity is still there for the log. */
 	ck_assert_str_eq(srv.cn, "client-expired");
-	ck_assert_msg_has(srv.verify_error, "certificate has expired");
 	mtls_config_free(scfg);
 	mtls_config_free(ccfg);
 }
@@ -2237,6 +2254,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_mode_optional_without_cert);
 	tcase_add_test(tc, test_mode_optional_with_good_cert);
 	tcase_add_test(tc, test_mode_optional_with_untrusted_cert);
+	tcase_add_test(tc, test_mode_optional_no_ca_untrusted_cert_marked);
 	tcase_add_test(tc, test_mode_optional_expired_cert);
 	tcase_add_test(tc, test_mode_optional_no_ca_callback_accepts);
 	tcase_add_test(tc, test_mode_optional_no_ca_callback_refuses);
