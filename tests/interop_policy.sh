@@ -36,26 +36,9 @@ if have nginx "$NGINX_BIN"; then
 	# As in interop_nginx.sh: everything nginx writes stays in $tmp, and
 	# it runs in the foreground as one process, stopped by its PID.
 	mkdir "$tmp/html"
-	cat >"$tmp/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $tmp/error.log info;
-pid $tmp/nginx.pid;
-
-events {
-    worker_connections 64;
-}
-
-http {
-    access_log $tmp/access.log;
-    client_body_temp_path $tmp/client_body;
-    proxy_temp_path $tmp/proxy;
-    fastcgi_temp_path $tmp/fastcgi;
-    uwsgi_temp_path $tmp/uwsgi;
-    scgi_temp_path $tmp/scgi;
-    root $tmp/html;
-    default_type text/plain;
+	{
+	nginx_conf_head
+	cat <<EOF
 
     ssl_certificate $PKI/server.crt;
     ssl_certificate_key $PKI/server.key;
@@ -78,6 +61,7 @@ http {
     }
 }
 EOF
+} >"$tmp/nginx.conf"
 	run nginx_t "$NGINX_BIN" -t -p "$tmp/" -c "$tmp/nginx.conf" \
 	    -e "$tmp/error.log"
 	expect_status nginx_t "$rc" 0

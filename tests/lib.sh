@@ -337,3 +337,31 @@ start_echo_server() {
 	fail "mtls-echo server did not start: $*" \
 	    "$tmp/$name.out" "$tmp/$name.err"
 }
+
+# nginx_conf_head: the start of an nginx.conf that keeps everything nginx
+# writes (pid file, logs, temp paths) in $tmp, in one foreground process
+# whose PID is the one to stop; the caller adds its ssl_* lines and
+# server blocks, and the closing brace of http.
+nginx_conf_head() {
+	cat <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $tmp/error.log info;
+pid $tmp/nginx.pid;
+
+events {
+    worker_connections 64;
+}
+
+http {
+    access_log $tmp/access.log;
+    client_body_temp_path $tmp/client_body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
+    root $tmp/html;
+    default_type text/plain;
+EOF
+}
