@@ -503,9 +503,9 @@ mtls_policy_admits_resumption(struct mtls *c, X509 *cert, bool chain_ok)
 {
 	bool admitted;
 
-	if (!c->cfg->insecure_noverify &&
-	    c->cfg->verify_client == MTLS_VERIFY_CLIENT_REQUIRED &&
-	    (cert == NULL || !chain_ok))
+	/* The mode first: the session may come from a laxer config. */
+	if (cert == NULL ? c->cfg->verify_client == MTLS_VERIFY_CLIENT_REQUIRED &&
+	    !c->cfg->insecure_noverify : !chain_ok && !tolerates_bad_chain(c))
 		return false;
 	c->pending_cert = cert;
 	c->pending_chain_ok = chain_ok;
