@@ -81,15 +81,19 @@ struct mtls_config {
 	struct mtls_errstate err;
 };
 
-/* Facts about the peer, computed once on first use after the handshake. */
+/* Facts about the peer, each computed on first use (peer.c). */
+enum {
+	PEER_SUBJECT = 1 << 0, PEER_ISSUER = 1 << 1, PEER_CN = 1 << 2,
+	PEER_SERIAL = 1 << 3, PEER_FINGERPRINT = 1 << 4, PEER_SPKI = 1 << 5,
+	PEER_CERT_PEM = 1 << 6, PEER_CHAIN_PEM = 1 << 7, PEER_SANS = 1 << 8
+};
+
 struct mtls_peer {
-	bool loaded;
-	bool provided;
+	unsigned computed;          /* PEER_* bits of the facts below */
 	char *subject, *issuer, *common_name, *serial;
 	char *fingerprint, *spki;
 	char *cert_pem, *chain_pem;
 	char *alpn;                 /* negotiated ALPN, NUL-terminated */
-	time_t not_before, not_after;
 	char **sans[MTLS_SAN_EMAIL + 1];  /* NULL-terminated lists by type */
 };
 

@@ -125,7 +125,9 @@ mtls_cert_sha256(X509 *cert, bool spki_only, unsigned char md[32])
 
 	if (!spki_only)
 		return X509_digest(cert, EVP_sha256(), md, &md_len) == 1 ? 0 : -1;
-	len = i2d_PUBKEY(X509_get0_pubkey(cert), &der);
+	/* The certificate's own SubjectPublicKeyInfo, re-encoded as stored:
+	 * i2d_PUBKEY would go through OpenSSL 3's encoder lookup. */
+	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
 	ok = len > 0 && EVP_Digest(der, (size_t)len, md, &md_len, EVP_sha256(),
 	    NULL) == 1;
 	OPENSSL_free(der);
@@ -197,50 +199,52 @@ load_sans(struct mtls_peer *p, X509 *cert)
 	GENERAL_NAMES_free(sans);
 }
 
-static struct mtls_peer *
-peer_load(struct mtls *c)
+/*
+ * The peer's certificate: while the verify callback runs, the one being
+ * judged; after the handshake, the session's; after a refusal, the refused
+ * one, for the log.  NULL before the handshake or when none was presented.
+ */
+static X509 *
+peer_cert(struct mtls *c)
 {
-	struct mtls_peer *p;
 	X509 *cert;
-	STACK_OF(X509) *chain;
 
-	/* Inside the handshake, the verify callback sees the pending peer. */
-	/* During a handshake only the callback sees the peer; after one, even
-	 * a failed one, whoever logs the refusal may. */
 	if (c == NULL || c->ssl == NULL ||
 	    (!c->handshake_done && !c->fatal && c->pending_cert == NULL))
 		return NULL;
-	p = &c->peer;
-	if (p->loaded)
-		return p;
-	p->loaded = true;
-	p->not_before = p->not_after = -1;
-	cert = c->pending_cert;
-	if (cert == NULL)
+	if ((cert = c->pending_cert) == NULL)
 		cert = SSL_get0_peer_certificate(c->ssl);
 	if (cert == NULL && c->fatal)
 		cert = c->refused_cert;
-	if (cert == NULL)
-		return p;
-	p->provided = true;
-	p->subject = dn_text(X509_get_subject_name(cert));
-	p->issuer = dn_text(X509_get_issuer_name(cert));
-	p->common_name = mtls_cert_common_name(cert);
-	p->serial = serial_hex(cert);
-	p->fingerprint = cert_sha256(cert, false);
-	p->spki = cert_sha256(cert, true);
-	p->not_before = cert_time(X509_get0_notBefore(cert));
-	p->not_after = cert_time(X509_get0_notAfter(cert));
-	p->cert_pem = pem_of_certs(NULL, cert);
-	chain = c->pending_chain;
+	return cert;
+}
+
+/*
+ * Each fact is computed on first use and kept: a server that logs the
+ * subject pays for no digest or PEM encoding.  Returns the certificate
+ * when field still has to be computed, else NULL.
+ */
+static X509 *
+to_compute(struct mtls *c, unsigned field)
+{
+	X509 *cert = peer_cert(c);
+
+	if (cert == NULL || (c->peer.computed & field))
+		return NULL;
+	c->peer.computed |= field;
+	return cert;
+}
+
+static STACK_OF(X509) *
+peer_chain(struct mtls *c)
+{
+	STACK_OF(X509) *chain = c->pending_chain;
+
 	if (chain == NULL)
 		chain = SSL_get0_verified_chain(c->ssl);
 	if (chain == NULL)
 		chain = SSL_get_peer_cert_chain(c->ssl);
-	p->chain_pem = chain != NULL ? pem_of_certs(chain, NULL) : NULL;
-	load_sans(p, cert);
-	ERR_clear_error();
-	return p;
+	return chain;
 }
 
 void
@@ -269,9 +273,7 @@ mtls_peer_free(struct mtls_peer *p)
 MTLS_EXPORT int
 mtls_peer_cert_provided(struct mtls *c)
 {
-	struct mtls_peer *p = peer_load(c);
-
-	return p != NULL && p->provided;
+	return peer_cert(c) != NULL;
 }
 
 /* The chain verdict: the callback's while the handshake runs, else the
@@ -303,52 +305,67 @@ mtls_peer_verify_error(struct mtls *c)
 	return result == X509_V_OK ? NULL : X509_verify_cert_error_string(result);
 }
 
-#define PEER_STRING(fn, field) \
+/* A string fact: computed by expr (with cert in scope) on first use. */
+#define PEER_STRING(fn, flag, field, expr) \
 	MTLS_EXPORT const char *fn(struct mtls *c) \
 	{ \
-		struct mtls_peer *p = peer_load(c); \
-		return p != NULL ? p->field : NULL; \
+		X509 *cert = to_compute(c, flag); \
+		if (cert != NULL) { \
+			c->peer.field = (expr); \
+			ERR_clear_error(); \
+		} \
+		return peer_cert(c) != NULL ? c->peer.field : NULL; \
 	}
 
-PEER_STRING(mtls_peer_subject, subject)
-PEER_STRING(mtls_peer_issuer, issuer)
-PEER_STRING(mtls_peer_common_name, common_name)
-PEER_STRING(mtls_peer_serial, serial)
-PEER_STRING(mtls_peer_fingerprint_sha256, fingerprint)
-PEER_STRING(mtls_peer_spki_sha256, spki)
-PEER_STRING(mtls_peer_cert_pem, cert_pem)
-PEER_STRING(mtls_peer_chain_pem, chain_pem)
+PEER_STRING(mtls_peer_subject, PEER_SUBJECT, subject,
+    dn_text(X509_get_subject_name(cert)))
+PEER_STRING(mtls_peer_issuer, PEER_ISSUER, issuer,
+    dn_text(X509_get_issuer_name(cert)))
+PEER_STRING(mtls_peer_common_name, PEER_CN, common_name,
+    mtls_cert_common_name(cert))
+PEER_STRING(mtls_peer_serial, PEER_SERIAL, serial, serial_hex(cert))
+PEER_STRING(mtls_peer_fingerprint_sha256, PEER_FINGERPRINT, fingerprint,
+    cert_sha256(cert, false))
+PEER_STRING(mtls_peer_spki_sha256, PEER_SPKI, spki, cert_sha256(cert, true))
+PEER_STRING(mtls_peer_cert_pem, PEER_CERT_PEM, cert_pem,
+    pem_of_certs(NULL, cert))
+PEER_STRING(mtls_peer_chain_pem, PEER_CHAIN_PEM, chain_pem,
+    peer_chain(c) != NULL ? pem_of_certs(peer_chain(c), NULL) : NULL)
 
 MTLS_EXPORT time_t
 mtls_peer_not_before(struct mtls *c)
 {
-	struct mtls_peer *p = peer_load(c);
+	X509 *cert = peer_cert(c);
 
-	return p != NULL ? p->not_before : -1;
+	return cert != NULL ? cert_time(X509_get0_notBefore(cert)) : -1;
 }
 
 MTLS_EXPORT time_t
 mtls_peer_not_after(struct mtls *c)
 {
-	struct mtls_peer *p = peer_load(c);
+	X509 *cert = peer_cert(c);
 
-	return p != NULL ? p->not_after : -1;
+	return cert != NULL ? cert_time(X509_get0_notAfter(cert)) : -1;
 }
 
 MTLS_EXPORT const char *
 mtls_peer_san(struct mtls *c, int type, size_t index)
 {
-	struct mtls_peer *p = peer_load(c);
+	struct mtls_peer *p;
+	X509 *cert = to_compute(c, PEER_SANS);
 	size_t i;
 
-	if (p == NULL || type < MTLS_SAN_DNS || type > MTLS_SAN_EMAIL ||
-	    p->sans[type] == NULL)
+	if (cert != NULL)
+		load_sans(&c->peer, cert);
+	if (peer_cert(c) == NULL || type < MTLS_SAN_DNS || type > MTLS_SAN_EMAIL)
+		return NULL;
+	p = &c->peer;
+	if (p->sans[type] == NULL)
 		return NULL;
 	for (i = 0; i < index && p->sans[type][i] != NULL; i++)
 		;
 	return p->sans[type][i];
 }
-
 MTLS_EXPORT const char *
 mtls_conn_version(struct mtls *c)
 {

@@ -338,20 +338,24 @@ start_echo_server() {
 	    "$tmp/$name.out" "$tmp/$name.err"
 }
 
-# nginx_conf_head: the start of an nginx.conf that keeps everything nginx
-# writes (pid file, logs, temp paths) in $tmp, in one foreground process
-# whose PID is the one to stop; the caller adds its ssl_* lines and
-# server blocks, and the closing brace of http.
+# nginx_conf_head [WORKERS]: the start of an nginx.conf that keeps
+# everything nginx writes (pid file, logs, temp paths) in $tmp, running in
+# the foreground so that its PID is the one to stop (with WORKERS > 1 that
+# PID is the master's, which takes its workers with it); the caller adds
+# its ssl_* lines and server blocks, and the closing brace of http.
 nginx_conf_head() {
+	local workers=${1:-1} master=off
+
+	[ "$workers" -gt 1 ] && master=on
 	cat <<EOF
 daemon off;
-master_process off;
-worker_processes 1;
+master_process $master;
+worker_processes $workers;
 error_log $tmp/error.log info;
 pid $tmp/nginx.pid;
 
 events {
-    worker_connections 64;
+    worker_connections 1024;
 }
 
 http {
