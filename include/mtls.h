@@ -78,8 +78,10 @@ enum mtls_error {
 	MTLS_ERR_TLS,             /* other TLS protocol error */
 	MTLS_ERR_NOT_ALLOWED,     /* peer verified, but the allow-list or the
 	                             verify callback refused it */
-	MTLS_ERR_BAD_IDENTITY     /* our own certificate cannot serve its role:
+	MTLS_ERR_BAD_IDENTITY,    /* our own certificate cannot serve its role:
 	                             expired, chain out of order, wrong usage */
+	MTLS_ERR_HTTP             /* the peer's HTTP message was malformed or
+	                             ambiguous, or ours would have been */
 };
 
 /* Client-certificate modes of a server, for mtls_config_set_verify_client(). */
@@ -672,6 +674,90 @@ MTLS_EXPORT const char *mtls_peer_acceptable_ca(struct mtls *c, size_t index);
  */
 MTLS_EXPORT const char *mtls_peer_cert_pem(struct mtls *c);
 MTLS_EXPORT const char *mtls_peer_chain_pem(struct mtls *c);
+
+/* ------------------------------------------------------- HTTP/1.1 client */
+
+/*
+ * A response to mtls_http_request: status, headers and body.  Owned by the
+ * caller; free it with mtls_http_response_free.
+ */
+struct mtls_http_response;
+
+/* Flags for mtls_http_request. */
+#define MTLS_HTTP_STREAM 0x1    /* return after the head: read the body with
+                                   mtls_http_response_read */
+
+/*
+ * mtls_http_request - sends one HTTP/1.1 request over the connected client
+ * c and reads the response; several may follow one another on one
+ * keep-alive connection.  method ("GET"), target (origin form, "/path?q")
+ * and each of headers (a NULL-terminated array of "Name: value" strings,
+ * or NULL) are checked first: a CR, LF or NUL in any of them fails with
+ * MTLS_ERR_INVALID (header injection).  A Host header is added unless
+ * given; Content-Length is set from body_len when body is not NULL.  1xx
+ * responses are skipped; HEAD, 204 and 304 responses have no body; bodies
+ * framed by Content-Length, chunked encoding or the end of the connection
+ * are read whole (at most 64 MiB) unless flags has MTLS_HTTP_STREAM.
+ * Returns the response, or NULL with the error on c: MTLS_ERR_HTTP for a
+ * malformed or ambiguous response (conflicting or bad Content-Length,
+ * bad chunk), or any error of mtls_write / mtls_read.
+ */
+MTLS_EXPORT struct mtls_http_response *mtls_http_request(struct mtls *c,
+    const char *method, const char *target, const char *const *headers,
+    const void *body, size_t body_len, int flags);
+
+/*
+ * mtls_http_response_status / _reason - the status code (200) and reason
+ * phrase ("OK", borrowed from r).
+ */
+MTLS_EXPORT int mtls_http_response_status(const struct mtls_http_response *r);
+MTLS_EXPORT const char *mtls_http_response_reason(
+    const struct mtls_http_response *r);
+
+/*
+ * mtls_http_response_header - the value of the index-th header called name
+ * (case-insensitive; repeated headers are kept in order), or NULL.
+ * mtls_http_response_header_at - the index-th header of all, in order:
+ * sets *name and *value and returns 1, or returns 0 past the end.
+ * Strings are borrowed from r.
+ */
+MTLS_EXPORT const char *mtls_http_response_header(
+    const struct mtls_http_response *r, const char *name, size_t index);
+MTLS_EXPORT int mtls_http_response_header_at(
+    const struct mtls_http_response *r, size_t index, const char **name,
+    const char **value);
+
+/*
+ * mtls_http_response_body - the body read whole, and its length in *len;
+ * borrowed from r, NUL-terminated for convenience (the length counts no
+ * NUL).  Empty, never NULL, for a bodiless or streamed response.
+ */
+MTLS_EXPORT const void *mtls_http_response_body(
+    const struct mtls_http_response *r, size_t *len);
+
+/*
+ * mtls_http_response_read - for a response requested with
+ * MTLS_HTTP_STREAM: reads up to len bytes of its body.  Returns the number
+ * read, 0 at the end of the body, or -1 with the error on the connection
+ * (MTLS_ERR_HTTP for a bad chunk, MTLS_ERR_TRUNCATED when the connection
+ * ended early).  Read the body to its end before the next request.
+ */
+MTLS_EXPORT ssize_t mtls_http_response_read(struct mtls_http_response *r,
+    void *buf, size_t len);
+
+/* mtls_http_response_free - frees r; NULL is ignored.  The connection
+ * stays open for the next request if the response allowed keep-alive. */
+MTLS_EXPORT void mtls_http_response_free(struct mtls_http_response *r);
+
+/*
+ * mtls_http_url - the one-call form: connects the new client c to the
+ * host and port of an https:// URL (port 443 by default; IPv6 literals in
+ * brackets), sends method with body (NULL for none) to its path, and
+ * returns the response read whole.  Returns NULL with the error on c; an
+ * URL that is not https:// fails with MTLS_ERR_INVALID.
+ */
+MTLS_EXPORT struct mtls_http_response *mtls_http_url(struct mtls *c,
+    const char *method, const char *url, const void *body, size_t body_len);
 
 #ifdef __cplusplus
 }

@@ -104,6 +104,22 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 	return 0;
 }
 
+/* What an HTTP request names in Host: the name, with a port other than
+ * 443, an IPv6 literal in brackets (RFC 9110, 7.2). */
+static int
+set_host_header(struct mtls *c, const char *name, const char *port)
+{
+	bool v6 = strchr(name, ':') != NULL;
+	size_t len = strlen(name) + (port ? strlen(port) : 0) + 4;
+
+	if ((c->host_header = malloc(len)) == NULL)
+		return -1;
+	snprintf(c->host_header, len, "%s%s%s%s%s", v6 ? "[" : "", name,
+	    v6 ? "]" : "", port && strcmp(port, "443") ? ":" : "",
+	    port && strcmp(port, "443") ? port : "");
+	return 0;
+}
+
 /* port is NULL for a caller's socket: c->peer_desc then names the peer. */
 static int
 start_tls(struct mtls *c, int fd, bool own_fd, const char *name,
@@ -115,7 +131,7 @@ start_tls(struct mtls *c, int fd, bool own_fd, const char *name,
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "cannot use '%s' as the server "
 		    "name to verify", name);
 	if (mtls_session_attach(c, port ? host : c->peer_desc, port ? port : "",
-	    name) != 0)
+	    name) != 0 || set_host_header(c, name, port) != 0)
 		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
 	return 0;
 }

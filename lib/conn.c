@@ -143,6 +143,7 @@ mtls_free(struct mtls *c)
 		close(c->wake_fd);
 	free(c->verify_name);
 	free(c->session_key);
+	free(c->host_header);
 	X509_free(c->refused_cert);
 	free(c->description);
 	for (size_t i = 0; c->acceptable_ca != NULL && c->acceptable_ca[i]; i++)

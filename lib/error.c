@@ -36,6 +36,7 @@ static const char *const error_names[] = {
 	[MTLS_ERR_TLS] = "MTLS_ERR_TLS",
 	[MTLS_ERR_NOT_ALLOWED] = "MTLS_ERR_NOT_ALLOWED",
 	[MTLS_ERR_BAD_IDENTITY] = "MTLS_ERR_BAD_IDENTITY",
+	[MTLS_ERR_HTTP] = "MTLS_ERR_HTTP",
 };
 
 MTLS_EXPORT const char *

@@ -134,6 +134,7 @@ struct mtls {
 	bool chain_tolerated;       /* a failed chain the mode lets through */
 	X509 *refused_cert;         /* the peer certificate the policy refused */
 	char *session_key;          /* client session cache key */
+	char *host_header;          /* "host[:port]" for HTTP requests */
 	pthread_mutex_t cfg_lock;   /* a server's cfg may be swapped */
 	char **acceptable_ca;       /* names the server asked for, NULL-ended */
 	char *description;          /* mtls_conn_describe's text */

@@ -38,6 +38,7 @@ static const struct {
 	{ MTLS_ERR_TLS, "MTLS_ERR_TLS" },
 	{ MTLS_ERR_NOT_ALLOWED, "MTLS_ERR_NOT_ALLOWED" },
 	{ MTLS_ERR_BAD_IDENTITY, "MTLS_ERR_BAD_IDENTITY" },
+	{ MTLS_ERR_HTTP, "MTLS_ERR_HTTP" },
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
@@ -89,7 +90,7 @@ END_TEST
 
 START_TEST(test_error_name_one_past_last_unknown)
 {
-	ck_assert_str_eq(mtls_error_name(MTLS_ERR_BAD_IDENTITY + 1), "MTLS_ERR_UNKNOWN");
+	ck_assert_str_eq(mtls_error_name(MTLS_ERR_HTTP + 1), "MTLS_ERR_UNKNOWN");
 }
 END_TEST
 

@@ -25,6 +25,8 @@ main(void)
 	srunner_add_suite(sr, peer_suite());
 	srunner_add_suite(sr, threads_suite());
 	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, http_parse_suite());
+	srunner_add_suite(sr, http_client_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -114,5 +114,7 @@ Suite *io_suite(void);
 Suite *peer_suite(void);
 Suite *threads_suite(void);
 Suite *policy_suite(void);
+Suite *http_parse_suite(void);
+Suite *http_client_suite(void);
 
 #endif

@@ -1,0 +1,418 @@
+/*
+ * http_client.c - blocking HTTP/1.1 requests over a libmtls client
+ * connection (RFC 9112), built on the public connection API and the
+ * parser of http_parse.c: requests are checked before they are sent,
+ * responses are read strictly, bodies whole or streamed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http_parse.h"
+#include "mtls_internal.h"
+
+#define MAX_RESPONSE_HEAD (64 * 1024)
+#define MAX_WHOLE_BODY (64 * 1024 * 1024)
+#define READ_CHUNK 16384
+
+struct mtls_http_response {
+	struct mtls *conn;
+	struct http_head head;
+	enum http_framing framing;
+	uint64_t left;              /* bytes of a Content-Length body to read */
+	struct http_chunked chunked;
+	bool done;                  /* the body has been read to its end */
+	char *in;                   /* bytes read from the connection, not used */
+	size_t in_len, in_off;
+	char *body;                 /* the body read whole */
+	size_t body_len;
+};
+
+/* ---------------------------------------------------------- the request */
+
+/* "Name: value" with a token name and a value free of CR, LF and NUL. */
+static bool
+header_line_ok(const char *line)
+{
+	const char *colon = strchr(line, ':');
+	char name[256];
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - line)) == 0 ||
+	    n >= sizeof(name))
+		return false;
+	memcpy(name, line, n);
+	name[n] = '\0';
+	return http_token_ok(name) && http_value_ok(colon + 1);
+}
+
+static bool
+has_header(const char *const *headers, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; headers != NULL && *headers != NULL; headers++)
+		if (strncasecmp(*headers, name, n) == 0 && (*headers)[n] == ':')
+			return true;
+	return false;
+}
+
+static int
+check_request(struct mtls *c, const char *method, const char *target,
+    const char *const *headers)
+{
+	if (method == NULL || !http_token_ok(method))
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP method '%s' is not a "
+		    "token (letters, digits, !#$%%&'*+-.^_`|~)", method ? method : "");
+	if (target == NULL || *target == '\0' || !http_value_ok(target) ||
+	    strpbrk(target, " \t") != NULL)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP request target is empty "
+		    "or holds a space, CR, LF or NUL: refused (header injection)");
+	for (; headers != NULL && *headers != NULL; headers++)
+		if (!header_line_ok(*headers))
+			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is not "
+			    "\"Name: value\" with a token name and no CR, LF or NUL: "
+			    "refused (header injection)", *headers);
+	return 0;
+}
+
+/* Appends to a growing buffer; false when out of memory. */
+static bool
+append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t want = (*len + n + 1) * 2;
+		char *grown = realloc(*buf, want);
+
+		if (grown == NULL)
+			return false;
+		*buf = grown;
+		*cap = want;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return true;
+}
+
+static int
+send_request(struct mtls *c, const char *method, const char *target,
+    const char *const *headers, const void *body, size_t body_len)
+{
+	char *req = NULL, line[512];
+	size_t len = 0, cap = 0;
+	bool ok;
+	ssize_t n;
+
+	snprintf(line, sizeof(line), "%s ", method);
+	ok = append(&req, &len, &cap, line, strlen(line)) &&
+	    append(&req, &len, &cap, target, strlen(target)) &&
+	    append(&req, &len, &cap, " HTTP/1.1\r\n", 11);
+	if (ok && !has_header(headers, "Host")) {
+		snprintf(line, sizeof(line), "Host: %s\r\n", c->host_header ?
+		    c->host_header : "localhost");
+		ok = append(&req, &len, &cap, line, strlen(line));
+	}
+	for (; ok && headers != NULL && *headers != NULL; headers++)
+		ok = append(&req, &len, &cap, *headers, strlen(*headers)) &&
+		    append(&req, &len, &cap, "\r\n", 2);
+	if (ok && body != NULL && !has_header(headers, "Content-Length")) {
+		snprintf(line, sizeof(line), "Content-Length: %zu\r\n", body_len);
+		ok = append(&req, &len, &cap, line, strlen(line));
+	}
+	ok = ok && append(&req, &len, &cap, "\r\n", 2) &&
+	    (body == NULL || append(&req, &len, &cap, body, body_len));
+	if (!ok) {
+		free(req);
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory building the "
+		    "request");
+	}
+	n = mtls_write(c, req, len);
+	free(req);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* ---------------------------------------------------------- the response */
+
+/* Reads more bytes from the connection into r->in; 0 at a clean end. */
+static ssize_t
+fill(struct mtls_http_response *r)
+{
+	char *grown;
+	ssize_t n;
+
+	if (r->in_off == r->in_len)
+		r->in_off = r->in_len = 0;
+	grown = realloc(r->in, r->in_len + READ_CHUNK + 1);
+	if (grown == NULL)
+		return CONN_FAIL(r->conn, MTLS_ERR_NOMEM, "out of memory");
+	r->in = grown;
+	n = mtls_read(r->conn, r->in + r->in_len, READ_CHUNK);
+	if (n > 0)
+		r->in_len += (size_t)n;
+	return n;
+}
+
+/* Reads one response head; a 1xx interim response is read and skipped. */
+static int
+read_head(struct mtls_http_response *r, const char *method)
+{
+	struct http_limits lim;
+	long end;
+
+	http_limits_default(&lim);
+	lim.max_header_bytes = MAX_RESPONSE_HEAD;
+	for (;;) {
+		end = http_head_end(r->in + r->in_off, r->in_len - r->in_off, &lim,
+		    false);
+		if (end < 0)
+			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
+			    "malformed response head (HTTP status %ld would apply)",
+			    -end);
+		if (end == 0) {
+			ssize_t n = fill(r);
+
+			if (n == 0)
+				return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server closed "
+				    "the connection before a complete response");
+			if (n < 0)
+				return -1;
+			continue;
+		}
+		http_head_free(&r->head);
+		if (http_parse_response(r->in + r->in_off, (size_t)end, method,
+		    &r->head) != 0)
+			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
+			    "malformed or ambiguous response (bad status line, "
+			    "Content-Length or Transfer-Encoding)");
+		r->in_off += (size_t)end;
+		if (r->head.status >= 200 || r->head.status == 101)
+			return 0;
+	}
+}
+
+/* Copies up to len buffered bytes out; returns how many. */
+static size_t
+take_buffered(struct mtls_http_response *r, void *buf, size_t len)
+{
+	size_t n = r->in_len - r->in_off;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, r->in + r->in_off, n);
+	r->in_off += n;
+	return n;
+}
+
+static ssize_t
+read_length_body(struct mtls_http_response *r, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (r->left == 0)
+		return 0;
+	if (len > r->left)
+		len = (size_t)r->left;
+	if (r->in_off < r->in_len)
+		n = (ssize_t)take_buffered(r, buf, len);
+	else if ((n = mtls_read(r->conn, buf, len)) == 0)
+		return CONN_FAIL(r->conn, MTLS_ERR_TRUNCATED, "server closed the "
+		    "connection %llu bytes before the end of the body",
+		    (unsigned long long)r->left);
+	if (n > 0)
+		r->left -= (uint64_t)n;
+	return n;
+}
+
+static ssize_t
+read_chunked_body(struct mtls_http_response *r, void *buf, size_t len)
+{
+	for (;;) {
+		size_t in_used = 0, out_used = 0;
+		int rc;
+
+		if (r->in_off == r->in_len) {
+			ssize_t n = fill(r);
+
+			if (n == 0)
+				return CONN_FAIL(r->conn, MTLS_ERR_TRUNCATED, "server "
+				    "closed the connection inside a chunked body");
+			if (n < 0)
+				return -1;
+		}
+		rc = http_chunked_decode(&r->chunked, 0, r->in + r->in_off,
+		    r->in_len - r->in_off, &in_used, buf, len, &out_used);
+		r->in_off += in_used;
+		if (rc < 0)
+			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
+			    "malformed chunked body (bad chunk size or framing)");
+		if (rc == 1)
+			r->done = true;
+		if (out_used > 0 || r->done)
+			return (ssize_t)out_used;
+	}
+}
+
+MTLS_EXPORT ssize_t
+mtls_http_response_read(struct mtls_http_response *r, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (r == NULL || r->done || len == 0)
+		return 0;
+	switch (r->framing) {
+	case HTTP_BODY_LENGTH:
+		n = read_length_body(r, buf, len);
+		r->done = n == 0;
+		return n;
+	case HTTP_BODY_CHUNKED:
+		return read_chunked_body(r, buf, len);
+	case HTTP_BODY_CLOSE:
+		/* Ends with the connection; a missing close_notify is truncation. */
+		if (r->in_off < r->in_len)
+			return (ssize_t)take_buffered(r, buf, len);
+		n = mtls_read(r->conn, buf, len);
+		r->done = n == 0;
+		return n;
+	case HTTP_BODY_NONE:
+	default:
+		r->done = true;
+		return 0;
+	}
+}
+
+static int
+read_whole_body(struct mtls_http_response *r)
+{
+	size_t cap = 0;
+	char chunk[READ_CHUNK];
+	ssize_t n;
+
+	while ((n = mtls_http_response_read(r, chunk, sizeof(chunk))) > 0) {
+		if (r->body_len + (size_t)n > MAX_WHOLE_BODY)
+			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "response body is "
+			    "over %d MiB: request it with MTLS_HTTP_STREAM",
+			    MAX_WHOLE_BODY >> 20);
+		if (!append(&r->body, &r->body_len, &cap, chunk, (size_t)n))
+			return CONN_FAIL(r->conn, MTLS_ERR_NOMEM, "out of memory");
+	}
+	return n < 0 ? -1 : 0;
+}
+
+MTLS_EXPORT struct mtls_http_response *
+mtls_http_request(struct mtls *c, const char *method, const char *target,
+    const char *const *headers, const void *body, size_t body_len, int flags)
+{
+	struct mtls_http_response *r;
+
+	if (c == NULL || check_request(c, method, target, headers) != 0 ||
+	    send_request(c, method, target, headers, body, body_len) != 0)
+		return NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	r->conn = c;
+	http_chunked_init(&r->chunked);
+	if (read_head(r, method) != 0)
+		goto fail;
+	r->framing = r->head.framing;
+	r->left = r->head.content_length;
+	if (!(flags & MTLS_HTTP_STREAM) && read_whole_body(r) != 0)
+		goto fail;
+	return r;
+fail:
+	mtls_http_response_free(r);
+	return NULL;
+}
+
+MTLS_EXPORT void
+mtls_http_response_free(struct mtls_http_response *r)
+{
+	if (r == NULL)
+		return;
+	http_head_free(&r->head);
+	free(r->in);
+	free(r->body);
+	free(r);
+}
+
+MTLS_EXPORT int
+mtls_http_response_status(const struct mtls_http_response *r)
+{
+	return r != NULL ? r->head.status : 0;
+}
+
+MTLS_EXPORT const char *
+mtls_http_response_reason(const struct mtls_http_response *r)
+{
+	return r != NULL ? r->head.reason : NULL;
+}
+
+MTLS_EXPORT const char *
+mtls_http_response_header(const struct mtls_http_response *r,
+    const char *name, size_t index)
+{
+	return r != NULL && name != NULL ? http_head_get(&r->head, name, index) :
+	    NULL;
+}
+
+MTLS_EXPORT int
+mtls_http_response_header_at(const struct mtls_http_response *r,
+    size_t index, const char **name, const char **value)
+{
+	if (r == NULL || index >= r->head.header_count)
+		return 0;
+	*name = r->head.headers[index].name;
+	*value = r->head.headers[index].value;
+	return 1;
+}
+
+MTLS_EXPORT const void *
+mtls_http_response_body(const struct mtls_http_response *r, size_t *len)
+{
+	if (len != NULL)
+		*len = r != NULL ? r->body_len : 0;
+	return r != NULL && r->body != NULL ? r->body : "";
+}
+
+/* --------------------------------------------------------- one call */
+
+/* https://host[:port][/path]; host may be an [IPv6] literal. */
+static int
+split_url(struct mtls *c, const char *url, char *host, size_t host_len,
+    char *port, size_t port_len, const char **path)
+{
+	const char *p, *end, *colon;
+	size_t n;
+
+	if (url == NULL || strncasecmp(url, "https://", 8) != 0)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' is not https:// "
+		    "(mTLS needs TLS)", url ? url : "");
+	p = url + 8;
+	end = p + strcspn(p, "/?#");
+	colon = *p == '[' ? memchr(p, ']', (size_t)(end - p)) : p;
+	colon = colon != NULL ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
+	n = (size_t)((colon ? colon : end) - p);
+	if (n == 0 || n >= host_len)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' has no host", url);
+	snprintf(host, host_len, "%.*s", (int)n, p);
+	snprintf(port, port_len, "%.*s", colon ? (int)(end - colon - 1) : 3,
+	    colon ? colon + 1 : "443");
+	*path = *end == '/' ? end : "/";
+	return 0;
+}
+
+MTLS_EXPORT struct mtls_http_response *
+mtls_http_url(struct mtls *c, const char *method, const char *url,
+    const void *body, size_t body_len)
+{
+	char host[256], port[16];
+	const char *path = "/";
+
+	if (c == NULL || split_url(c, url, host, sizeof(host), port,
+	    sizeof(port), &path) != 0 || mtls_connect(c, host, port) != 0)
+		return NULL;
+	return mtls_http_request(c, method, path, NULL, body, body_len, 0);
+}
