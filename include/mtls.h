@@ -759,6 +759,126 @@ MTLS_EXPORT void mtls_http_response_free(struct mtls_http_response *r);
 MTLS_EXPORT struct mtls_http_response *mtls_http_url(struct mtls *c,
     const char *method, const char *url, const void *body, size_t body_len);
 
+/* ------------------------------------------------------- HTTP/1.1 server */
+
+/* Limits of the HTTP/1.1 server helper, for mtls_config_set_http_limit();
+ * the defaults are nginx's. */
+enum mtls_http_limit {
+	MTLS_HTTP_MAX_REQUEST_LINE = 1, /* bytes of the request line, default
+	                                   8192; longer: 414 */
+	MTLS_HTTP_MAX_HEADER_BYTES,     /* bytes of the whole head, default
+	                                   32768; more: 431 */
+	MTLS_HTTP_MAX_HEADERS,          /* header fields, default 100; more: 431 */
+	MTLS_HTTP_MAX_BODY,             /* bytes of a request body, default 1 MiB
+	                                   (client_max_body_size); more: 413;
+	                                   0 for no limit */
+	MTLS_HTTP_HEADER_TIMEOUT_MS,    /* the whole head must arrive within this
+	                                   time of its first byte (of the call,
+	                                   for a connection's first request),
+	                                   default 60000 (client_header_timeout);
+	                                   later: 408.  Slowloris ends here */
+	MTLS_HTTP_IDLE_TIMEOUT_MS       /* how long a keep-alive connection may
+	                                   wait for its next request, default
+	                                   75000 (keepalive_timeout) */
+};
+
+/*
+ * mtls_config_set_http_limit - sets one limit (enum mtls_http_limit) of the
+ * HTTP server helper for connections made from cfg.  A timeout of 0 means
+ * none.  Returns 0, or -1 with MTLS_ERR_INVALID (unknown limit, or 0 for a
+ * size other than MTLS_HTTP_MAX_BODY) or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_http_limit(struct mtls_config *cfg,
+    int limit, unsigned long long value);
+
+/* A request read by a server: method, target, headers, body.  Owned by the
+ * caller; free it with mtls_http_req_free after answering it. */
+struct mtls_http_req;
+
+/*
+ * mtls_http_read_request - reads the next request on the accepted
+ * connection c (performing the handshake first if needed).  Requests that
+ * arrive together (pipelining) are returned one per call, in order.  The
+ * body (Content-Length or chunked) is read whole unless flags has
+ * MTLS_HTTP_STREAM; "Expect: 100-continue" is answered with 100 Continue
+ * before it is read.  A malformed or ambiguous request, or one over a
+ * limit, is answered with 400, 413, 414, 431, 501 or 505 (a head that does
+ * not arrive in time with 408) and "Connection: close": the connection
+ * must then be closed.
+ * Returns 1 with a new request in *req; 0 when there is no next request:
+ * the client closed the connection, stayed idle past
+ * MTLS_HTTP_IDLE_TIMEOUT_MS, or the last response ended keep-alive; or -1
+ * with the error on c: MTLS_ERR_HTTP (the message says what was wrong and
+ * which status was answered), MTLS_ERR_TIMEOUT, MTLS_ERR_TRUNCATED, or any
+ * error of mtls_handshake and mtls_read.
+ */
+MTLS_EXPORT int mtls_http_read_request(struct mtls *c, int flags,
+    struct mtls_http_req **req);
+
+/*
+ * The request's method ("GET"), target as sent ("/path?q=1"), and version
+ * ("HTTP/1.1" or "HTTP/1.0").  Borrowed from req.
+ */
+MTLS_EXPORT const char *mtls_http_req_method(const struct mtls_http_req *req);
+MTLS_EXPORT const char *mtls_http_req_target(const struct mtls_http_req *req);
+MTLS_EXPORT const char *mtls_http_req_version(const struct mtls_http_req *req);
+
+/*
+ * mtls_http_req_header / _header_at - as mtls_http_response_header and
+ * mtls_http_response_header_at, for the request.  Borrowed from req.
+ */
+MTLS_EXPORT const char *mtls_http_req_header(const struct mtls_http_req *req,
+    const char *name, size_t index);
+MTLS_EXPORT int mtls_http_req_header_at(const struct mtls_http_req *req,
+    size_t index, const char **name, const char **value);
+
+/*
+ * mtls_http_req_body - the body read whole and its length in *len,
+ * borrowed from req and NUL-terminated (the length counts no NUL); empty,
+ * never NULL, without a body or when it is streamed.
+ * mtls_http_req_read_body - with MTLS_HTTP_STREAM: reads up to len bytes
+ * of the body; returns the number read, 0 at its end, or -1 with the error
+ * on the connection (MTLS_ERR_HTTP for a bad chunk or a body over
+ * MTLS_HTTP_MAX_BODY, answered as mtls_http_read_request does).  A body
+ * not read to its end when the response is sent ends keep-alive.
+ */
+MTLS_EXPORT const void *mtls_http_req_body(const struct mtls_http_req *req,
+    size_t *len);
+MTLS_EXPORT ssize_t mtls_http_req_read_body(struct mtls_http_req *req,
+    void *buf, size_t len);
+
+/*
+ * mtls_http_respond - answers req with status (100 < status < 600), the
+ * caller's headers (a NULL-terminated array of "Name: value", or NULL) and
+ * body_len bytes of body.  Content-Length and Date are added; so is
+ * "Connection: close" when the connection cannot stay open (the client
+ * asked for it, HTTP/1.0 without keep-alive, a body left unread, or the
+ * caller's own "Connection: close").  A HEAD request gets the head only.
+ * Returns 0, or -1 with the error on the connection: MTLS_ERR_INVALID for a
+ * bad status, a header with CR, LF or NUL or a second response, or any
+ * error of mtls_write.
+ */
+MTLS_EXPORT int mtls_http_respond(struct mtls_http_req *req, int status,
+    const char *const *headers, const void *body, size_t body_len);
+
+/*
+ * mtls_http_respond_start / _write / _end - a streamed response: the head,
+ * then any number of writes, then the end.  Without a Content-Length among
+ * the caller's headers the body is sent chunked to an HTTP/1.1 client and
+ * delimited by the end of the connection to an HTTP/1.0 one.  Each returns
+ * 0 (the write: len), or -1 as mtls_http_respond; with a Content-Length,
+ * _end fails with MTLS_ERR_INVALID unless exactly that many bytes were
+ * written, and the connection is not kept alive.
+ */
+MTLS_EXPORT int mtls_http_respond_start(struct mtls_http_req *req, int status,
+    const char *const *headers);
+MTLS_EXPORT ssize_t mtls_http_respond_write(struct mtls_http_req *req,
+    const void *buf, size_t len);
+MTLS_EXPORT int mtls_http_respond_end(struct mtls_http_req *req);
+
+/* mtls_http_req_free - frees req; NULL is ignored. */
+MTLS_EXPORT void mtls_http_req_free(struct mtls_http_req *req);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,6 +12,8 @@
 #define DEFAULT_CONNECT_MS 30000
 #define DEFAULT_HANDSHAKE_MS 30000
 #define DEFAULT_VERIFY_DEPTH 2
+#define DEFAULT_HTTP_HEADER_MS 60000    /* nginx's client_header_timeout */
+#define DEFAULT_HTTP_IDLE_MS 75000      /* nginx's keepalive_timeout */
 
 /* Never prompt: a key that needs a passphrase we were not given fails. */
 static int
@@ -50,6 +52,9 @@ mtls_config_new(void)
 	cfg->refs = 1;
 	cfg->connect_ms = DEFAULT_CONNECT_MS;
 	cfg->handshake_ms = DEFAULT_HANDSHAKE_MS;
+	http_limits_default(&cfg->http_limits);
+	cfg->http_header_ms = DEFAULT_HTTP_HEADER_MS;
+	cfg->http_idle_ms = DEFAULT_HTTP_IDLE_MS;
 	cfg->ctx = SSL_CTX_new(TLS_method());
 	if (cfg->ctx == NULL || setup_ctx(cfg->ctx) != 0) {
 		SSL_CTX_free(cfg->ctx);

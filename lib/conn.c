@@ -151,6 +151,7 @@ mtls_free(struct mtls *c)
 	free(c->acceptable_ca);
 	pthread_mutex_destroy(&c->cfg_lock);
 	mtls_peer_free(&c->peer);
+	http_inbuf_free(&c->http_in);
 	mtls_config_free(c->cfg);
 	free(c);
 }

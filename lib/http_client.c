@@ -19,41 +19,18 @@
 struct mtls_http_response {
 	struct mtls *conn;
 	struct http_head head;
-	enum http_framing framing;
-	uint64_t left;              /* bytes of a Content-Length body to read */
-	struct http_chunked chunked;
-	bool done;                  /* the body has been read to its end */
-	char *in;                   /* bytes read from the connection, not used */
-	size_t in_len, in_off;
+	struct http_body reader;    /* the body on the connection */
 	char *body;                 /* the body read whole */
 	size_t body_len;
 };
 
 /* ---------------------------------------------------------- the request */
 
-/* "Name: value" with a token name and a value free of CR, LF and NUL. */
-static bool
-header_line_ok(const char *line)
-{
-	const char *colon = strchr(line, ':');
-	char name[256];
-	size_t n;
-
-	if (colon == NULL || (n = (size_t)(colon - line)) == 0 ||
-	    n >= sizeof(name))
-		return false;
-	memcpy(name, line, n);
-	name[n] = '\0';
-	return http_token_ok(name) && http_value_ok(colon + 1);
-}
-
 static bool
 has_header(const char *const *headers, const char *name)
 {
-	size_t n = strlen(name);
-
 	for (; headers != NULL && *headers != NULL; headers++)
-		if (strncasecmp(*headers, name, n) == 0 && (*headers)[n] == ':')
+		if (http_header_is(*headers, name))
 			return true;
 	return false;
 }
@@ -70,30 +47,11 @@ check_request(struct mtls *c, const char *method, const char *target,
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP request target is empty "
 		    "or holds a space, CR, LF or NUL: refused (header injection)");
 	for (; headers != NULL && *headers != NULL; headers++)
-		if (!header_line_ok(*headers))
+		if (!http_header_line_ok(*headers))
 			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is not "
 			    "\"Name: value\" with a token name and no CR, LF or NUL: "
 			    "refused (header injection)", *headers);
 	return 0;
-}
-
-/* Appends to a growing buffer; false when out of memory. */
-static bool
-append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t want = (*len + n + 1) * 2;
-		char *grown = realloc(*buf, want);
-
-		if (grown == NULL)
-			return false;
-		*buf = grown;
-		*cap = want;
-	}
-	memcpy(*buf + *len, data, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return true;
 }
 
 static int
@@ -106,23 +64,23 @@ send_request(struct mtls *c, const char *method, const char *target,
 	ssize_t n;
 
 	snprintf(line, sizeof(line), "%s ", method);
-	ok = append(&req, &len, &cap, line, strlen(line)) &&
-	    append(&req, &len, &cap, target, strlen(target)) &&
-	    append(&req, &len, &cap, " HTTP/1.1\r\n", 11);
+	ok = http_append(&req, &len, &cap, line, strlen(line)) &&
+	    http_append(&req, &len, &cap, target, strlen(target)) &&
+	    http_append(&req, &len, &cap, " HTTP/1.1\r\n", 11);
 	if (ok && !has_header(headers, "Host")) {
 		snprintf(line, sizeof(line), "Host: %s\r\n", c->host_header ?
 		    c->host_header : "localhost");
-		ok = append(&req, &len, &cap, line, strlen(line));
+		ok = http_append(&req, &len, &cap, line, strlen(line));
 	}
 	for (; ok && headers != NULL && *headers != NULL; headers++)
-		ok = append(&req, &len, &cap, *headers, strlen(*headers)) &&
-		    append(&req, &len, &cap, "\r\n", 2);
+		ok = http_append(&req, &len, &cap, *headers, strlen(*headers)) &&
+		    http_append(&req, &len, &cap, "\r\n", 2);
 	if (ok && body != NULL && !has_header(headers, "Content-Length")) {
 		snprintf(line, sizeof(line), "Content-Length: %zu\r\n", body_len);
-		ok = append(&req, &len, &cap, line, strlen(line));
+		ok = http_append(&req, &len, &cap, line, strlen(line));
 	}
-	ok = ok && append(&req, &len, &cap, "\r\n", 2) &&
-	    (body == NULL || append(&req, &len, &cap, body, body_len));
+	ok = ok && http_append(&req, &len, &cap, "\r\n", 2) &&
+	    (body == NULL || http_append(&req, &len, &cap, body, body_len));
 	if (!ok) {
 		free(req);
 		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory building the "
@@ -135,151 +93,46 @@ send_request(struct mtls *c, const char *method, const char *target,
 
 /* ---------------------------------------------------------- the response */
 
-/* Reads more bytes from the connection into r->in; 0 at a clean end. */
-static ssize_t
-fill(struct mtls_http_response *r)
-{
-	char *grown;
-	ssize_t n;
-
-	if (r->in_off == r->in_len)
-		r->in_off = r->in_len = 0;
-	grown = realloc(r->in, r->in_len + READ_CHUNK + 1);
-	if (grown == NULL)
-		return CONN_FAIL(r->conn, MTLS_ERR_NOMEM, "out of memory");
-	r->in = grown;
-	n = mtls_read(r->conn, r->in + r->in_len, READ_CHUNK);
-	if (n > 0)
-		r->in_len += (size_t)n;
-	return n;
-}
-
 /* Reads one response head; a 1xx interim response is read and skipped. */
 static int
 read_head(struct mtls_http_response *r, const char *method)
 {
+	struct http_inbuf *in = &r->conn->http_in;
 	struct http_limits lim;
+	int bad_status = 0;
 	long end;
 
 	http_limits_default(&lim);
 	lim.max_header_bytes = MAX_RESPONSE_HEAD;
 	for (;;) {
-		end = http_head_end(r->in + r->in_off, r->in_len - r->in_off, &lim,
-		    false);
-		if (end < 0)
+		end = http_read_head(r->conn, &lim, false, NULL, &bad_status);
+		if (end == -1)
+			return -1;
+		if (end == -2)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
-			    "malformed response head (HTTP status %ld would apply)",
-			    -end);
-		if (end == 0) {
-			ssize_t n = fill(r);
-
-			if (n == 0)
-				return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server closed "
-				    "the connection before a complete response");
-			if (n < 0)
-				return -1;
-			continue;
-		}
+			    "malformed response head (HTTP status %d would apply)",
+			    bad_status);
+		if (end <= 0)
+			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server closed "
+			    "the connection before a complete response");
 		http_head_free(&r->head);
-		if (http_parse_response(r->in + r->in_off, (size_t)end, method,
+		if (http_parse_response(in->data + in->off, (size_t)end, method,
 		    &r->head) != 0)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
 			    "malformed or ambiguous response (bad status line, "
 			    "Content-Length or Transfer-Encoding)");
-		r->in_off += (size_t)end;
+		in->off += (size_t)end;
 		if (r->head.status >= 200 || r->head.status == 101)
 			return 0;
-	}
-}
-
-/* Copies up to len buffered bytes out; returns how many. */
-static size_t
-take_buffered(struct mtls_http_response *r, void *buf, size_t len)
-{
-	size_t n = r->in_len - r->in_off;
-
-	if (n > len)
-		n = len;
-	memcpy(buf, r->in + r->in_off, n);
-	r->in_off += n;
-	return n;
-}
-
-static ssize_t
-read_length_body(struct mtls_http_response *r, void *buf, size_t len)
-{
-	ssize_t n;
-
-	if (r->left == 0)
-		return 0;
-	if (len > r->left)
-		len = (size_t)r->left;
-	if (r->in_off < r->in_len)
-		n = (ssize_t)take_buffered(r, buf, len);
-	else if ((n = mtls_read(r->conn, buf, len)) == 0)
-		return CONN_FAIL(r->conn, MTLS_ERR_TRUNCATED, "server closed the "
-		    "connection %llu bytes before the end of the body",
-		    (unsigned long long)r->left);
-	if (n > 0)
-		r->left -= (uint64_t)n;
-	return n;
-}
-
-static ssize_t
-read_chunked_body(struct mtls_http_response *r, void *buf, size_t len)
-{
-	for (;;) {
-		size_t in_used = 0, out_used = 0;
-		int rc;
-
-		if (r->in_off == r->in_len) {
-			ssize_t n = fill(r);
-
-			if (n == 0)
-				return CONN_FAIL(r->conn, MTLS_ERR_TRUNCATED, "server "
-				    "closed the connection inside a chunked body");
-			if (n < 0)
-				return -1;
-		}
-		rc = http_chunked_decode(&r->chunked, 0, r->in + r->in_off,
-		    r->in_len - r->in_off, &in_used, buf, len, &out_used);
-		r->in_off += in_used;
-		if (rc < 0)
-			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
-			    "malformed chunked body (bad chunk size or framing)");
-		if (rc == 1)
-			r->done = true;
-		if (out_used > 0 || r->done)
-			return (ssize_t)out_used;
 	}
 }
 
 MTLS_EXPORT ssize_t
 mtls_http_response_read(struct mtls_http_response *r, void *buf, size_t len)
 {
-	ssize_t n;
-
-	if (r == NULL || r->done || len == 0)
+	if (r == NULL)
 		return 0;
-	switch (r->framing) {
-	case HTTP_BODY_LENGTH:
-		n = read_length_body(r, buf, len);
-		r->done = n == 0;
-		return n;
-	case HTTP_BODY_CHUNKED:
-		return read_chunked_body(r, buf, len);
-	case HTTP_BODY_CLOSE:
-		/* Ends with the connection; a missing close_notify is truncation. */
-		if (r->in_off < r->in_len)
-			return (ssize_t)take_buffered(r, buf, len);
-		n = mtls_read(r->conn, buf, len);
-		r->done = n == 0;
-		return n;
-	case HTTP_BODY_NONE:
-	default:
-		r->done = true;
-		return 0;
-	}
+	return http_body_read(r->conn, &r->reader, buf, len);
 }
 
 static int
@@ -294,7 +147,7 @@ read_whole_body(struct mtls_http_response *r)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "response body is "
 			    "over %d MiB: request it with MTLS_HTTP_STREAM",
 			    MAX_WHOLE_BODY >> 20);
-		if (!append(&r->body, &r->body_len, &cap, chunk, (size_t)n))
+		if (!http_append(&r->body, &r->body_len, &cap, chunk, (size_t)n))
 			return CONN_FAIL(r->conn, MTLS_ERR_NOMEM, "out of memory");
 	}
 	return n < 0 ? -1 : 0;
@@ -314,11 +167,9 @@ mtls_http_request(struct mtls *c, const char *method, const char *target,
 		return NULL;
 	}
 	r->conn = c;
-	http_chunked_init(&r->chunked);
 	if (read_head(r, method) != 0)
 		goto fail;
-	r->framing = r->head.framing;
-	r->left = r->head.content_length;
+	http_body_init(&r->reader, &r->head, 0, "server", 0);
 	if (!(flags & MTLS_HTTP_STREAM) && read_whole_body(r) != 0)
 		goto fail;
 	return r;
@@ -333,7 +184,6 @@ mtls_http_response_free(struct mtls_http_response *r)
 	if (r == NULL)
 		return;
 	http_head_free(&r->head);
-	free(r->in);
 	free(r->body);
 	free(r);
 }

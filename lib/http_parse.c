@@ -76,6 +76,29 @@ http_value_ok(const char *s)
 	return s != NULL && strpbrk(s, "\r\n") == NULL;
 }
 
+bool
+http_header_line_ok(const char *line)
+{
+	const char *colon = line != NULL ? strchr(line, ':') : NULL;
+	char name[256];
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - line)) == 0 ||
+	    n >= sizeof(name))
+		return false;
+	memcpy(name, line, n);
+	name[n] = '\0';
+	return http_token_ok(name) && http_value_ok(colon + 1);
+}
+
+bool
+http_header_is(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncasecmp(line, name, n) == 0 && line[n] == ':';
+}
+
 /* ------------------------------------------------------------ head end */
 
 static const struct http_limits *

@@ -87,6 +87,12 @@ int http_parse_response(const char *buf, size_t len, const char *request_method,
 
 void http_head_free(struct http_head *head);
 
+/* Bytes read from a connection and not yet used: data[off..len). */
+struct http_inbuf {
+	char *data;
+	size_t len, off, cap;
+};
+
 /* Case-insensitive lookup of the index-th header called name; NULL if none. */
 const char *http_head_get(const struct http_head *head, const char *name,
     size_t index);
@@ -123,6 +129,14 @@ int http_chunked_decode(struct http_chunked *ch, uint64_t max_body,
  */
 bool http_token_ok(const char *s);
 bool http_value_ok(const char *s);
+
+/* http_header_line_ok - a caller's "Name: value" header: a token name and
+ * a value without CR, LF or NUL. */
+bool http_header_line_ok(const char *line);
+
+/* http_header_is - whether the "Name: value" line names the header name
+ * (case-insensitive). */
+bool http_header_is(const char *line, const char *name);
 
 /* Character classes shared with http_chunked.c: tchar (RFC 9110, 5.6.2),
  * and a CTL other than HTAB (never allowed in a field value). */

@@ -232,10 +232,15 @@ mtls_handshake(struct mtls *c)
 	}
 }
 
-MTLS_EXPORT ssize_t
-mtls_read(struct mtls *c, void *buf, size_t len)
+/*
+ * A read that waits until deadline (the limit of timeout_ms, named "what"
+ * in a timeout's message): mtls_read with the I/O timeout, and the HTTP
+ * helpers with theirs.
+ */
+ssize_t
+mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
+    int timeout_ms, const char *what)
 {
-	long deadline;
 	size_t got;
 	int rc;
 
@@ -243,7 +248,6 @@ mtls_read(struct mtls *c, void *buf, size_t len)
 		return rc;
 	if (buf == NULL && len > 0)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "read into a NULL buffer");
-	deadline = mtls_deadline(c->cfg->io_ms);
 	for (;;) {
 		ERR_clear_error();
 		if (SSL_read_ex(c->ssl, buf, len, &got) == 1)
@@ -253,9 +257,21 @@ mtls_read(struct mtls *c, void *buf, size_t len)
 			return 0;       /* close_notify: a clean end of data */
 		if (!wants_io(rc))
 			return mtls_fail_ssl(c, rc, "read");
-		if ((rc = await(c, rc, deadline, c->cfg->io_ms, "read")) != 1)
+		if ((rc = await(c, rc, deadline, timeout_ms, what)) != 1)
 			return rc;
 	}
+}
+
+MTLS_EXPORT ssize_t
+mtls_read(struct mtls *c, void *buf, size_t len)
+{
+	int rc;
+
+	/* The I/O timeout starts once the handshake is done. */
+	if ((rc = mtls_handshake(c)) != 0)
+		return rc;
+	return mtls_read_timed(c, buf, len, mtls_deadline(c->cfg->io_ms),
+	    c->cfg->io_ms, "read");
 }
 
 MTLS_EXPORT ssize_t

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "http_parse.h"
 #include "mtls.h"
 
 #define MTLS_ERRBUF 1024
@@ -78,6 +79,9 @@ struct mtls_config {
 	int session_max, session_count;
 	struct mtls_ticket_key *ticket_keys;
 	size_t ticket_key_count;
+	/* the HTTP server helper (http_server.c) */
+	struct http_limits http_limits;
+	int http_header_ms, http_idle_ms;
 	struct mtls_errstate err;
 };
 
@@ -139,6 +143,12 @@ struct mtls {
 	char **acceptable_ca;       /* names the server asked for, NULL-ended */
 	char *description;          /* mtls_conn_describe's text */
 	struct mtls_peer peer;
+	/* HTTP helpers (http_io.c): bytes read but not yet used, kept on the
+	 * connection so that keep-alive and pipelining lose nothing */
+	struct http_inbuf http_in;
+	bool http_done;             /* the server ended keep-alive */
+	bool http_pending;          /* a request read is not yet answered */
+	unsigned long http_requests; /* requests read by the server helper */
 	struct mtls_errstate err;
 };
 
@@ -183,6 +193,8 @@ long mtls_deadline(int timeout_ms);
 int mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
     const char *what);
 BIO *mtls_bio_new(struct mtls *c);
+ssize_t mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
+    int timeout_ms, const char *what);
 
 /* diagnose.c: turns a failed SSL call into one error on c */
 int mtls_fail_ssl(struct mtls *c, int ret, const char *op);
@@ -206,6 +218,35 @@ int mtls_session_setup(struct mtls_config *cfg);
 void mtls_session_free(struct mtls_config *cfg);
 int mtls_session_attach(struct mtls *c, const char *host, const char *port,
     const char *name);
+
+/* http_io.c: reading HTTP messages, for the client and server helpers */
+struct http_body {
+	enum http_framing framing;
+	uint64_t left;              /* bytes of a Content-Length body to read */
+	struct http_chunked chunked;
+	uint64_t max;               /* limit of a chunked body, 0 for none */
+	bool done;                  /* read to its end */
+	int bad_status;             /* 400 or 413 after a bad chunked body */
+	const char *peer;           /* "server" or "client", for messages */
+	int timeout_ms;             /* per read; 0: the connection's I/O timeout */
+};
+/* A limit for the reads of one step: the deadline, its length and what it
+ * bounds, for the timeout's message. */
+struct http_timer {
+	long deadline;
+	int ms;
+	const char *what;
+};
+ssize_t http_fill(struct mtls *c, const struct http_timer *t);
+long http_read_head(struct mtls *c, const struct http_limits *lim,
+    bool is_request, const struct http_timer *t, int *bad_status);
+void http_body_init(struct http_body *b, const struct http_head *h,
+    uint64_t max, const char *peer, int timeout_ms);
+ssize_t http_body_read(struct mtls *c, struct http_body *b, void *buf,
+    size_t len);
+void http_inbuf_free(struct http_inbuf *in);
+bool http_append(char **buf, size_t *len, size_t *cap, const void *data,
+    size_t n);
 
 /* peer.c */
 char *mtls_cert_common_name(X509 *cert);

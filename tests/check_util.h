@@ -116,5 +116,6 @@ Suite *threads_suite(void);
 Suite *policy_suite(void);
 Suite *http_parse_suite(void);
 Suite *http_client_suite(void);
+Suite *http_server_suite(void);
 
 #endif

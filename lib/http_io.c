@@ -1,0 +1,254 @@
+/*
+ * http_io.c - reading HTTP/1.1 messages off a connection, for both the
+ * client and the server helper: the connection's input buffer, a head,
+ * and a body in each framing (RFC 9112, 6.3).  What is read past one
+ * message stays in the buffer for the next (keep-alive, pipelining).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtls_internal.h"
+
+#define READ_CHUNK 16384
+
+/* Appends to a growing NUL-terminated buffer; false when out of memory. */
+bool
+http_append(char **buf, size_t *len, size_t *cap, const void *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t want = (*len + n + 1) * 2;
+		char *grown = realloc(*buf, want);
+
+		if (grown == NULL)
+			return false;
+		*buf = grown;
+		*cap = want;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return true;
+}
+
+void
+http_inbuf_free(struct http_inbuf *in)
+{
+	free(in->data);
+	memset(in, 0, sizeof(*in));
+}
+
+/* Room for READ_CHUNK more bytes (and a NUL) at the end of the buffer. */
+static int
+make_room(struct mtls *c, struct http_inbuf *in)
+{
+	char *grown;
+
+	if (in->off == in->len) {
+		in->off = in->len = 0;
+	} else if (in->off > 0 && in->len + READ_CHUNK + 1 > in->cap) {
+		memmove(in->data, in->data + in->off, in->len - in->off);
+		in->len -= in->off;
+		in->off = 0;
+	}
+	if (in->len + READ_CHUNK + 1 <= in->cap)
+		return 0;
+	if ((grown = realloc(in->data, in->len + READ_CHUNK + 1)) == NULL)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	in->data = grown;
+	in->cap = in->len + READ_CHUNK + 1;
+	return 0;
+}
+
+/*
+ * Reads more bytes into c's input buffer, waiting until t's deadline (NULL:
+ * the connection's I/O timeout).  Returns the number read, 0 at a clean
+ * end of the stream, or -1 with the error on c.
+ */
+ssize_t
+http_fill(struct mtls *c, const struct http_timer *t)
+{
+	struct http_inbuf *in = &c->http_in;
+	ssize_t n;
+
+	if (make_room(c, in) != 0)
+		return -1;
+	n = t != NULL ? mtls_read_timed(c, in->data + in->len, READ_CHUNK,
+	    t->deadline, t->ms, t->what) :
+	    mtls_read(c, in->data + in->len, READ_CHUNK);
+	if (n > 0)
+		in->len += (size_t)n;
+	return n;
+}
+
+/*
+ * Reads until c's buffer holds a whole head.  Returns its length (the head
+ * is at c->http_in.data + c->http_in.off); 0 when the stream ended cleanly
+ * before its first byte; -2 with *bad_status (400, 414, 431) when what
+ * arrived cannot be a head; -3 when the stream ended inside the head; -1
+ * with the error on c.
+ */
+long
+http_read_head(struct mtls *c, const struct http_limits *lim, bool is_request,
+    const struct http_timer *t, int *bad_status)
+{
+	struct http_inbuf *in = &c->http_in;
+
+	for (;;) {
+		long end = http_head_end(in->data + in->off, in->len - in->off, lim,
+		    is_request);
+		ssize_t n;
+
+		if (end > 0)
+			return end;
+		if (end < 0) {
+			*bad_status = (int)-end;
+			return -2;
+		}
+		if ((n = http_fill(c, t)) == 0)
+			return in->len > in->off ? -3 : 0;
+		if (n < 0)
+			return -1;
+	}
+}
+
+void
+http_body_init(struct http_body *b, const struct http_head *h, uint64_t max,
+    const char *peer, int timeout_ms)
+{
+	memset(b, 0, sizeof(*b));
+	b->framing = h->framing;
+	b->left = h->content_length;
+	b->max = max;
+	b->peer = peer;
+	b->timeout_ms = timeout_ms;
+	http_chunked_init(&b->chunked);
+	b->done = b->framing == HTTP_BODY_NONE ||
+	    (b->framing == HTTP_BODY_LENGTH && b->left == 0);
+}
+
+/* Reads from the connection into buf (big bodies skip the buffer), with
+ * the body's timeout; returns as mtls_read. */
+static ssize_t
+read_direct(struct mtls *c, const struct http_body *b, void *buf, size_t len)
+{
+	if (b->timeout_ms <= 0)
+		return mtls_read(c, buf, len);
+	return mtls_read_timed(c, buf, len, mtls_deadline(b->timeout_ms),
+	    b->timeout_ms, "reading the HTTP body");
+}
+
+static ssize_t
+fill_body(struct mtls *c, const struct http_body *b)
+{
+	struct http_timer t = { mtls_deadline(b->timeout_ms), b->timeout_ms,
+	    "reading the HTTP body" };
+
+	return http_fill(c, b->timeout_ms > 0 ? &t : NULL);
+}
+
+/* Copies up to len buffered bytes out; returns how many. */
+static size_t
+take_buffered(struct http_inbuf *in, void *buf, size_t len)
+{
+	size_t n = in->len - in->off;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, in->data + in->off, n);
+	in->off += n;
+	return n;
+}
+
+static ssize_t
+read_length_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len > b->left)
+		len = (size_t)b->left;
+	if (c->http_in.off < c->http_in.len)
+		n = (ssize_t)take_buffered(&c->http_in, buf, len);
+	else if ((n = read_direct(c, b, buf, len)) == 0)
+		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "%s closed the connection "
+		    "%llu bytes before the end of the body", b->peer,
+		    (unsigned long long)b->left);
+	if (n < 0)
+		return -1;
+	b->left -= (uint64_t)n;
+	b->done = b->left == 0;
+	return n;
+}
+
+static ssize_t
+read_chunked_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
+{
+	struct http_inbuf *in = &c->http_in;
+
+	for (;;) {
+		size_t in_used = 0, out_used = 0;
+		int rc;
+
+		if (in->off == in->len) {
+			ssize_t n = fill_body(c, b);
+
+			if (n == 0)
+				return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "%s closed the "
+				    "connection inside a chunked body", b->peer);
+			if (n < 0)
+				return -1;
+		}
+		rc = http_chunked_decode(&b->chunked, b->max, in->data + in->off,
+		    in->len - in->off, &in_used, buf, len, &out_used);
+		in->off += in_used;
+		if (rc < 0)
+			b->bad_status = rc == -413 ? 413 : 400;
+		if (rc == -413)
+			return CONN_FAIL(c, MTLS_ERR_HTTP, "%s sent a chunked body "
+			    "over the limit of %llu bytes", b->peer,
+			    (unsigned long long)b->max);
+		if (rc < 0)
+			return CONN_FAIL(c, MTLS_ERR_HTTP, "%s sent a malformed "
+			    "chunked body (bad chunk size or framing)", b->peer);
+		if (rc == 1)
+			b->done = true;
+		if (out_used > 0 || b->done)
+			return (ssize_t)out_used;
+	}
+}
+
+/* A body that ends with the connection; a missing close_notify is
+ * truncation (mtls_read says so). */
+static ssize_t
+read_close_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->http_in.off < c->http_in.len)
+		return (ssize_t)take_buffered(&c->http_in, buf, len);
+	n = read_direct(c, b, buf, len);
+	b->done = n == 0;
+	return n;
+}
+
+/*
+ * Reads up to len bytes of the body b of the message on c.  Returns the
+ * number read, 0 at its end, or -1 with the error on c.
+ */
+ssize_t
+http_body_read(struct mtls *c, struct http_body *b, void *buf, size_t len)
+{
+	if (b->done || len == 0)
+		return 0;
+	switch (b->framing) {
+	case HTTP_BODY_LENGTH:
+		return read_length_body(c, b, buf, len);
+	case HTTP_BODY_CHUNKED:
+		return read_chunked_body(c, b, buf, len);
+	case HTTP_BODY_CLOSE:
+		return read_close_body(c, b, buf, len);
+	case HTTP_BODY_NONE:
+	default:
+		b->done = true;
+		return 0;
+	}
+}

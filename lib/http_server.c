@@ -1,0 +1,611 @@
+/*
+ * http_server.c - the blocking HTTP/1.1 server helper (RFC 9112) over an
+ * accepted libmtls connection: requests read strictly with nginx-like
+ * limits and deadlines, bad ones answered and the connection ended,
+ * responses fixed or streamed, keep-alive and pipelining in order.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "mtls_internal.h"
+
+#define READ_CHUNK 16384
+
+enum resp_state { RESP_NONE, RESP_CHUNKED, RESP_LENGTH, RESP_CLOSE, RESP_SENT };
+
+struct mtls_http_req {
+	struct mtls *conn;
+	struct http_head head;
+	struct http_body reader;
+	bool expect_continue;       /* 100 Continue owed before the body */
+	char *body;                 /* the body read whole */
+	size_t body_len;
+	enum resp_state resp;
+	uint64_t resp_left;         /* bytes a streamed Content-Length owes */
+	bool head_only;             /* HEAD: the body is not sent */
+};
+
+/* ------------------------------------------------------------- limits */
+
+MTLS_EXPORT int
+mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
+    unsigned long long value)
+{
+	struct http_limits *lim;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	lim = &cfg->http_limits;
+	ENSURE_CFG(value > 0 || limit == MTLS_HTTP_MAX_BODY ||
+	    limit == MTLS_HTTP_HEADER_TIMEOUT_MS ||
+	    limit == MTLS_HTTP_IDLE_TIMEOUT_MS, cfg, MTLS_ERR_INVALID,
+	    "HTTP limit %d cannot be 0: no request would fit", limit);
+	ENSURE_CFG(limit < MTLS_HTTP_HEADER_TIMEOUT_MS || value <= 86400000, cfg,
+	    MTLS_ERR_INVALID, "HTTP timeout %llu ms is over a day", value);
+	switch (limit) {
+	case MTLS_HTTP_MAX_REQUEST_LINE:
+		lim->max_request_line = (size_t)value;
+		return 0;
+	case MTLS_HTTP_MAX_HEADER_BYTES:
+		lim->max_header_bytes = (size_t)value;
+		return 0;
+	case MTLS_HTTP_MAX_HEADERS:
+		lim->max_headers = (size_t)value;
+		return 0;
+	case MTLS_HTTP_MAX_BODY:
+		lim->max_body = value;
+		return 0;
+	case MTLS_HTTP_HEADER_TIMEOUT_MS:
+		cfg->http_header_ms = (int)value;
+		return 0;
+	case MTLS_HTTP_IDLE_TIMEOUT_MS:
+		cfg->http_idle_ms = (int)value;
+		return 0;
+	default:
+		return CFG_FAIL(cfg, MTLS_ERR_INVALID, "unknown HTTP limit %d (see "
+		    "enum mtls_http_limit)", limit);
+	}
+}
+
+/* ---------------------------------------------------------- responses */
+
+static const char *
+reason_phrase(int status)
+{
+	static const struct { int status; const char *text; } phrases[] = {
+		{ 100, "Continue" }, { 101, "Switching Protocols" },
+		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" },
+		{ 204, "No Content" }, { 206, "Partial Content" },
+		{ 301, "Moved Permanently" }, { 302, "Found" },
+		{ 303, "See Other" }, { 304, "Not Modified" },
+		{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
+		{ 400, "Bad Request" }, { 401, "Unauthorized" },
+		{ 403, "Forbidden" }, { 404, "Not Found" },
+		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+		{ 409, "Conflict" }, { 411, "Length Required" },
+		{ 413, "Content Too Large" }, { 414, "URI Too Long" },
+		{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
+		{ 431, "Request Header Fields Too Large" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
+	};
+
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (phrases[i].status == status)
+			return phrases[i].text;
+	return "Unknown";
+}
+
+/* 1xx, 204 and 304 never have a body (RFC 9110, 6.4.1). */
+static bool
+status_bodiless(int status)
+{
+	return status < 200 || status == 204 || status == 304;
+}
+
+static bool
+wants_close(const char *const *headers)
+{
+	for (; headers != NULL && *headers != NULL; headers++)
+		if (http_header_is(*headers, "Connection") &&
+		    strcasestr(*headers + 11, "close") != NULL)
+			return true;
+	return false;
+}
+
+static int
+check_response(struct mtls_http_req *req, int status,
+    const char *const *headers, bool streamed)
+{
+	struct mtls *c = req->conn;
+
+	if (req->resp != RESP_NONE)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "this request has already "
+		    "been answered");
+	if (status < 101 || status > 599)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP status %d is not a "
+		    "final status (101..599)", status);
+	for (; headers != NULL && *headers != NULL; headers++) {
+		if (!http_header_line_ok(*headers))
+			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is not "
+			    "\"Name: value\" with a token name and no CR, LF or NUL: "
+			    "refused (header injection)", *headers);
+		if (http_header_is(*headers, "Transfer-Encoding") ||
+		    (!streamed && http_header_is(*headers, "Content-Length")))
+			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is set "
+			    "by the library from the body", *headers);
+	}
+	return 0;
+}
+
+/* Whether the connection can carry another request after this one. */
+static bool
+keep_alive_after(const struct mtls_http_req *req, const char *const *headers)
+{
+	return req->head.keep_alive && !req->conn->http_done &&
+	    req->reader.done && !wants_close(headers);
+}
+
+/* "HTTP/1.1 200 OK", Date, the caller's headers, then framing_line. */
+static int
+build_head(struct mtls_http_req *req, int status, const char *const *headers,
+    const char *framing_line, bool keep, char **out, size_t *out_len)
+{
+	char line[256], date[64];
+	size_t cap = 0;
+	time_t now = time(NULL);
+	struct tm tm;
+	bool ok;
+
+	*out = NULL;
+	*out_len = 0;
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT",
+	    gmtime_r(&now, &tm));
+	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+	    reason_phrase(status), date);
+	ok = http_append(out, out_len, &cap, line, strlen(line));
+	for (; ok && headers != NULL && *headers != NULL; headers++)
+		ok = http_append(out, out_len, &cap, *headers, strlen(*headers)) &&
+		    http_append(out, out_len, &cap, "\r\n", 2);
+	if (ok && framing_line != NULL)
+		ok = http_append(out, out_len, &cap, framing_line,
+		    strlen(framing_line));
+	if (ok && !wants_close(headers) && (!keep || req->head.minor_version == 0))
+		ok = http_append(out, out_len, &cap, keep ? "Connection: "
+		    "keep-alive\r\n" : "Connection: close\r\n", keep ? 24 : 19);
+	ok = ok && http_append(out, out_len, &cap, "\r\n", 2);
+	if (!ok) {
+		free(*out);
+		return CONN_FAIL(req->conn, MTLS_ERR_NOMEM, "out of memory building "
+		    "the response");
+	}
+	return 0;
+}
+
+/* Sends the head and, when not HEAD, body; frees the head. */
+static int
+send_message(struct mtls *c, char *head, size_t head_len, const void *body,
+    size_t body_len)
+{
+	ssize_t n = mtls_write(c, head, head_len);
+
+	free(head);
+	if (n != (ssize_t)head_len)
+		return -1;
+	if (body_len > 0 && mtls_write(c, body, body_len) != (ssize_t)body_len)
+		return -1;
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_http_respond(struct mtls_http_req *req, int status,
+    const char *const *headers, const void *body, size_t body_len)
+{
+	char framing[64], *head;
+	size_t head_len;
+	bool keep;
+
+	if (req == NULL)
+		return -1;
+	if (check_response(req, status, headers, false) != 0)
+		return -1;
+	keep = keep_alive_after(req, headers);
+	framing[0] = '\0';
+	if (!status_bodiless(status))
+		snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n",
+		    body_len);
+	else
+		body_len = 0;
+	if (build_head(req, status, headers, framing, keep, &head,
+	    &head_len) != 0)
+		return -1;
+	req->resp = RESP_SENT;
+	req->conn->http_done = !keep;
+	req->conn->http_pending = false;
+	return send_message(req->conn, head, head_len, body,
+	    req->head_only ? 0 : body_len);
+}
+
+/* The Content-Length among the caller's headers, or -1. */
+static long long
+caller_length(const char *const *headers)
+{
+	for (; headers != NULL && *headers != NULL; headers++)
+		if (http_header_is(*headers, "Content-Length"))
+			return strtoll(*headers + 15, NULL, 10);
+	return -1;
+}
+
+MTLS_EXPORT int
+mtls_http_respond_start(struct mtls_http_req *req, int status,
+    const char *const *headers)
+{
+	long long length;
+	const char *framing = NULL;
+	char *head;
+	size_t head_len;
+	bool keep;
+
+	if (req == NULL || check_response(req, status, headers, true) != 0)
+		return -1;
+	length = caller_length(headers);
+	keep = keep_alive_after(req, headers);
+	if (status_bodiless(status) || req->head_only || length >= 0) {
+		req->resp = status_bodiless(status) ? RESP_SENT : RESP_LENGTH;
+		req->resp_left = length > 0 ? (uint64_t)length : 0;
+	} else if (req->head.minor_version >= 1) {
+		req->resp = RESP_CHUNKED;
+		framing = "Transfer-Encoding: chunked\r\n";
+	} else {
+		req->resp = RESP_CLOSE;
+		keep = false;
+	}
+	if (build_head(req, status, headers, framing, keep, &head,
+	    &head_len) != 0) {
+		req->resp = RESP_NONE;
+		return -1;
+	}
+	req->conn->http_done = !keep;
+	if (req->resp == RESP_SENT)
+		req->conn->http_pending = false;    /* bodiless: nothing follows */
+	return send_message(req->conn, head, head_len, NULL, 0);
+}
+
+MTLS_EXPORT ssize_t
+mtls_http_respond_write(struct mtls_http_req *req, const void *buf,
+    size_t len)
+{
+	char size_line[32];
+	int n;
+
+	if (req == NULL)
+		return -1;
+	if (req->resp == RESP_NONE || req->resp == RESP_SENT)
+		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "no streamed "
+		    "response is open: call mtls_http_respond_start first");
+	if (len == 0 || req->head_only)
+		return (ssize_t)len;
+	if (req->resp == RESP_LENGTH) {
+		if (len > req->resp_left)
+			return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "write of %zu "
+			    "bytes passes the Content-Length given (%llu left)", len,
+			    (unsigned long long)req->resp_left);
+		req->resp_left -= len;
+	}
+	if (req->resp == RESP_CHUNKED) {
+		n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
+		if (mtls_write(req->conn, size_line, (size_t)n) != n ||
+		    mtls_write(req->conn, buf, len) != (ssize_t)len ||
+		    mtls_write(req->conn, "\r\n", 2) != 2)
+			return -1;
+		return (ssize_t)len;
+	}
+	return mtls_write(req->conn, buf, len);
+}
+
+MTLS_EXPORT int
+mtls_http_respond_end(struct mtls_http_req *req)
+{
+	enum resp_state was;
+
+	if (req == NULL)
+		return -1;
+	was = req->resp;
+	if (was == RESP_NONE || was == RESP_SENT)
+		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "no streamed "
+		    "response is open: call mtls_http_respond_start first");
+	req->resp = RESP_SENT;
+	req->conn->http_pending = false;
+	if (was == RESP_LENGTH && req->resp_left > 0 && !req->head_only) {
+		req->conn->http_done = true;
+		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "streamed response "
+		    "ended %llu bytes short of its Content-Length",
+		    (unsigned long long)req->resp_left);
+	}
+	if (was == RESP_CHUNKED && !req->head_only &&
+	    mtls_write(req->conn, "0\r\n\r\n", 5) != 5)
+		return -1;
+	return 0;
+}
+
+/* ----------------------------------------------------------- requests */
+
+static void
+bad_request_cause(int status, const struct http_limits *lim, char *buf,
+    size_t len)
+{
+	switch (status) {
+	case 408:
+		snprintf(buf, len, "its head did not arrive in time "
+		    "(MTLS_HTTP_HEADER_TIMEOUT_MS)");
+		break;
+	case 413:
+		snprintf(buf, len, "its body is over the limit of %llu bytes "
+		    "(MTLS_HTTP_MAX_BODY)", (unsigned long long)lim->max_body);
+		break;
+	case 414:
+		snprintf(buf, len, "its request line is over %zu bytes "
+		    "(MTLS_HTTP_MAX_REQUEST_LINE)", lim->max_request_line);
+		break;
+	case 431:
+		snprintf(buf, len, "its head is over %zu bytes or %zu fields "
+		    "(MTLS_HTTP_MAX_HEADER_BYTES, MTLS_HTTP_MAX_HEADERS)",
+		    lim->max_header_bytes, lim->max_headers);
+		break;
+	case 501:
+		snprintf(buf, len, "it uses a Transfer-Encoding other than "
+		    "chunked");
+		break;
+	case 505:
+		snprintf(buf, len, "its HTTP version is not 1.0 or 1.1");
+		break;
+	case 500:
+		snprintf(buf, len, "the server ran out of memory reading it");
+		break;
+	default:
+		snprintf(buf, len, "it is malformed or ambiguous (request line, "
+		    "bare CR or LF, NUL, obs-fold, missing Host, bad chunk, or "
+		    "conflicting Content-Length and Transfer-Encoding)");
+		break;
+	}
+}
+
+/*
+ * Answers a bad request with status and "Connection: close" (best effort:
+ * the client may be gone), ends keep-alive, and fails with code and a
+ * message naming the cause.
+ */
+static int
+refuse(struct mtls *c, int status, int code)
+{
+	char cause[256], resp[512];
+	const char *reason = reason_phrase(status);
+	int n;
+
+	bad_request_cause(status, &c->cfg->http_limits, cause, sizeof(cause));
+	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nContent-Type: "
+	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
+	    "%d %s\n", status, reason, strlen(reason) + 5, status, reason);
+	c->http_done = true;
+	if (!c->fatal)
+		(void)mtls_write(c, resp, (size_t)n);
+	return CONN_FAIL(c, code, "client %s sent a bad HTTP request: %s; "
+	    "answered %d %s and ended the connection", c->peer_desc, cause,
+	    status, reason);
+}
+
+/*
+ * Before a connection's next request: waits up to the idle timeout for
+ * its first byte.  Returns 1 when one may come, 0 when the client closed
+ * or stayed idle (no request lost: nothing is reported), -1 on error.
+ */
+static int
+await_next_request(struct mtls *c)
+{
+	struct http_timer t = { mtls_deadline(c->cfg->http_idle_ms),
+	    c->cfg->http_idle_ms, "waiting for the next HTTP request" };
+	ssize_t n;
+	int code;
+
+	if (c->http_in.off < c->http_in.len || c->http_requests == 0)
+		return 1;
+	if ((n = http_fill(c, &t)) > 0)
+		return 1;
+	code = mtls_error_code(c);
+	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
+	    code == MTLS_ERR_CLOSED) {
+		mtls_clear_error(&c->err);
+		c->http_done = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* Reads and parses the head into req->head.  Returns 1, 0 or -1 as
+ * mtls_http_read_request. */
+static int
+read_request_head(struct mtls *c, struct mtls_http_req *req)
+{
+	struct http_timer t = { mtls_deadline(c->cfg->http_header_ms),
+	    c->cfg->http_header_ms, "reading the HTTP request head" };
+	struct http_inbuf *in = &c->http_in;
+	int bad_status = 400, rc;
+	long end;
+
+	end = http_read_head(c, &c->cfg->http_limits, true, &t, &bad_status);
+	if (end == 0) {
+		c->http_done = true;
+		return 0;
+	}
+	if (end == -3)
+		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "client %s closed the "
+		    "connection inside an HTTP request head", c->peer_desc);
+	if (end == -1 && mtls_error_code(c) == MTLS_ERR_TIMEOUT)
+		return refuse(c, 408, MTLS_ERR_TIMEOUT);
+	if (end == -1)
+		return -1;
+	if (end == -2)
+		return refuse(c, bad_status, MTLS_ERR_HTTP);
+	rc = http_parse_request(in->data + in->off, (size_t)end,
+	    &c->cfg->http_limits, &req->head);
+	if (rc != 0)
+		return refuse(c, rc, MTLS_ERR_HTTP);
+	in->off += (size_t)end;
+	return 1;
+}
+
+static void
+start_body(struct mtls *c, struct mtls_http_req *req)
+{
+	const char *expect = http_head_get(&req->head, "Expect", 0);
+	/* Without an I/O timeout, the header timeout bounds each body read. */
+	int body_ms = c->cfg->io_ms > 0 ? 0 : c->cfg->http_header_ms;
+
+	http_body_init(&req->reader, &req->head, c->cfg->http_limits.max_body,
+	    "client", body_ms);
+	req->expect_continue = !req->reader.done && expect != NULL &&
+	    req->head.minor_version >= 1 &&
+	    strcasecmp(expect, "100-continue") == 0;
+}
+
+MTLS_EXPORT ssize_t
+mtls_http_req_read_body(struct mtls_http_req *req, void *buf, size_t len)
+{
+	struct mtls *c;
+	ssize_t n;
+
+	if (req == NULL)
+		return -1;
+	c = req->conn;
+	if (req->expect_continue) {
+		/* RFC 9110, 10.1.1: the client may wait for this before sending. */
+		req->expect_continue = false;
+		if (c->http_in.off == c->http_in.len &&
+		    mtls_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
+			return -1;
+	}
+	n = http_body_read(c, &req->reader, buf, len);
+	if (n < 0 && req->reader.bad_status != 0)
+		return refuse(c, req->reader.bad_status, MTLS_ERR_HTTP);
+	return n;
+}
+
+static int
+read_whole_body(struct mtls_http_req *req)
+{
+	char chunk[READ_CHUNK];
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = mtls_http_req_read_body(req, chunk, sizeof(chunk))) > 0)
+		if (!http_append(&req->body, &req->body_len, &cap, chunk, (size_t)n))
+			return CONN_FAIL(req->conn, MTLS_ERR_NOMEM, "out of memory "
+			    "reading a request body of %zu bytes", req->body_len);
+	return n < 0 ? -1 : 0;
+}
+
+MTLS_EXPORT int
+mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
+{
+	struct mtls_http_req *req;
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	if (out == NULL)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "no place for the request");
+	*out = NULL;
+	if (c->role != ROLE_ACCEPTED)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "not an accepted connection: "
+		    "requests are read on the server side");
+	if (c->http_pending) {
+		c->http_done = true;
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "the previous HTTP request "
+		    "on this connection was not answered: its client would take "
+		    "the next response for it");
+	}
+	if (c->http_done || (rc = await_next_request(c)) == 0)
+		return 0;
+	if (rc < 0)
+		return -1;
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	req->conn = c;
+	if ((rc = read_request_head(c, req)) != 1)
+		goto fail;
+	req->head_only = strcmp(req->head.method, "HEAD") == 0;
+	start_body(c, req);
+	rc = -1;
+	if (!(flags & MTLS_HTTP_STREAM) && read_whole_body(req) != 0)
+		goto fail;
+	c->http_requests++;
+	c->http_pending = true;
+	*out = req;
+	return 1;
+fail:
+	mtls_http_req_free(req);
+	return rc;
+}
+
+MTLS_EXPORT void
+mtls_http_req_free(struct mtls_http_req *req)
+{
+	if (req == NULL)
+		return;
+	http_head_free(&req->head);
+	free(req->body);
+	free(req);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+MTLS_EXPORT const char *
+mtls_http_req_method(const struct mtls_http_req *req)
+{
+	return req != NULL ? req->head.method : NULL;
+}
+
+MTLS_EXPORT const char *
+mtls_http_req_target(const struct mtls_http_req *req)
+{
+	return req != NULL ? req->head.target : NULL;
+}
+
+MTLS_EXPORT const char *
+mtls_http_req_version(const struct mtls_http_req *req)
+{
+	if (req == NULL)
+		return NULL;
+	return req->head.minor_version == 0 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+MTLS_EXPORT const char *
+mtls_http_req_header(const struct mtls_http_req *req, const char *name,
+    size_t index)
+{
+	return req != NULL && name != NULL ?
+	    http_head_get(&req->head, name, index) : NULL;
+}
+
+MTLS_EXPORT int
+mtls_http_req_header_at(const struct mtls_http_req *req, size_t index,
+    const char **name, const char **value)
+{
+	if (req == NULL || index >= req->head.header_count)
+		return 0;
+	*name = req->head.headers[index].name;
+	*value = req->head.headers[index].value;
+	return 1;
+}
+
+MTLS_EXPORT const void *
+mtls_http_req_body(const struct mtls_http_req *req, size_t *len)
+{
+	if (len != NULL)
+		*len = req != NULL ? req->body_len : 0;
+	return req != NULL && req->body != NULL ? req->body : "";
+}
