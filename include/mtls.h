@@ -310,6 +310,38 @@ MTLS_EXPORT int mtls_config_set_verify_client(struct mtls_config *cfg,
 MTLS_EXPORT int mtls_config_insecure_noverify(struct mtls_config *cfg);
 
 /*
+ * mtls_config_insecure_plaintext - connections made from cfg carry no TLS
+ * at all: plain TCP, for the plain side of a proxy built on the HTTP
+ * helpers (a backend, or local applications on loopback).  Nothing is
+ * encrypted and no peer is authenticated: keep such connections on
+ * loopback or inside one host.
+ *
+ * mtls_client_new and mtls_server_new then need no identity and no trust
+ * anchors.  mtls_connect and mtls_connect_socket make the TCP connection
+ * only: no SNI, no verification, no session cache (mtls_connect_socket's
+ * servername may be NULL; when given, it only names the Host of HTTP
+ * requests).  mtls_listen and mtls_accept give plain connections, and
+ * mtls_handshake returns 0 at once.  mtls_read, mtls_write, mtls_close
+ * and mtls_wake keep their meaning: the config's timeouts, MTLS_WANT_* on
+ * a non-blocking socket, whole writes, MTLS_ERR_CLOSED and never SIGPIPE
+ * when the peer has gone.  But plain TCP has no close_notify: mtls_read
+ * returns 0 at the end of the stream, which a truncated stream cannot be
+ * told from, and mtls_close ends our side with a TCP FIN.  mtls_http_url
+ * takes http:// URLs (port 80 by default) instead of https://.  The peer
+ * functions (mtls_peer_*) answer as for a peer without a certificate
+ * (NULL, 0 or -1); mtls_conn_version, _cipher and _alpn return NULL,
+ * mtls_conn_session_resumed 0, and mtls_conn_describe says "plaintext
+ * connection, no TLS".  mtls_server_set_config does not turn a plaintext
+ * server into a TLS one, or back.
+ *
+ * The TLS settings of cfg (identity, trust, policy, versions, sessions)
+ * can still be set, before or after this call, and have no effect.  The
+ * call takes nothing from the caller and cannot be undone.  Returns 0, or
+ * -1 with MTLS_ERR_CONFIG_FROZEN when cfg is already in use.
+ */
+MTLS_EXPORT int mtls_config_insecure_plaintext(struct mtls_config *cfg);
+
+/*
  * mtls_config_set_ca_names_file - the CA names a server advertises in its
  * certificate request, from the subjects of a PEM file, instead of those of
  * its CA files (nginx's ssl_client_certificate vs ssl_trusted_certificate).
@@ -440,7 +472,8 @@ MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
  * identity; creating either checks that it has trust anchors, since
  * verification is on (not needed with mtls_config_insecure_noverify or a
  * server in MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA), and that the key usage of
- * the identity allows the role (MTLS_ERR_BAD_IDENTITY otherwise).
+ * the identity allows the role (MTLS_ERR_BAD_IDENTITY otherwise); a
+ * config made plaintext (mtls_config_insecure_plaintext) is not checked.
  * Returns an object owned by the caller (free it with mtls_free), or NULL
  * with the reason left on cfg (mtls_config_error).
  */
@@ -551,7 +584,8 @@ MTLS_EXPORT int mtls_handshake(struct mtls *c);
 /*
  * mtls_read - reads up to len bytes of application data into buf.
  * Returns the number of bytes read (> 0); 0 when the peer closed the
- * connection cleanly (close_notify); MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on
+ * connection cleanly (close_notify; on a plaintext connection, the end of
+ * the stream); MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on
  * a non-blocking socket; or -1 with MTLS_ERR_TRUNCATED when the peer closed
  * the stream without close_notify, MTLS_ERR_CERT_REJECTED when a TLS 1.3
  * server refuses our certificate after the handshake, MTLS_ERR_TIMEOUT,
@@ -570,7 +604,8 @@ MTLS_EXPORT ssize_t mtls_write(struct mtls *c, const void *buf, size_t len);
 
 /*
  * mtls_close - ends the connection in order: sends close_notify (when the
- * handshake completed) and closes the socket if the library opened it.
+ * handshake completed; a TCP FIN on a plaintext connection) and closes the
+ * socket if the library opened it.
  * Returns 0; MTLS_WANT_POLLOUT (or, rarely, MTLS_WANT_POLLIN) on a
  * non-blocking socket; -1 when the alert could not be sent (the socket is
  * closed all the same).
@@ -685,7 +720,10 @@ struct mtls_http_response;
 
 /* Flags for mtls_http_request. */
 #define MTLS_HTTP_STREAM 0x1    /* return after the head: read the body with
-                                   mtls_http_response_read */
+                                   mtls_http_response_read (or, on a
+                                   server, mtls_http_req_read_body) */
+#define MTLS_HTTP_NOWAIT 0x2    /* mtls_http_read_request: do not wait for
+                                   the next request to begin */
 
 /*
  * mtls_http_request - sends one HTTP/1.1 request over the connected client
@@ -754,7 +792,9 @@ MTLS_EXPORT void mtls_http_response_free(struct mtls_http_response *r);
  * host and port of an https:// URL (port 443 by default; IPv6 literals in
  * brackets), sends method with body (NULL for none) to its path, and
  * returns the response read whole.  Returns NULL with the error on c; an
- * URL that is not https:// fails with MTLS_ERR_INVALID.
+ * URL that is not https:// fails with MTLS_ERR_INVALID (on a plaintext
+ * client, mtls_config_insecure_plaintext: one that is not http://, port 80
+ * by default).
  */
 MTLS_EXPORT struct mtls_http_response *mtls_http_url(struct mtls *c,
     const char *method, const char *url, const void *body, size_t body_len);
@@ -805,10 +845,16 @@ struct mtls_http_req;
  * limit, is answered with 400, 413, 414, 431, 501 or 505 (a head that does
  * not arrive in time with 408) and "Connection: close": the connection
  * must then be closed.
+ * With MTLS_HTTP_NOWAIT in flags the call does not wait for a request to
+ * begin: when no byte of one has arrived it returns MTLS_WANT_POLLIN, and
+ * the caller can park the connection (in its own poll or epoll loop, on
+ * mtls_fd) and call again when the socket is readable, so that an idle
+ * keep-alive connection needs no thread.  Once a request has begun, the
+ * call waits for the rest of it, bounded by MTLS_HTTP_HEADER_TIMEOUT_MS.
  * Returns 1 with a new request in *req; 0 when there is no next request:
  * the client closed the connection, stayed idle past
- * MTLS_HTTP_IDLE_TIMEOUT_MS, or the last response ended keep-alive; or -1
- * with the error on c: MTLS_ERR_HTTP (the message says what was wrong and
+ * MTLS_HTTP_IDLE_TIMEOUT_MS, or the last response ended keep-alive;
+ * MTLS_WANT_POLLIN as above; or -1 with the error on c: MTLS_ERR_HTTP (the message says what was wrong and
  * which status was answered), MTLS_ERR_TIMEOUT, MTLS_ERR_TRUNCATED, or any
  * error of mtls_handshake and mtls_read.
  */

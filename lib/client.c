@@ -1,6 +1,7 @@
 /*
  * client.c - connecting: name resolution, TCP connect with a timeout over
- * every address of the host, then the handshake with the server name set.
+ * every address of the host, then the handshake with the server name set
+ * (or, from a plaintext config, nothing more than the TCP connection).
  */
 #include <errno.h>
 #include <netdb.h>
@@ -22,7 +23,7 @@ check_client(struct mtls *c)
 	if (c->role != ROLE_CLIENT)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect needs a client object "
 		    "(mtls_client_new)");
-	if (c->ssl != NULL || c->fd >= 0)
+	if (c->attached || c->fd >= 0)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "this client is already "
 		    "connected: use a new client object per connection");
 	return 0;
@@ -105,33 +106,46 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 }
 
 /* What an HTTP request names in Host: the name, with a port other than
- * 443, an IPv6 literal in brackets (RFC 9110, 7.2). */
+ * the scheme's (443, or 80 for plaintext), an IPv6 literal in brackets
+ * (RFC 9110, 7.2).  No name (a plaintext caller's socket): none. */
 static int
 set_host_header(struct mtls *c, const char *name, const char *port)
 {
-	bool v6 = strchr(name, ':') != NULL;
-	size_t len = strlen(name) + (port ? strlen(port) : 0) + 4;
+	bool v6, other_port;
+	size_t len;
 
+	if (name == NULL)
+		return 0;
+	v6 = strchr(name, ':') != NULL;
+	other_port = port && strcmp(port, c->plain ? "80" : "443") != 0;
+	len = strlen(name) + (port ? strlen(port) : 0) + 4;
 	if ((c->host_header = malloc(len)) == NULL)
 		return -1;
 	snprintf(c->host_header, len, "%s%s%s%s%s", v6 ? "[" : "", name,
-	    v6 ? "]" : "", port && strcmp(port, "443") ? ":" : "",
-	    port && strcmp(port, "443") ? port : "");
+	    v6 ? "]" : "", other_port ? ":" : "", other_port ? port : "");
 	return 0;
 }
 
-/* port is NULL for a caller's socket: c->peer_desc then names the peer. */
+/*
+ * Attaches fd, then sets up what TLS needs: the name to verify and send
+ * as SNI, and the session to resume; a plain connection needs neither.
+ * port is NULL for a caller's socket: c->peer_desc then names the peer.
+ */
 static int
-start_tls(struct mtls *c, int fd, bool own_fd, const char *name,
+start_conn(struct mtls *c, int fd, bool own_fd, const char *name,
     const char *host, const char *port)
 {
 	if (mtls_conn_attach(c, fd, own_fd) != 0)
 		return -1;
+	if (set_host_header(c, name, port) != 0)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	if (c->plain)
+		return 0;
 	if (mtls_setup_verify_name(c, name) != 0)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "cannot use '%s' as the server "
 		    "name to verify", name);
 	if (mtls_session_attach(c, port ? host : c->peer_desc, port ? port : "",
-	    name) != 0 || set_host_header(c, name, port) != 0)
+	    name) != 0)
 		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
 	return 0;
 }
@@ -156,7 +170,7 @@ mtls_connect(struct mtls *c, const char *host, const char *port)
 		int fd = c->fd;
 
 		c->fd = -1;
-		rc = start_tls(c, fd, true, c->verify_name ? c->verify_name : bare,
+		rc = start_conn(c, fd, true, c->verify_name ? c->verify_name : bare,
 		    bare, port);
 		if (rc != 0 && c->fd < 0)
 			close(fd);
@@ -175,15 +189,19 @@ mtls_connect_socket(struct mtls *c, int fd, const char *servername)
 	if (check_client(c) != 0)
 		return -1;
 	name = c->verify_name != NULL ? c->verify_name : servername;
-	if (fd < 0 || name == NULL || *name == '\0')
+	if (name != NULL && *name == '\0')
+		name = NULL;
+	/* A plain connection verifies no name: one only names HTTP's Host. */
+	if (fd < 0 || (name == NULL && !c->plain))
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect_socket needs a socket "
 		    "and the server name to verify");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		mtls_describe_addr((struct sockaddr *)&ss, c->peer_desc,
 		    sizeof(c->peer_desc));
 	else
-		snprintf(c->peer_desc, sizeof(c->peer_desc), "%s", name);
-	if (start_tls(c, fd, false, name, NULL, NULL) != 0)
+		snprintf(c->peer_desc, sizeof(c->peer_desc), "%s",
+		    name ? name : "the peer");
+	if (start_conn(c, fd, false, name, NULL, NULL) != 0)
 		return -1;
 	/* An event loop drives a non-blocking socket's handshake itself. */
 	return c->nonblocking ? 0 : mtls_handshake(c);

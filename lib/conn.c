@@ -38,11 +38,30 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 		return NULL;
 	}
 	c->role = role;
+	c->plain = cfg->plaintext;
 	c->fd = -1;
 	c->alert_received = -1;
 	c->cfg = mtls_config_ref(cfg);
 	mtls_config_freeze(cfg);
 	return c;
+}
+
+/* What a TLS role needs of cfg: trust anchors unless verification is off,
+ * an identity for a server, and one whose key usage allows the role. */
+static int
+check_tls_role(struct mtls_config *cfg, enum mtls_role role)
+{
+	ENSURE_CFG(cfg->have_trust || cfg->insecure_noverify ||
+	    (role == ROLE_SERVER &&
+	    cfg->verify_client == MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA), cfg,
+	    MTLS_ERR_INVALID, "no trust anchors configured, so no %s "
+	    "certificate could ever verify: set a CA file "
+	    "(mtls_config_set_ca_file) or the system store",
+	    role == ROLE_CLIENT ? "server" : "client");
+	ENSURE_CFG(role != ROLE_SERVER || cfg->have_identity, cfg,
+	    MTLS_ERR_INVALID, "a server needs a certificate and key: set them "
+	    "first (mtls_config_set_cert_file or mtls_config_set_p12_file)");
+	return mtls_preflight_role(cfg, role == ROLE_SERVER);
 }
 
 static struct mtls *
@@ -52,22 +71,8 @@ conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
 
 	if (cfg == NULL)
 		return NULL;
-	if (!cfg->have_trust && !cfg->insecure_noverify &&
-	    !(role == ROLE_SERVER &&
-	    cfg->verify_client == MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA)) {
-		CFG_FAIL(cfg, MTLS_ERR_INVALID, "no trust anchors configured, so no "
-		    "%s certificate could ever verify: set a CA file "
-		    "(mtls_config_set_ca_file) or the system store",
-		    role == ROLE_CLIENT ? "server" : "client");
-		return NULL;
-	}
-	if (role == ROLE_SERVER && !cfg->have_identity) {
-		CFG_FAIL(cfg, MTLS_ERR_INVALID, "a server needs a certificate and "
-		    "key: set them first (mtls_config_set_cert_file or "
-		    "mtls_config_set_p12_file)");
-		return NULL;
-	}
-	if (mtls_preflight_role(cfg, role == ROLE_SERVER) != 0)
+	/* A plaintext config verifies nobody and presents nothing. */
+	if (!cfg->plaintext && check_tls_role(cfg, role) != 0)
 		return NULL;
 	if ((c = mtls_conn_alloc(cfg, role)) == NULL)
 		CFG_FAIL(cfg, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
@@ -87,28 +92,13 @@ mtls_server_new(struct mtls_config *cfg)
 	return conn_new_checked(cfg, ROLE_SERVER);
 }
 
-/*
- * Puts a TLS session on a connected socket.  A socket the caller made
- * non-blocking means an event loop drives us (WANT_* results); otherwise
- * the socket is made non-blocking and io.c waits with poll(), which is
- * what gives us timeouts and mtls_wake.
- */
-int
-mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
+/* Puts a TLS session with our BIO on c's socket, in c's role. */
+static int
+attach_tls(struct mtls *c)
 {
-	int flags = fcntl(fd, F_GETFL);
 	int mode = SSL_VERIFY_PEER;
 	BIO *bio;
 
-	if (flags < 0)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "not a usable socket (fd %d): %s",
-		    fd, strerror(errno));
-	c->nonblocking = !own_fd && (flags & O_NONBLOCK);
-	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return CONN_FAIL(c, MTLS_ERR_IO, "cannot set socket options: %s",
-		    strerror(errno));
-	c->fd = fd;
-	c->own_fd = own_fd;
 	c->ssl = SSL_new(c->cfg->ctx);
 	bio = c->ssl != NULL ? mtls_bio_new(c) : NULL;
 	if (bio == NULL) {
@@ -128,6 +118,33 @@ mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
 		SSL_set_accept_state(c->ssl);
 	}
 	SSL_set_verify(c->ssl, mode, mtls_verify_cb);
+	return 0;
+}
+
+/*
+ * Makes c a connection over the connected socket fd: with a TLS session,
+ * or, from a plaintext config, the bare socket.  A socket the caller made
+ * non-blocking means an event loop drives us (WANT_* results); otherwise
+ * the socket is made non-blocking and io.c waits with poll(), which is
+ * what gives us timeouts and mtls_wake, on both kinds.
+ */
+int
+mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "not a usable socket (fd %d): %s",
+		    fd, strerror(errno));
+	c->nonblocking = !own_fd && (flags & O_NONBLOCK);
+	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return CONN_FAIL(c, MTLS_ERR_IO, "cannot set socket options: %s",
+		    strerror(errno));
+	c->fd = fd;
+	c->own_fd = own_fd;
+	if (!c->plain && attach_tls(c) != 0)
+		return -1;
+	c->attached = true;
 	return 0;
 }
 
@@ -198,7 +215,7 @@ mtls_set_verify_name(struct mtls *c, const char *name)
 
 	if (c == NULL)
 		return -1;
-	if (c->role != ROLE_CLIENT || c->ssl != NULL)
+	if (c->role != ROLE_CLIENT || c->attached)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "the verify name is set on a "
 		    "client before it connects");
 	if (name == NULL || *name == '\0')

@@ -131,6 +131,17 @@ describe_verdict(BIO *out, struct mtls *c)
 		BIO_printf(out, "error: %s\n", c->err.msg);
 }
 
+/* Where the connection stands, for the first line. */
+static const char *
+state_text(const struct mtls *c)
+{
+	if (c->plain)
+		return "plaintext connection, no TLS";
+	if (c->handshake_done)
+		return "handshake complete";
+	return c->fatal ? "handshake failed" : "no handshake yet";
+}
+
 MTLS_EXPORT const char *
 mtls_conn_describe(struct mtls *c)
 {
@@ -142,9 +153,7 @@ mtls_conn_describe(struct mtls *c)
 		return NULL;
 	BIO_printf(out, "%s %s %s: %s\n", c->role == ROLE_CLIENT ? "client" :
 	    "server", c->role == ROLE_CLIENT ? "connection to" : "connection from",
-	    c->peer_desc[0] ? c->peer_desc : "(not connected)",
-	    c->handshake_done ? "handshake complete" : c->fatal ?
-	    "handshake failed" : "no handshake yet");
+	    c->peer_desc[0] ? c->peer_desc : "(not connected)", state_text(c));
 	if (c->ssl != NULL) {
 		describe_session(out, c);
 		describe_chain(out, c);

@@ -256,7 +256,9 @@ look_for_alert(struct mtls *c)
 	size_t got;
 	int i;
 
-	if (c->role != ROLE_CLIENT || c->alert_received >= 0 || c->nonblocking)
+	/* A plain connection has no alerts to find. */
+	if (c->plain || c->role != ROLE_CLIENT || c->alert_received >= 0 ||
+	    c->nonblocking)
 		return;
 	for (i = 0; i < 8 && c->alert_received < 0; i++) {
 		ERR_clear_error();

@@ -229,18 +229,21 @@ mtls_http_response_body(const struct mtls_http_response *r, size_t *len)
 
 /* --------------------------------------------------------- one call */
 
-/* https://host[:port][/path]; host may be an [IPv6] literal. */
+/* https://host[:port][/path], http:// on a plain client; host may be an
+ * [IPv6] literal. */
 static int
 split_url(struct mtls *c, const char *url, char *host, size_t host_len,
     char *port, size_t port_len, const char **path)
 {
+	const char *scheme = c->plain ? "http://" : "https://";
 	const char *p, *end, *colon;
 	size_t n;
 
-	if (url == NULL || strncasecmp(url, "https://", 8) != 0)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' is not https:// "
-		    "(mTLS needs TLS)", url ? url : "");
-	p = url + 8;
+	if (url == NULL || strncasecmp(url, scheme, strlen(scheme)) != 0)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' is not %s (%s)",
+		    url ? url : "", scheme, c->plain ? "this client's config is "
+		    "plaintext: mtls_config_insecure_plaintext" : "mTLS needs TLS");
+	p = url + strlen(scheme);
 	end = p + strcspn(p, "/?#");
 	colon = *p == '[' ? memchr(p, ']', (size_t)(end - p)) : p;
 	colon = colon != NULL ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
@@ -249,7 +252,7 @@ split_url(struct mtls *c, const char *url, char *host, size_t host_len,
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' has no host", url);
 	snprintf(host, host_len, "%.*s", (int)n, p);
 	snprintf(port, port_len, "%.*s", colon ? (int)(end - colon - 1) : 3,
-	    colon ? colon + 1 : "443");
+	    colon ? colon + 1 : c->plain ? "80" : "443");
 	*path = *end == '/' ? end : "/";
 	return 0;
 }

@@ -400,22 +400,35 @@ refuse(struct mtls *c, int status, int code)
 
 /*
  * Before a connection's next request: waits up to the idle timeout for
- * its first byte.  Returns 1 when one may come, 0 when the client closed
- * or stayed idle (no request lost: nothing is reported), -1 on error.
+ * its first byte, or not at all with MTLS_HTTP_NOWAIT.  Returns 1 when one
+ * may come, 0 when the client closed or stayed idle (no request lost:
+ * nothing is reported), MTLS_WANT_POLLIN when nothing has arrived yet
+ * (MTLS_HTTP_NOWAIT), -1 on error.
  */
 static int
-await_next_request(struct mtls *c)
+await_next_request(struct mtls *c, int flags)
 {
-	struct http_timer t = { mtls_deadline(c->cfg->http_idle_ms),
+	bool nowait = (flags & MTLS_HTTP_NOWAIT) != 0;
+	/* A deadline already past polls once without waiting. */
+	struct http_timer t = { nowait ? 0 : mtls_deadline(c->cfg->http_idle_ms),
 	    c->cfg->http_idle_ms, "waiting for the next HTTP request" };
 	ssize_t n;
 	int code;
 
-	if (c->http_in.off < c->http_in.len || c->http_requests == 0)
+	if (c->http_in.off < c->http_in.len || (c->http_requests == 0 && !nowait))
 		return 1;
+	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
+	http_inbuf_free(&c->http_in);
 	if ((n = http_fill(c, &t)) > 0)
 		return 1;
+	http_inbuf_free(&c->http_in);  /* nothing came: stay without one */
+	if (n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT)
+		return (int)n;
 	code = mtls_error_code(c);
+	if (n < 0 && nowait && code == MTLS_ERR_TIMEOUT) {
+		mtls_clear_error(&c->err);
+		return MTLS_WANT_POLLIN;
+	}
 	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
 	    code == MTLS_ERR_CLOSED) {
 		mtls_clear_error(&c->err);
@@ -528,10 +541,10 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 		    "on this connection was not answered: its client would take "
 		    "the next response for it");
 	}
-	if (c->http_done || (rc = await_next_request(c)) == 0)
+	if (c->http_done || (rc = await_next_request(c, flags)) == 0)
 		return 0;
 	if (rc < 0)
-		return -1;
+		return rc;
 	if ((req = calloc(1, sizeof(*req))) == NULL)
 		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
 	req->conn = c;

@@ -3,6 +3,9 @@
  * waits with poll, interruptible by mtls_wake) and non-blocking ones
  * (MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT), over a socket BIO of our own
  * that writes with MSG_NOSIGNAL so that no peer can kill us with SIGPIPE.
+ * A plain connection (mtls_config_insecure_plaintext) reads and writes
+ * the socket itself; its steps report as SSL calls do (SSL_ERROR_*), so
+ * that one loop waits, retries and fails for both.
  */
 #include <errno.h>
 #include <poll.h>
@@ -194,13 +197,77 @@ check_usable(struct mtls *c)
 {
 	if (c == NULL)
 		return -1;
-	if (c->ssl == NULL || c->role == ROLE_SERVER)
+	if (!c->attached || c->role == ROLE_SERVER)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "not a connection: connect or "
 		    "accept first");
 	if (c->closed || c->fatal)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "connection is %s",
 		    c->closed ? "closed" : "unusable after an earlier error");
 	return 0;
+}
+
+/* --------------------------------------------------------- the steps */
+
+/* A failed recv or send of a plain connection: want (to wait) when it
+ * would block, else SSL_ERROR_SYSCALL with errno kept for the message. */
+static int
+socket_error(struct mtls *c, int want)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return want;
+	c->last_errno = errno;
+	return SSL_ERROR_SYSCALL;
+}
+
+/*
+ * One read attempt: SSL_ERROR_NONE with *got set, SSL_ERROR_ZERO_RETURN
+ * at a clean end, or another SSL_ERROR_* code.  Plain TCP has no
+ * close_notify: its end of file is the clean end.
+ */
+static int
+read_step(struct mtls *c, void *buf, size_t len, size_t *got)
+{
+	ssize_t n;
+
+	ERR_clear_error();
+	if (!c->plain)
+		return SSL_read_ex(c->ssl, buf, len, got) == 1 ?
+		    SSL_ERROR_NONE : SSL_get_error(c->ssl, 0);
+	if (len == 0) {
+		*got = 0;
+		return SSL_ERROR_NONE;
+	}
+	if ((n = recv(c->fd, buf, len, 0)) < 0)
+		return socket_error(c, SSL_ERROR_WANT_READ);
+	*got = (size_t)n;
+	return n > 0 ? SSL_ERROR_NONE : SSL_ERROR_ZERO_RETURN;
+}
+
+/*
+ * One attempt to write all of buf: SSL_ERROR_NONE when it is all out,
+ * else another SSL_ERROR_* code.  Like SSL_write_ex without partial
+ * writes, a plain write that must wait keeps its progress (c->plain_sent)
+ * for the retry with the same buf and len.
+ */
+static int
+write_step(struct mtls *c, const void *buf, size_t len)
+{
+	size_t done;
+
+	ERR_clear_error();
+	if (!c->plain)
+		return SSL_write_ex(c->ssl, buf, len, &done) == 1 ?
+		    SSL_ERROR_NONE : SSL_get_error(c->ssl, 0);
+	while (c->plain_sent < len) {
+		ssize_t n = send(c->fd, (const char *)buf + c->plain_sent,
+		    len - c->plain_sent, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return socket_error(c, SSL_ERROR_WANT_WRITE);
+		c->plain_sent += (size_t)n;
+	}
+	c->plain_sent = 0;
+	return SSL_ERROR_NONE;
 }
 
 /* ------------------------------------------------------------ the calls */
@@ -213,7 +280,8 @@ mtls_handshake(struct mtls *c)
 
 	if (check_usable(c) != 0)
 		return -1;
-	if (c->handshake_done)
+	/* A plain connection has no handshake: it is ready once attached. */
+	if (c->handshake_done || c->plain)
 		return 0;
 	deadline = mtls_deadline(c->cfg->handshake_ms);
 	for (;;) {
@@ -249,12 +317,10 @@ mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
 	if (buf == NULL && len > 0)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "read into a NULL buffer");
 	for (;;) {
-		ERR_clear_error();
-		if (SSL_read_ex(c->ssl, buf, len, &got) == 1)
+		if ((rc = read_step(c, buf, len, &got)) == SSL_ERROR_NONE)
 			return (ssize_t)got;
-		rc = SSL_get_error(c->ssl, 0);
 		if (rc == SSL_ERROR_ZERO_RETURN)
-			return 0;       /* close_notify: a clean end of data */
+			return 0;       /* close_notify, or a plain end of file */
 		if (!wants_io(rc))
 			return mtls_fail_ssl(c, rc, "read");
 		if ((rc = await(c, rc, deadline, timeout_ms, what)) != 1)
@@ -278,7 +344,6 @@ MTLS_EXPORT ssize_t
 mtls_write(struct mtls *c, const void *buf, size_t len)
 {
 	long deadline;
-	size_t done;
 	int rc;
 
 	if ((rc = mtls_handshake(c)) != 0)
@@ -290,13 +355,14 @@ mtls_write(struct mtls *c, const void *buf, size_t len)
 	deadline = mtls_deadline(c->cfg->io_ms);
 	for (;;) {
 		/* Without SSL_MODE_ENABLE_PARTIAL_WRITE this writes all or waits. */
-		ERR_clear_error();
-		if (SSL_write_ex(c->ssl, buf, len, &done) == 1)
+		if ((rc = write_step(c, buf, len)) == SSL_ERROR_NONE)
 			return (ssize_t)len;
-		rc = SSL_get_error(c->ssl, 0);
-		if (!wants_io(rc))
-			return mtls_fail_ssl(c, rc, "write");
-		if ((rc = await(c, rc, deadline, c->cfg->io_ms, "write")) != 1)
+		rc = wants_io(rc) ? await(c, rc, deadline, c->cfg->io_ms, "write") :
+		    mtls_fail_ssl(c, rc, "write");
+		/* A failed write is not resumed; one that returns WANT_* is. */
+		if (rc == -1)
+			c->plain_sent = 0;
+		if (rc != 1)
 			return rc;
 	}
 }
@@ -344,6 +410,10 @@ mtls_close(struct mtls *c)
 		rc = send_close_notify(c);
 		if (rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT)
 			return rc;
+	} else if (c->plain && c->attached && !c->fatal) {
+		/* Plain TCP's end of data is our FIN, for a caller's socket too;
+		 * a peer already gone makes no difference here. */
+		(void)shutdown(c->fd, SHUT_WR);
 	}
 	close_socket(c);
 	return rc;

@@ -63,6 +63,7 @@ struct mtls_config {
 	/* policy (policy.c) */
 	int verify_client;          /* enum mtls_verify_client */
 	bool insecure_noverify;
+	bool plaintext;             /* no TLS at all: plain TCP connections */
 	bool custom_ca_names;       /* advertised names set apart from trust */
 	bool allow_bad_identity;    /* preflight problems are only warnings */
 	struct mtls_allow *allow;
@@ -109,8 +110,15 @@ struct mtls {
 	SSL *ssl;
 	int fd;
 	bool own_fd;                /* we opened it: close it when done */
+	bool plain;                 /* from a plaintext config: the socket
+	                               carries the data, ssl stays NULL */
+	bool attached;              /* mtls_conn_attach succeeded: connected
+	                               or accepted, ready for I/O */
+	size_t plain_sent;          /* plain: bytes of an unfinished non-blocking
+	                               write already sent */
 	bool nonblocking;           /* caller's non-blocking socket: return WANT_* */
-	bool handshake_done;
+	bool handshake_done;        /* the TLS handshake completed; never set on
+	                               a plain connection, so it implies ssl */
 	bool fatal;                 /* SSL failed: no more SSL calls but free */
 	bool eof;                   /* the socket read end-of-file */
 	bool closed;
@@ -196,7 +204,8 @@ BIO *mtls_bio_new(struct mtls *c);
 ssize_t mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
     int timeout_ms, const char *what);
 
-/* diagnose.c: turns a failed SSL call into one error on c */
+/* diagnose.c: turns a failed SSL call (or a failed recv or send of a
+ * plain connection, reported as SSL_ERROR_SYSCALL) into one error on c */
 int mtls_fail_ssl(struct mtls *c, int ret, const char *op);
 
 /* policy.c */

@@ -39,6 +39,18 @@ mtls_config_insecure_noverify(struct mtls_config *cfg)
 	return 0;
 }
 
+/* The TLS settings stay settable, before and after: they have no effect
+ * on plain connections, so a program builds its configs one way and turns
+ * TLS off with this one call. */
+MTLS_EXPORT int
+mtls_config_insecure_plaintext(struct mtls_config *cfg)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	cfg->plaintext = true;
+	return 0;
+}
+
 MTLS_EXPORT int
 mtls_config_set_verify_depth(struct mtls_config *cfg, int depth)
 {

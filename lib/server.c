@@ -2,7 +2,8 @@
  * server.c - listening and accepting.  Accepting does no TLS: the
  * handshake happens on the accepted connection, in the thread that
  * serves it and bounded by the handshake timeout, so that a silent or
- * slow client never stalls the accept loop.
+ * slow client never stalls the accept loop.  A plaintext listener's
+ * connections have no handshake at all.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -88,17 +89,10 @@ current_config(struct mtls *srv)
 	return cfg;
 }
 
-MTLS_EXPORT int
-mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
+/* Checks cfg as mtls_server_new would, before anything changes. */
+static int
+check_new_tls_config(struct mtls *srv, struct mtls_config *cfg)
 {
-	struct mtls_config *old;
-
-	if (srv == NULL)
-		return -1;
-	if (srv->role != ROLE_SERVER || cfg == NULL)
-		return CONN_FAIL(srv, MTLS_ERR_INVALID, "set_config needs a server "
-		    "object and a config");
-	/* Check as mtls_server_new would, before anything changes. */
 	if (!cfg->have_identity)
 		return CONN_FAIL(srv, MTLS_ERR_INVALID, "the new configuration has no "
 		    "certificate and key: keeping the current one");
@@ -109,6 +103,27 @@ mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
 	if (mtls_preflight_role(cfg, true) != 0)
 		return CONN_FAIL(srv, MTLS_ERR_BAD_IDENTITY, "%s: keeping the current "
 		    "configuration", mtls_config_error(cfg));
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
+{
+	struct mtls_config *old;
+
+	if (srv == NULL)
+		return -1;
+	if (srv->role != ROLE_SERVER || cfg == NULL)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "set_config needs a server "
+		    "object and a config");
+	/* The listener's clients expect what it spoke so far. */
+	if (cfg->plaintext != srv->plain)
+		return CONN_FAIL(srv, MTLS_ERR_INVALID, "the new configuration is "
+		    "%s but this server's is %s: keeping the current one",
+		    cfg->plaintext ? "plaintext" : "TLS",
+		    srv->plain ? "plaintext" : "TLS");
+	if (!cfg->plaintext && check_new_tls_config(srv, cfg) != 0)
+		return -1;
 	mtls_config_freeze(cfg);
 	mtls_config_ref(cfg);
 	pthread_mutex_lock(&srv->cfg_lock);

@@ -4,6 +4,7 @@
  * and bad, and reads the raw bytes the helper answers with, so that what
  * goes on the wire is what is checked.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,47 @@ START_TEST(test_idle_timeout_ends_quietly)
 }
 END_TEST
 
+
+/* MTLS_HTTP_NOWAIT: no request begun, no wait; the socket tells when. */
+START_TEST(test_nowait_parks)
+{
+	struct mtls_http_req *req = NULL;
+	struct pollfd pfd;
+	time_t start = time(NULL);
+
+	pair();
+	ck_assert_int_eq(mtls_http_read_request(server_side, MTLS_HTTP_NOWAIT,
+	    &req), MTLS_WANT_POLLIN);
+	ck_assert_ptr_null(req);
+	ck_assert_int_eq(mtls_error_code(server_side), MTLS_OK);
+	SEND("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+	pfd = (struct pollfd){ .fd = mtls_fd(server_side), .events = POLLIN };
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(mtls_http_read_request(server_side, MTLS_HTTP_NOWAIT,
+	    &req), 1);
+	respond_text(req, 200, "one");
+	mtls_http_req_free(req);
+	/* Idle again, and the wait is not the idle timeout's 75 s. */
+	ck_assert_int_eq(mtls_http_read_request(server_side, MTLS_HTTP_NOWAIT,
+	    &req), MTLS_WANT_POLLIN);
+	ck_assert_int_le(time(NULL) - start, 2);
+	/* Pipelined bytes already read are served without a wait. */
+	SEND("GET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	for (int i = 2; i <= 3; i++) {
+		ck_assert_int_eq(mtls_http_read_request(server_side,
+		    MTLS_HTTP_NOWAIT, &req), 1);
+		respond_text(req, 200, "more");
+		mtls_http_req_free(req);
+	}
+	/* A client that has gone: 0, not a wait. */
+	mtls_close(client_side);
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(mtls_http_read_request(server_side, MTLS_HTTP_NOWAIT,
+	    &req), 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------ bad input */
 
 struct bad_case {
@@ -582,6 +624,7 @@ http_server_suite(void)
 	tcase_add_test(tc, test_expect_100_continue);
 	tcase_add_test(tc, test_client_close_is_no_error);
 	tcase_add_test(tc, test_idle_timeout_ends_quietly);
+	tcase_add_test(tc, test_nowait_parks);
 	tcase_add_loop_test(tc, test_bad_request_answered, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_slow_head_gets_408);

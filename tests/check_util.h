@@ -117,5 +117,6 @@ Suite *policy_suite(void);
 Suite *http_parse_suite(void);
 Suite *http_client_suite(void);
 Suite *http_server_suite(void);
+Suite *plain_suite(void);
 
 #endif
