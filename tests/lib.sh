@@ -25,6 +25,7 @@ testname=$(basename "$0" .sh)
 : "${PKI_DIR:=$top_builddir/tests/pki/out}"
 OPENSSL=${OPENSSL_BIN:-openssl}
 MTLS_ECHO=$top_builddir/examples/mtls-echo
+MTLS_SERVER=$top_builddir/examples/mtls-server
 
 # Time limit, in seconds, of each foreground command run with `run`.
 : "${TEST_TIMEOUT:=20}"
@@ -314,19 +315,22 @@ need_mtls_echo() {
 	[ -x "$MTLS_ECHO" ] || fail "$MTLS_ECHO not built"
 }
 
-# start_echo_server NAME [ARG...]: starts `mtls-echo server` on a free port
-# of 127.0.0.1 with the given arguments and waits for its "listening on"
-# line.  Sets SERVER_PORT and SERVER_PID; its output goes to $tmp/NAME.out
-# and $tmp/NAME.err.  Tries three ports, in case another test took one
-# between free_port and bind.
-start_echo_server() {
-	local name=$1
+# start_listener NAME CMD [ARG...]: starts CMD on a free port of 127.0.0.1,
+# the word @PORT@ in its arguments replaced by the port, and waits for its
+# "listening on" line.  Sets SERVER_PORT and SERVER_PID; its output goes to
+# $tmp/NAME.out and $tmp/NAME.err.  Tries three ports, in case another test
+# took one between free_port and bind.
+start_listener() {
+	local name=$1 args a
 	shift
 	for _ in 1 2 3; do
 		SERVER_PORT=$(free_port)
 		[ -n "$SERVER_PORT" ] || fail "free_port failed"
-		start_bg "$name" "$MTLS_ECHO" server \
-		    --listen "127.0.0.1:$SERVER_PORT" "$@"
+		args=()
+		for a in "$@"; do
+			args+=("${a//@PORT@/$SERVER_PORT}")
+		done
+		start_bg "$name" "${args[@]}"
 		SERVER_PID=$BG_PID
 		if wait_file_contains "$tmp/$name.out" "listening on" 10 \
 		    "$SERVER_PID"; then
@@ -334,8 +338,26 @@ start_echo_server() {
 		fi
 		stop_bg "$SERVER_PID"
 	done
-	fail "mtls-echo server did not start: $*" \
+	fail "$(basename "$1") did not start: $*" \
 	    "$tmp/$name.out" "$tmp/$name.err"
+}
+
+# start_echo_server NAME [ARG...]: `mtls-echo server` with ARGs, as
+# start_listener.
+start_echo_server() {
+	local name=$1
+	shift
+	start_listener "$name" "$MTLS_ECHO" server --listen "127.0.0.1:@PORT@" \
+	    "$@"
+}
+
+# start_mtls_server NAME [ARG...]: mtls-server with ARGs, as
+# start_listener.
+start_mtls_server() {
+	local name=$1
+	shift
+	[ -x "$MTLS_SERVER" ] || fail "$MTLS_SERVER not built"
+	start_listener "$name" "$MTLS_SERVER" --listen "127.0.0.1:@PORT@" "$@"
 }
 
 # nginx_conf_head [WORKERS]: the start of an nginx.conf that keeps

@@ -1,0 +1,356 @@
+/*
+ * mtls-server-serve.c - one connection of mtls-server: its HTTP requests,
+ * answered with the client's identity, from --root, or 403 under a
+ * --protect prefix without a verified certificate; one access-log line
+ * per request.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtls-server.h"
+
+#define FILE_CHUNK 65536
+/* How long a connection keeps its thread after a response, waiting for
+ * the next request, before it is parked. */
+#define LINGER_MS 100
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* What nginx calls $ssl_client_verify: SUCCESS, FAILED:reason or NONE. */
+static void
+client_verify(struct mtls *c, char *buf, size_t len)
+{
+	if (!mtls_peer_cert_provided(c))
+		snprintf(buf, len, "NONE");
+	else if (mtls_peer_cert_verified(c))
+		snprintf(buf, len, "SUCCESS");
+	else
+		snprintf(buf, len, "FAILED:%s", mtls_peer_verify_error(c) ?
+		    mtls_peer_verify_error(c) : "unknown");
+}
+
+static const char *
+or_dash(const char *s)
+{
+	return s != NULL ? s : "-";
+}
+
+static void
+remote_addr(struct mtls *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getpeername(mtls_fd(c), (struct sockaddr *)&ss, &sl) != 0 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, buf, (socklen_t)len, NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		snprintf(buf, len, "-");
+}
+
+/* nginx's combined format, with the client certificate's verdict and
+ * subject at the end. */
+static void
+log_request(FILE *log, struct mtls *c, struct mtls_http_req *req,
+    int status, unsigned long long bytes)
+{
+	char addr[64], verify[300], when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	remote_addr(c, addr, sizeof(addr));
+	client_verify(c, verify, sizeof(verify));
+	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z",
+	    localtime_r(&now, &tm));
+	pthread_mutex_lock(&log_lock);
+	fprintf(log, "%s - - [%s] \"%s %s %s\" %d %llu \"%s\" %s\n", addr, when,
+	    mtls_http_req_method(req), mtls_http_req_target(req),
+	    mtls_http_req_version(req), status, bytes,
+	    or_dash(mtls_peer_subject(c)), verify);
+	fflush(log);
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* ----------------------------------------------------------- answers */
+
+static int
+respond_text(struct mtls_http_req *req, int status, const char *text,
+    unsigned long long *bytes)
+{
+	static const char *const hdrs[] = {
+		"Content-Type: text/plain; charset=utf-8", NULL };
+
+	*bytes = strlen(text);
+	return mtls_http_respond(req, status, hdrs, text, strlen(text));
+}
+
+/* The identity the client presented, as nginx's $ssl_client_* show it. */
+static int
+respond_identity(struct mtls *c, struct mtls_http_req *req,
+    unsigned long long *bytes)
+{
+	char verify[300], text[4096];
+	size_t n;
+
+	client_verify(c, verify, sizeof(verify));
+	n = (size_t)snprintf(text, sizeof(text), "verify: %s\nsubject: %s\n"
+	    "issuer: %s\nserial: %s\nfingerprint: %s\n", verify,
+	    or_dash(mtls_peer_subject(c)), or_dash(mtls_peer_issuer(c)),
+	    or_dash(mtls_peer_serial(c)),
+	    or_dash(mtls_peer_fingerprint_sha256(c)));
+	for (size_t i = 0; mtls_peer_san(c, MTLS_SAN_URI, i) && n < sizeof(text);
+	    i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "uri: %s\n",
+		    mtls_peer_san(c, MTLS_SAN_URI, i));
+	if (n < sizeof(text))
+		snprintf(text + n, sizeof(text) - n, "tls: %s %s\n",
+		    mtls_conn_version(c), mtls_conn_cipher(c));
+	return respond_text(req, 200, text, bytes);
+}
+
+static const char *
+content_type(const char *path)
+{
+	static const char *const types[][2] = {
+		{ ".html", "text/html" }, { ".htm", "text/html" },
+		{ ".txt", "text/plain" }, { ".css", "text/css" },
+		{ ".js", "application/javascript" }, { ".json", "application/json" },
+		{ ".png", "image/png" }, { ".jpg", "image/jpeg" },
+		{ ".svg", "image/svg+xml" }, { ".pem", "application/x-pem-file" },
+	};
+	const char *dot = strrchr(path, '.');
+
+	for (size_t i = 0; dot != NULL && i < sizeof(types) / sizeof(types[0]);
+	    i++)
+		if (strcmp(dot, types[i][0]) == 0)
+			return types[i][1];
+	return "application/octet-stream";
+}
+
+static int
+hex_digit(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/*
+ * The file under root for target: the path, percent-decoded, with no
+ * ".." segment and no NUL; "/" ends in index.html.  Returns 0, or -1 when
+ * the path could leave root.
+ */
+static int
+map_path(const char *root, const char *target, char *out, size_t len)
+{
+	char path[4096];
+	size_t n = 0;
+
+	for (const char *p = target; *p != '\0' && *p != '?' && *p != '#'; p++) {
+		int ch = (unsigned char)*p;
+
+		if (ch == '%' && hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
+			ch = hex_digit(p[1]) * 16 + hex_digit(p[2]);
+			p += 2;
+		}
+		if (ch == '\0' || n + 1 >= sizeof(path))
+			return -1;
+		path[n++] = (char)ch;
+	}
+	path[n] = '\0';
+	if (path[0] != '/' || strstr(path, "/../") != NULL ||
+	    (n >= 3 && strcmp(path + n - 3, "/..") == 0))
+		return -1;
+	return snprintf(out, len, "%s%s%s", root, path,
+	    path[n - 1] == '/' ? "index.html" : "") < (int)len ? 0 : -1;
+}
+
+/* Streams the open file fd of size bytes as the response body. */
+static int
+send_file(struct mtls_http_req *req, int fd, const char *path, off_t size)
+{
+	char type[80], length[48], *buf = malloc(FILE_CHUNK);
+	const char *hdrs[] = { type, length, NULL };
+	ssize_t n = 0;
+	int rc;
+
+	if (buf == NULL)
+		return -1;
+	snprintf(type, sizeof(type), "Content-Type: %s", content_type(path));
+	snprintf(length, sizeof(length), "Content-Length: %lld",
+	    (long long)size);
+	rc = mtls_http_respond_start(req, 200, hdrs);
+	while (rc == 0 && strcmp(mtls_http_req_method(req), "HEAD") != 0 &&
+	    (n = read(fd, buf, FILE_CHUNK)) > 0)
+		rc = mtls_http_respond_write(req, buf, (size_t)n) == n ? 0 : -1;
+	free(buf);
+	if (rc == 0)
+		rc = mtls_http_respond_end(req);
+	return rc;
+}
+
+static int
+respond_file(const struct options *o, struct mtls_http_req *req,
+    int *status, unsigned long long *bytes)
+{
+	const char *method = mtls_http_req_method(req);
+	char path[4096];
+	struct stat st;
+	int fd, rc;
+
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return respond_text(req, *status = 405, "405 Method Not Allowed\n",
+		    bytes);
+	if (map_path(o->root, mtls_http_req_target(req), path,
+	    sizeof(path)) != 0)
+		return respond_text(req, *status = 400, "400 Bad Request\n", bytes);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int err = fd < 0 ? errno : ENOENT;
+
+		if (fd >= 0)
+			close(fd);
+		*status = err == EACCES ? 403 : 404;
+		return respond_text(req, *status, *status == 403 ?
+		    "403 Forbidden\n" : "404 Not Found\n", bytes);
+	}
+	*status = 200;
+	*bytes = strcmp(method, "HEAD") == 0 ? 0 : (unsigned long long)st.st_size;
+	rc = send_file(req, fd, path, st.st_size);
+	close(fd);
+	return rc;
+}
+
+/* Under a --protect prefix, a client without a verified certificate gets
+ * 403, as the seed's nginx `if ($ssl_client_verify != SUCCESS)`. */
+static bool
+forbidden(const struct options *o, struct mtls *c, const char *target)
+{
+	if (mtls_peer_cert_verified(c))
+		return false;
+	for (int i = 0; i < o->nprotect; i++)
+		if (strncmp(target, o->protect[i], strlen(o->protect[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The identity headers a backend gets, as nginx's proxy_set_header
+ * lines with $ssl_client_* would send them; a client's own are dropped. */
+static const char *const identity_headers[] = { "X-SSL-Client-Verify",
+    "X-SSL-Client-S-DN", "X-SSL-Client-I-DN", "X-SSL-Client-Serial",
+    "X-SSL-Client-Fingerprint", "X-Real-IP", "X-Forwarded-Proto", NULL };
+
+static int
+respond_proxied(struct mtls *c, struct upstream *u, struct mtls_http_req *req,
+    int *status, unsigned long long *bytes)
+{
+	char verify[300], addr[64], lines[7][600];
+	const char *extra[8];
+
+	client_verify(c, verify, sizeof(verify));
+	remote_addr(c, addr, sizeof(addr));
+	snprintf(lines[0], sizeof(lines[0]), "X-SSL-Client-Verify: %s", verify);
+	snprintf(lines[1], sizeof(lines[1]), "X-SSL-Client-S-DN: %s",
+	    or_dash(mtls_peer_subject(c)));
+	snprintf(lines[2], sizeof(lines[2]), "X-SSL-Client-I-DN: %s",
+	    or_dash(mtls_peer_issuer(c)));
+	snprintf(lines[3], sizeof(lines[3]), "X-SSL-Client-Serial: %s",
+	    or_dash(mtls_peer_serial(c)));
+	snprintf(lines[4], sizeof(lines[4]), "X-SSL-Client-Fingerprint: %s",
+	    or_dash(mtls_peer_fingerprint_sha256(c)));
+	snprintf(lines[5], sizeof(lines[5]), "X-Real-IP: %s", addr);
+	snprintf(lines[6], sizeof(lines[6]), "X-Forwarded-Proto: https");
+	for (int i = 0; i < 7; i++)
+		extra[i] = lines[i];
+	extra[7] = NULL;
+	*status = relay(u, req, extra, identity_headers, bytes, "mtls-server");
+	return *status < 0 ? -1 : 0;
+}
+
+static int
+answer(const struct options *o, struct mtls *c, struct upstream *u,
+    struct mtls_http_req *req, FILE *log)
+{
+	unsigned long long bytes = 0;
+	int status = 200, rc;
+
+	if (forbidden(o, c, mtls_http_req_target(req)))
+		rc = respond_text(req, status = 403, "403 Forbidden: this path "
+		    "needs a verified client certificate\n", &bytes);
+	else if (o->root != NULL)
+		rc = respond_file(o, req, &status, &bytes);
+	else if (o->proxy != NULL)
+		rc = respond_proxied(c, u, req, &status, &bytes);
+	else
+		rc = respond_identity(c, req, &bytes);
+	log_request(log, c, req, status, bytes);
+	return rc;
+}
+
+long
+connections_open(long delta)
+{
+	static long open;
+
+	return __atomic_add_fetch(&open, delta, __ATOMIC_RELAXED);
+}
+
+void
+close_connection(struct mtls *c)
+{
+	mtls_close(c);
+	mtls_free(c);
+	connections_open(-1);
+}
+
+/* Whether c's socket turns readable within ms milliseconds. */
+static bool
+readable_soon(struct mtls *c, int ms)
+{
+	struct pollfd pfd = { .fd = mtls_fd(c), .events = POLLIN };
+
+	return poll(&pfd, 1, ms) > 0;
+}
+
+void
+serve_connection(struct mtls *c, const struct options *o)
+{
+	struct upstream backend = o->upstream;   /* its own connection */
+	struct mtls_http_req *req;
+	int rc;
+
+	for (;;) {
+		rc = mtls_http_read_request(c, MTLS_HTTP_NOWAIT, &req);
+		if (rc == MTLS_WANT_POLLIN && readable_soon(c, LINGER_MS))
+			continue;
+		if (rc == MTLS_WANT_POLLIN) {
+			upstream_close(&backend);
+			park(c);        /* idle: no thread waits for it */
+			return;
+		}
+		if (rc != 1)
+			break;
+		rc = answer(o, c, &backend, req, stdout);
+		mtls_http_req_free(req);
+		if (rc != 0)
+			break;
+	}
+	if (rc != 0 && mtls_error(c) != NULL) {
+		pthread_mutex_lock(&log_lock);
+		fprintf(stderr, "mtls-server: %s\n", mtls_error(c));
+		pthread_mutex_unlock(&log_lock);
+	}
+	upstream_close(&backend);
+	close_connection(c);
+}

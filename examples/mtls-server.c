@@ -1,0 +1,473 @@
+/*
+ * mtls-server - an nginx-like mTLS server for trying certificates: it
+ * answers each request with the client identity it saw, or serves files
+ * from --root, with nginx's client-certificate modes and libmtls's
+ * allow-lists; SIGHUP reloads the certificates without a restart.
+ *
+ * Exit status: 0 after SIGTERM or SIGINT, 1 usage, 2 configuration,
+ * 3 cannot listen.  See mtls-server(1).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mtls-server.h"
+
+#define THREAD_STACK (256 * 1024)
+
+static struct mtls *listener;
+static volatile sig_atomic_t reload_wanted, stop_wanted;
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mtls-server --listen ADDR:PORT (--cert FILE [--key FILE] "
+	    "[--pass PASS] | --p12 FILE[:PASSWORD])\n"
+	    "         --client-ca FILE [--verify-client on|optional|optional_no_ca]\n"
+	    "         [--verify-depth N] [--crl FILE [--crl-chain]] [--ca-names FILE]\n"
+	    "         [--allow-cn PAT] [--allow-ou PAT] [--allow-dns PAT] "
+	    "[--allow-uri PAT]\n"
+	    "         [--allow-ip ADDR] [--allow-spki SHA256] [--protect PREFIX]\n"
+	    "         [--root DIR | --proxy http://HOST:PORT]\n"
+	    "         [--max-body BYTES] [--max-connections N]\n"
+	    "         [--keepalive-timeout SECONDS]\n"
+	    "         [--tickets N] [--ticket-key FILE]\n");
+	exit(EXIT_USAGE);
+}
+
+static long
+number(const char *opt, const char *val)
+{
+	char *end;
+	long n = strtol(val, &end, 10);
+
+	if (*val == '\0' || *end != '\0' || n < 0) {
+		fprintf(stderr, "mtls-server: %s takes a number, not '%s'\n", opt,
+		    val);
+		exit(EXIT_USAGE);
+	}
+	return n;
+}
+
+static int
+allow_type(const char *opt)
+{
+	static const struct { const char *opt; int type; } types[] = {
+		{ "--allow-cn", MTLS_ALLOW_CN }, { "--allow-ou", MTLS_ALLOW_OU },
+		{ "--allow-dns", MTLS_ALLOW_DNS }, { "--allow-uri", MTLS_ALLOW_URI },
+		{ "--allow-ip", MTLS_ALLOW_IP },
+		{ "--allow-spki", MTLS_ALLOW_SPKI_SHA256 },
+		{ "--allow-fingerprint", MTLS_ALLOW_CERT_SHA256 },
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(opt, types[i].opt) == 0)
+			return types[i].type;
+	return 0;
+}
+
+/* Options that take a string, and where it goes. */
+static const char **
+string_slot(struct options *o, const char *opt)
+{
+	static const char *const names[] = { "--listen", "--cert", "--key",
+	    "--pass", "--p12", "--client-ca", "--ca-names", "--verify-client",
+	    "--crl", "--root", "--proxy" };
+	const char **slots[] = { &o->listen, &o->cert, &o->key, &o->pass,
+	    &o->p12, &o->client_ca, &o->ca_names, &o->verify_client, &o->crl,
+	    &o->root, &o->proxy };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(opt, names[i]) == 0)
+			return slots[i];
+	return NULL;
+}
+
+/* Appends val to a list option; false when opt is not one. */
+static bool
+list_option(struct options *o, const char *opt, const char *val)
+{
+	int type = allow_type(opt);
+	const char **list = !strcmp(opt, "--protect") ? o->protect :
+	    !strcmp(opt, "--ticket-key") ? o->ticket_keys : NULL;
+	int *count = list == o->protect ? &o->nprotect : &o->nticket_keys;
+
+	if (type == 0 && list == NULL)
+		return false;
+	if ((type != 0 ? o->nallow : *count) >= MAX_LIST) {
+		fprintf(stderr, "mtls-server: more than %d %s options\n", MAX_LIST,
+		    opt);
+		exit(EXIT_USAGE);
+	}
+	if (type != 0)
+		o->allow[o->nallow++] = (struct allow_opt){ type, val };
+	else
+		list[(*count)++] = val;
+	return true;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	o->verify_depth = o->tickets = o->max_body = -1;
+	o->max_connections = 1024;
+	o->keepalive = 75;              /* nginx's keepalive_timeout */
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i], *val = argv[i + 1];
+		const char **slot = string_slot(o, opt);
+
+		if (!strcmp(opt, "--crl-chain")) {
+			o->crl_chain = 1;
+			continue;
+		}
+		if (!strcmp(opt, "-h") || !strcmp(opt, "--help"))
+			usage();
+		if (val == NULL) {
+			fprintf(stderr, "mtls-server: %s needs a value\n", opt);
+			usage();
+		}
+		i++;
+		if (slot != NULL)
+			*slot = val;
+		else if (!strcmp(opt, "--verify-depth"))
+			o->verify_depth = number(opt, val);
+		else if (!strcmp(opt, "--tickets"))
+			o->tickets = number(opt, val);
+		else if (!strcmp(opt, "--max-body"))
+			o->max_body = number(opt, val);
+		else if (!strcmp(opt, "--max-connections"))
+			o->max_connections = number(opt, val);
+		else if (!strcmp(opt, "--keepalive-timeout"))
+			o->keepalive = number(opt, val);
+		else if (!list_option(o, opt, val)) {
+			fprintf(stderr, "mtls-server: unknown option '%s'\n", opt);
+			usage();
+		}
+	}
+	if (o->listen == NULL || (o->cert == NULL && o->p12 == NULL))
+		usage();
+	if (o->root != NULL && o->proxy != NULL) {
+		fprintf(stderr, "mtls-server: --root and --proxy exclude each "
+		    "other\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->keepalive < 1) {
+		fprintf(stderr, "mtls-server: --keepalive-timeout is at least 1 "
+		    "second\n");
+		exit(EXIT_USAGE);
+	}
+}
+
+/* ------------------------------------------------------------- config */
+
+/* nginx's ssl_verify_client values. */
+static int
+verify_client_mode(const char *value)
+{
+	if (!strcmp(value, "on"))
+		return MTLS_VERIFY_CLIENT_REQUIRED;
+	if (!strcmp(value, "optional"))
+		return MTLS_VERIFY_CLIENT_OPTIONAL;
+	if (!strcmp(value, "optional_no_ca"))
+		return MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA;
+	return -1;
+}
+
+static int
+load_identity(struct mtls_config *cfg, const struct options *o)
+{
+	char *file, *colon;
+	int rc;
+
+	if (o->p12 == NULL)
+		return mtls_config_set_cert_file(cfg, o->cert, o->key, o->pass);
+	if ((file = strdup(o->p12)) == NULL)
+		return -1;
+	if ((colon = strrchr(file, ':')) != NULL)
+		*colon++ = '\0';
+	rc = mtls_config_set_p12_file(cfg, file, colon ? colon : o->pass);
+	free(file);
+	return rc;
+}
+
+static int
+load_policy(struct mtls_config *cfg, const struct options *o)
+{
+	int rc = 0;
+
+	if (o->client_ca != NULL)
+		rc = mtls_config_set_ca_file(cfg, o->client_ca);
+	if (rc == 0 && o->ca_names != NULL)
+		rc = mtls_config_set_ca_names_file(cfg, o->ca_names);
+	if (rc == 0 && o->verify_client != NULL)
+		rc = mtls_config_set_verify_client(cfg,
+		    verify_client_mode(o->verify_client));
+	if (rc == 0 && o->verify_depth >= 0)
+		rc = mtls_config_set_verify_depth(cfg, (int)o->verify_depth);
+	if (rc == 0 && o->crl != NULL)
+		rc = mtls_config_set_crl_file(cfg, o->crl, o->crl_chain);
+	for (int i = 0; rc == 0 && i < o->nallow; i++)
+		rc = mtls_config_allow(cfg, o->allow[i].type, o->allow[i].value);
+	return rc;
+}
+
+static int
+load_settings(struct mtls_config *cfg, const struct options *o)
+{
+	int rc = 0;
+
+	if (o->tickets >= 0)
+		rc = mtls_config_set_session_tickets(cfg, (int)o->tickets);
+	for (int i = 0; rc == 0 && i < o->nticket_keys; i++)
+		rc = mtls_config_add_ticket_key_file(cfg, o->ticket_keys[i]);
+	if (rc == 0 && o->max_body >= 0)
+		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_BODY,
+		    (unsigned long long)o->max_body);
+	if (rc == 0)
+		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_IDLE_TIMEOUT_MS,
+		    (unsigned long long)o->keepalive * 1000);
+	return rc;
+}
+
+/* A config from the options' files, or NULL after printing why. */
+static struct mtls_config *
+build_config(const struct options *o)
+{
+	struct mtls_config *cfg = mtls_config_new();
+
+	if (cfg == NULL) {
+		fprintf(stderr, "mtls-server: out of memory\n");
+		return NULL;
+	}
+	if (load_identity(cfg, o) != 0 || load_policy(cfg, o) != 0 ||
+	    load_settings(cfg, o) != 0) {
+		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(cfg));
+		mtls_config_free(cfg);
+		return NULL;
+	}
+	for (size_t i = 0; mtls_config_warning(cfg, i) != NULL; i++)
+		fprintf(stderr, "mtls-server: warning: %s\n",
+		    mtls_config_warning(cfg, i));
+	return cfg;
+}
+
+/* SIGHUP: new files are checked first; on failure the old ones stay. */
+static void
+reload(const struct options *o)
+{
+	struct mtls_config *cfg = build_config(o);
+
+	if (cfg == NULL) {
+		fprintf(stderr, "mtls-server: reload failed, the previous "
+		    "certificates stay in use\n");
+		return;
+	}
+	if (mtls_server_set_config(listener, cfg) != 0)
+		fprintf(stderr, "mtls-server: reload failed, the previous "
+		    "certificates stay in use: %s\n", mtls_error(listener));
+	else
+		fprintf(stderr, "mtls-server: reloaded certificates\n");
+	mtls_config_free(cfg);
+}
+
+/* --proxy: a plain-HTTP backend, on loopback or a trusted network. */
+static int
+setup_backend(struct options *o)
+{
+	struct mtls_config *cfg;
+
+	if (upstream_parse(&o->upstream, o->proxy, "http", "80",
+	    "mtls-server") != 0)
+		return -1;
+	if ((cfg = mtls_config_new()) == NULL ||
+	    mtls_config_insecure_plaintext(cfg) != 0 ||
+	    mtls_config_set_timeouts(cfg, 10000, 0, 60000) != 0) {
+		fprintf(stderr, "mtls-server: %s\n", cfg ? mtls_config_error(cfg) :
+		    "out of memory");
+		mtls_config_free(cfg);
+		return -1;
+	}
+	o->upstream.cfg = cfg;
+	return 0;
+}
+
+/* ------------------------------------------------------------ serving */
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_wanted = 1;
+	else
+		stop_wanted = 1;
+	mtls_wake(listener);        /* async-signal-safe */
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+static const struct options *opts;
+static pthread_attr_t thread_attr;
+
+static void *
+connection_main(void *arg)
+{
+	serve_connection(arg, opts);
+	return NULL;
+}
+
+/* A thread for conn's requests, until it is idle or done.  Returns 0, or
+ * -1 after closing conn. */
+static int
+start_thread(struct mtls *conn)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, &thread_attr, connection_main, conn) == 0)
+		return 0;
+	fprintf(stderr, "mtls-server: cannot start a thread: %s\n",
+	    strerror(errno));
+	close_connection(conn);
+	return -1;
+}
+
+/* A parked connection that turned readable. */
+static void
+resume_connection(struct mtls *conn)
+{
+	(void)start_thread(conn);
+}
+
+/* A new connection: one thread for it, so that no client can hold up
+ * another. */
+static void
+dispatch(struct mtls *conn)
+{
+	if (connections_open(1) > opts->max_connections) {
+		fprintf(stderr, "mtls-server: over %ld connections: one dropped\n",
+		    opts->max_connections);
+		close_connection(conn);
+		return;
+	}
+	start_thread(conn);
+}
+
+static void
+accept_loop(void)
+{
+	while (!stop_wanted) {
+		struct mtls *conn;
+
+		if (reload_wanted) {
+			reload_wanted = 0;
+			reload(opts);
+		}
+		if (mtls_accept(listener, &conn) == 0)
+			dispatch(conn);
+		else if (mtls_error_code(listener) != MTLS_ERR_WOKEN)
+			fprintf(stderr, "mtls-server: %s\n", mtls_error(listener));
+	}
+}
+
+/* Threads detached, with small stacks: a connection's needs are few. */
+static void
+init_threads(void)
+{
+	pthread_attr_init(&thread_attr);
+	pthread_attr_setdetachstate(&thread_attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&thread_attr, THREAD_STACK);
+}
+
+/* Idle connections close, the others finish their request, for a while. */
+static void
+drain(void)
+{
+	park_stop();
+	for (int i = 0; i < 200 && connections_open(0) > 0; i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+}
+
+/* "host:port", "[::1]:port", ":port": splits at the last colon. */
+static int
+split_addr(const char *addr, char *host, size_t len, const char **port)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n;
+
+	if (colon == NULL)
+		return -1;
+	n = (size_t)(colon - addr);
+	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+		addr++;
+		n -= 2;
+	}
+	snprintf(host, len, "%.*s", (int)n, addr);
+	*port = colon + 1;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct mtls_config *cfg;
+	char host[256];
+	const char *port;
+
+	parse_options(argc, argv, &o);
+	if (o.verify_client != NULL && verify_client_mode(o.verify_client) < 0) {
+		fprintf(stderr, "mtls-server: --verify-client takes on, optional "
+		    "or optional_no_ca, not '%s'\n", o.verify_client);
+		return EXIT_USAGE;
+	}
+	if (split_addr(o.listen, host, sizeof(host), &port) != 0) {
+		fprintf(stderr, "mtls-server: --listen '%s' needs a port "
+		    "(ADDR:PORT)\n", o.listen);
+		return EXIT_USAGE;
+	}
+	if (o.proxy != NULL && setup_backend(&o) != 0)
+		return EXIT_USAGE;
+	if ((cfg = build_config(&o)) == NULL)
+		return EXIT_CONFIG;
+	if ((listener = mtls_server_new(cfg)) == NULL) {
+		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(cfg));
+		mtls_config_free(cfg);
+		return EXIT_CONFIG;
+	}
+	mtls_config_free(cfg);          /* the server holds its reference */
+	if (mtls_listen(listener, host[0] ? host : NULL, port, 0) != 0) {
+		fprintf(stderr, "mtls-server: %s\n", mtls_error(listener));
+		mtls_free(listener);
+		return EXIT_LISTEN;
+	}
+	opts = &o;
+	init_threads();
+	if (park_start(o.keepalive, resume_connection) != 0) {
+		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
+		return EXIT_CONFIG;
+	}
+	install_signals();
+	printf("listening on %s:%d\n", host[0] ? host : "*",
+	    mtls_local_port(listener));
+	fflush(stdout);
+	accept_loop();
+	drain();
+	mtls_free(listener);
+	mtls_config_free(o.upstream.cfg);
+	return 0;
+}
