@@ -58,22 +58,36 @@ remote_addr(struct mtls *c, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* nginx's $time_local, made once a second per thread. */
+static const char *
+log_time(void)
+{
+	static __thread time_t made = -1;
+	static __thread char when[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != made) {
+		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z",
+		    localtime_r(&now, &tm));
+		made = now;
+	}
+	return when;
+}
+
 /* nginx's combined format, with the client certificate's verdict and
  * subject at the end. */
 static void
 log_request(FILE *log, struct mtls *c, struct mtls_http_req *req,
     int status, unsigned long long bytes)
 {
-	char addr[64], verify[300], when[64];
-	time_t now = time(NULL);
-	struct tm tm;
+	char addr[64], verify[300];
 
 	remote_addr(c, addr, sizeof(addr));
 	client_verify(c, verify, sizeof(verify));
-	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z",
-	    localtime_r(&now, &tm));
 	pthread_mutex_lock(&log_lock);
-	fprintf(log, "%s - - [%s] \"%s %s %s\" %d %llu \"%s\" %s\n", addr, when,
+	fprintf(log, "%s - - [%s] \"%s %s %s\" %d %llu \"%s\" %s\n", addr,
+	    log_time(),
 	    mtls_http_req_method(req), mtls_http_req_target(req),
 	    mtls_http_req_version(req), status, bytes,
 	    or_dash(mtls_peer_subject(c)), verify);
@@ -188,6 +202,16 @@ send_file(struct mtls_http_req *req, int fd, const char *path, off_t size)
 	if (buf == NULL)
 		return -1;
 	snprintf(type, sizeof(type), "Content-Type: %s", content_type(path));
+	if (size <= FILE_CHUNK) {
+		/* Small: one response, its head and body sent together. */
+		hdrs[1] = NULL;
+		n = read(fd, buf, (size_t)size);
+		rc = n == size ? mtls_http_respond(req, 200, hdrs, buf, (size_t)n) :
+		    respond_text(req, 500, "500 Internal Server Error\n",
+		    &(unsigned long long){ 0 });
+		free(buf);
+		return rc;
+	}
 	snprintf(length, sizeof(length), "Content-Length: %lld",
 	    (long long)size);
 	rc = mtls_http_respond_start(req, 200, hdrs);

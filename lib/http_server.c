@@ -2,31 +2,16 @@
  * http_server.c - the blocking HTTP/1.1 server helper (RFC 9112) over an
  * accepted libmtls connection: requests read strictly with nginx-like
  * limits and deadlines, bad ones answered and the connection ended,
- * responses fixed or streamed, keep-alive and pipelining in order.
+ * keep-alive and pipelining in order.  The answers are in http_respond.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "mtls_internal.h"
+#include "http_server.h"
 
 #define READ_CHUNK 16384
-
-enum resp_state { RESP_NONE, RESP_CHUNKED, RESP_LENGTH, RESP_CLOSE, RESP_SENT };
-
-struct mtls_http_req {
-	struct mtls *conn;
-	struct http_head head;
-	struct http_body reader;
-	bool expect_continue;       /* 100 Continue owed before the body */
-	char *body;                 /* the body read whole */
-	size_t body_len;
-	enum resp_state resp;
-	uint64_t resp_left;         /* bytes a streamed Content-Length owes */
-	bool head_only;             /* HEAD: the body is not sent */
-};
 
 /* ------------------------------------------------------------- limits */
 
@@ -68,268 +53,6 @@ mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
 		return CFG_FAIL(cfg, MTLS_ERR_INVALID, "unknown HTTP limit %d (see "
 		    "enum mtls_http_limit)", limit);
 	}
-}
-
-/* ---------------------------------------------------------- responses */
-
-static const char *
-reason_phrase(int status)
-{
-	static const struct { int status; const char *text; } phrases[] = {
-		{ 100, "Continue" }, { 101, "Switching Protocols" },
-		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" },
-		{ 204, "No Content" }, { 206, "Partial Content" },
-		{ 301, "Moved Permanently" }, { 302, "Found" },
-		{ 303, "See Other" }, { 304, "Not Modified" },
-		{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
-		{ 400, "Bad Request" }, { 401, "Unauthorized" },
-		{ 403, "Forbidden" }, { 404, "Not Found" },
-		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
-		{ 409, "Conflict" }, { 411, "Length Required" },
-		{ 413, "Content Too Large" }, { 414, "URI Too Long" },
-		{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
-		{ 431, "Request Header Fields Too Large" },
-		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
-		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
-		{ 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
-	};
-
-	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
-		if (phrases[i].status == status)
-			return phrases[i].text;
-	return "Unknown";
-}
-
-/* 1xx, 204 and 304 never have a body (RFC 9110, 6.4.1). */
-static bool
-status_bodiless(int status)
-{
-	return status < 200 || status == 204 || status == 304;
-}
-
-static bool
-wants_close(const char *const *headers)
-{
-	for (; headers != NULL && *headers != NULL; headers++)
-		if (http_header_is(*headers, "Connection") &&
-		    strcasestr(*headers + 11, "close") != NULL)
-			return true;
-	return false;
-}
-
-static int
-check_response(struct mtls_http_req *req, int status,
-    const char *const *headers, bool streamed)
-{
-	struct mtls *c = req->conn;
-
-	if (req->resp != RESP_NONE)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "this request has already "
-		    "been answered");
-	if (status < 101 || status > 599)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP status %d is not a "
-		    "final status (101..599)", status);
-	for (; headers != NULL && *headers != NULL; headers++) {
-		if (!http_header_line_ok(*headers))
-			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is not "
-			    "\"Name: value\" with a token name and no CR, LF or NUL: "
-			    "refused (header injection)", *headers);
-		if (http_header_is(*headers, "Transfer-Encoding") ||
-		    (!streamed && http_header_is(*headers, "Content-Length")))
-			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is set "
-			    "by the library from the body", *headers);
-	}
-	return 0;
-}
-
-/* Whether the connection can carry another request after this one. */
-static bool
-keep_alive_after(const struct mtls_http_req *req, const char *const *headers)
-{
-	return req->head.keep_alive && !req->conn->http_done &&
-	    req->reader.done && !wants_close(headers);
-}
-
-/* "HTTP/1.1 200 OK", Date, the caller's headers, then framing_line. */
-static int
-build_head(struct mtls_http_req *req, int status, const char *const *headers,
-    const char *framing_line, bool keep, char **out, size_t *out_len)
-{
-	char line[256], date[64];
-	size_t cap = 0;
-	time_t now = time(NULL);
-	struct tm tm;
-	bool ok;
-
-	*out = NULL;
-	*out_len = 0;
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT",
-	    gmtime_r(&now, &tm));
-	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
-	    reason_phrase(status), date);
-	ok = http_append(out, out_len, &cap, line, strlen(line));
-	for (; ok && headers != NULL && *headers != NULL; headers++)
-		ok = http_append(out, out_len, &cap, *headers, strlen(*headers)) &&
-		    http_append(out, out_len, &cap, "\r\n", 2);
-	if (ok && framing_line != NULL)
-		ok = http_append(out, out_len, &cap, framing_line,
-		    strlen(framing_line));
-	if (ok && !wants_close(headers) && (!keep || req->head.minor_version == 0))
-		ok = http_append(out, out_len, &cap, keep ? "Connection: "
-		    "keep-alive\r\n" : "Connection: close\r\n", keep ? 24 : 19);
-	ok = ok && http_append(out, out_len, &cap, "\r\n", 2);
-	if (!ok) {
-		free(*out);
-		return CONN_FAIL(req->conn, MTLS_ERR_NOMEM, "out of memory building "
-		    "the response");
-	}
-	return 0;
-}
-
-/* Sends the head and, when not HEAD, body; frees the head. */
-static int
-send_message(struct mtls *c, char *head, size_t head_len, const void *body,
-    size_t body_len)
-{
-	ssize_t n = mtls_write(c, head, head_len);
-
-	free(head);
-	if (n != (ssize_t)head_len)
-		return -1;
-	if (body_len > 0 && mtls_write(c, body, body_len) != (ssize_t)body_len)
-		return -1;
-	return 0;
-}
-
-MTLS_EXPORT int
-mtls_http_respond(struct mtls_http_req *req, int status,
-    const char *const *headers, const void *body, size_t body_len)
-{
-	char framing[64], *head;
-	size_t head_len;
-	bool keep;
-
-	if (req == NULL)
-		return -1;
-	if (check_response(req, status, headers, false) != 0)
-		return -1;
-	keep = keep_alive_after(req, headers);
-	framing[0] = '\0';
-	if (!status_bodiless(status))
-		snprintf(framing, sizeof(framing), "Content-Length: %zu\r\n",
-		    body_len);
-	else
-		body_len = 0;
-	if (build_head(req, status, headers, framing, keep, &head,
-	    &head_len) != 0)
-		return -1;
-	req->resp = RESP_SENT;
-	req->conn->http_done = !keep;
-	req->conn->http_pending = false;
-	return send_message(req->conn, head, head_len, body,
-	    req->head_only ? 0 : body_len);
-}
-
-/* The Content-Length among the caller's headers, or -1. */
-static long long
-caller_length(const char *const *headers)
-{
-	for (; headers != NULL && *headers != NULL; headers++)
-		if (http_header_is(*headers, "Content-Length"))
-			return strtoll(*headers + 15, NULL, 10);
-	return -1;
-}
-
-MTLS_EXPORT int
-mtls_http_respond_start(struct mtls_http_req *req, int status,
-    const char *const *headers)
-{
-	long long length;
-	const char *framing = NULL;
-	char *head;
-	size_t head_len;
-	bool keep;
-
-	if (req == NULL || check_response(req, status, headers, true) != 0)
-		return -1;
-	length = caller_length(headers);
-	keep = keep_alive_after(req, headers);
-	if (status_bodiless(status) || req->head_only || length >= 0) {
-		req->resp = status_bodiless(status) ? RESP_SENT : RESP_LENGTH;
-		req->resp_left = length > 0 ? (uint64_t)length : 0;
-	} else if (req->head.minor_version >= 1) {
-		req->resp = RESP_CHUNKED;
-		framing = "Transfer-Encoding: chunked\r\n";
-	} else {
-		req->resp = RESP_CLOSE;
-		keep = false;
-	}
-	if (build_head(req, status, headers, framing, keep, &head,
-	    &head_len) != 0) {
-		req->resp = RESP_NONE;
-		return -1;
-	}
-	req->conn->http_done = !keep;
-	if (req->resp == RESP_SENT)
-		req->conn->http_pending = false;    /* bodiless: nothing follows */
-	return send_message(req->conn, head, head_len, NULL, 0);
-}
-
-MTLS_EXPORT ssize_t
-mtls_http_respond_write(struct mtls_http_req *req, const void *buf,
-    size_t len)
-{
-	char size_line[32];
-	int n;
-
-	if (req == NULL)
-		return -1;
-	if (req->resp == RESP_NONE || req->resp == RESP_SENT)
-		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "no streamed "
-		    "response is open: call mtls_http_respond_start first");
-	if (len == 0 || req->head_only)
-		return (ssize_t)len;
-	if (req->resp == RESP_LENGTH) {
-		if (len > req->resp_left)
-			return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "write of %zu "
-			    "bytes passes the Content-Length given (%llu left)", len,
-			    (unsigned long long)req->resp_left);
-		req->resp_left -= len;
-	}
-	if (req->resp == RESP_CHUNKED) {
-		n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
-		if (mtls_write(req->conn, size_line, (size_t)n) != n ||
-		    mtls_write(req->conn, buf, len) != (ssize_t)len ||
-		    mtls_write(req->conn, "\r\n", 2) != 2)
-			return -1;
-		return (ssize_t)len;
-	}
-	return mtls_write(req->conn, buf, len);
-}
-
-MTLS_EXPORT int
-mtls_http_respond_end(struct mtls_http_req *req)
-{
-	enum resp_state was;
-
-	if (req == NULL)
-		return -1;
-	was = req->resp;
-	if (was == RESP_NONE || was == RESP_SENT)
-		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "no streamed "
-		    "response is open: call mtls_http_respond_start first");
-	req->resp = RESP_SENT;
-	req->conn->http_pending = false;
-	if (was == RESP_LENGTH && req->resp_left > 0 && !req->head_only) {
-		req->conn->http_done = true;
-		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "streamed response "
-		    "ended %llu bytes short of its Content-Length",
-		    (unsigned long long)req->resp_left);
-	}
-	if (was == RESP_CHUNKED && !req->head_only &&
-	    mtls_write(req->conn, "0\r\n\r\n", 5) != 5)
-		return -1;
-	return 0;
 }
 
 /* ----------------------------------------------------------- requests */
@@ -383,7 +106,7 @@ static int
 refuse(struct mtls *c, int status, int code)
 {
 	char cause[256], resp[512];
-	const char *reason = reason_phrase(status);
+	const char *reason = http_reason_phrase(status);
 	int n;
 
 	bad_request_cause(status, &c->cfg->http_limits, cause, sizeof(cause));
@@ -419,6 +142,8 @@ await_next_request(struct mtls *c, int flags)
 		return 1;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
 	http_inbuf_free(&c->http_in);
+	if (nowait && c->handshake_done && !mtls_input_pending(c))
+		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
 	if ((n = http_fill(c, &t)) > 0)
 		return 1;
 	http_inbuf_free(&c->http_in);  /* nothing came: stay without one */

@@ -270,6 +270,20 @@ write_step(struct mtls *c, const void *buf, size_t len)
 	return SSL_ERROR_NONE;
 }
 
+/*
+ * Whether a read on c could return something now: bytes decrypted or
+ * buffered by TLS, or a readable socket (data, an alert or the end).
+ */
+bool
+mtls_input_pending(struct mtls *c)
+{
+	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+
+	if (!c->plain && SSL_has_pending(c->ssl))
+		return true;
+	return poll(&pfd, 1, 0) > 0;
+}
+
 /* ------------------------------------------------------------ the calls */
 
 MTLS_EXPORT int

@@ -203,6 +203,7 @@ int mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
 BIO *mtls_bio_new(struct mtls *c);
 ssize_t mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
     int timeout_ms, const char *what);
+bool mtls_input_pending(struct mtls *c);
 
 /* diagnose.c: turns a failed SSL call (or a failed recv or send of a
  * plain connection, reported as SSL_ERROR_SYSCALL) into one error on c */

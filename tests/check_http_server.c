@@ -261,6 +261,28 @@ START_TEST(test_streamed_response_with_length)
 }
 END_TEST
 
+/* A length that is not a number would contradict the framing: refused. */
+START_TEST(test_streamed_bad_length_refused)
+{
+	static const char *const neg[] = { "Content-Length: -5", NULL };
+	static const char *const junk[] = { "Content-Length: 12abc", NULL };
+	struct mtls_http_req *req;
+
+	pair();
+	SEND("GET /s HTTP/1.1\r\nHost: a\r\n\r\n");
+	req = read_req(0);
+	ck_assert_int_eq(mtls_http_respond_start(req, 200, neg), -1);
+	ck_assert_int_eq(mtls_error_code(server_side), MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_error(server_side), "not a number of bytes");
+	ck_assert_int_eq(mtls_http_respond_start(req, 200, junk), -1);
+	ck_assert_msg_has(mtls_error(server_side), "not a number of bytes");
+	respond_text(req, 200, "fine");
+	mtls_http_req_free(req);
+	ck_assert(recv_until("fine"));
+	ck_assert_ptr_null(strstr(wire, "-5"));
+}
+END_TEST
+
 START_TEST(test_http10_close_delimited)
 {
 	struct mtls_http_req *req;
@@ -618,6 +640,7 @@ http_server_suite(void)
 	tcase_add_test(tc, test_head_and_bodiless);
 	tcase_add_test(tc, test_streamed_response_chunked);
 	tcase_add_test(tc, test_streamed_response_with_length);
+	tcase_add_test(tc, test_streamed_bad_length_refused);
 	tcase_add_test(tc, test_http10_close_delimited);
 	tcase_add_test(tc, test_http10_keep_alive);
 	tcase_add_test(tc, test_unread_body_ends_keep_alive);
