@@ -19,6 +19,8 @@
 
 #include <mtls.h>
 
+#include "common.h"
+
 enum { EXIT_USAGE = 1, EXIT_CONFIG, EXIT_CONNECT, EXIT_TLS, EXIT_IO };
 
 #define MAX_TICKET_KEYS 4
@@ -98,37 +100,25 @@ parse_options(int argc, char **argv, struct options *o)
 		usage();
 }
 
-/* "host:port", "[::1]:port": splits at the last colon. */
+/* "host:port", "[::1]:port": exits on an address without a port. */
 static void
 split_addr(const char *addr, char *host, size_t len, const char **port)
 {
-	const char *colon = strrchr(addr, ':');
-	size_t n;
-
-	if (colon == NULL) {
-		fprintf(stderr, "mtls-echo: address '%s' needs a port (HOST:PORT)\n",
-		    addr);
-		exit(EXIT_USAGE);
-	}
-	n = (size_t)(colon - addr);
-	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
-		addr++;
-		n -= 2;
-	}
-	snprintf(host, len, "%.*s", (int)n, addr);
-	*port = colon + 1;
+	if (split_hostport(addr, host, len, port) == 0)
+		return;
+	fprintf(stderr, "mtls-echo: address '%s' needs a port (HOST:PORT)\n",
+	    addr);
+	exit(EXIT_USAGE);
 }
 
-/* nginx's ssl_verify_client values. */
+/* nginx's ssl_verify_client values; exits on another. */
 static int
-verify_client_mode(const char *value)
+verify_client_option(const char *value)
 {
-	if (!strcmp(value, "on"))
-		return MTLS_VERIFY_CLIENT_REQUIRED;
-	if (!strcmp(value, "optional"))
-		return MTLS_VERIFY_CLIENT_OPTIONAL;
-	if (!strcmp(value, "optional_no_ca"))
-		return MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA;
+	int mode = verify_client_mode(value);
+
+	if (mode >= 0)
+		return mode;
 	fprintf(stderr, "mtls-echo: --verify-client takes on, optional or "
 	    "optional_no_ca, not '%s'\n", value);
 	exit(EXIT_USAGE);
@@ -141,7 +131,7 @@ server_options(struct mtls_config *cfg, const struct options *o)
 
 	if (o->verify_client != NULL)
 		rc = mtls_config_set_verify_client(cfg,
-		    verify_client_mode(o->verify_client));
+		    verify_client_option(o->verify_client));
 	if (rc == 0 && o->tickets >= 0)
 		rc = mtls_config_set_session_tickets(cfg, (int)o->tickets);
 	for (i = 0; rc == 0 && i < o->ticket_key_count; i++)
@@ -162,16 +152,8 @@ make_config(const struct options *o)
 	/* To probe how peers treat a bad certificate, present it anyway. */
 	if (o->insecure_identity)
 		mtls_config_insecure_allow_bad_identity(cfg);
-	if (o->p12 != NULL) {
-		char *file = strdup(o->p12), *colon = strrchr(file, ':');
-
-		if (colon != NULL)
-			*colon++ = '\0';
-		rc = mtls_config_set_p12_file(cfg, file, colon ? colon : o->pass);
-		free(file);
-	} else if (o->cert != NULL) {
-		rc = mtls_config_set_cert_file(cfg, o->cert, o->key, o->pass);
-	}
+	if (o->p12 != NULL || o->cert != NULL)
+		rc = load_identity(cfg, o->cert, o->key, o->pass, o->p12);
 	if (rc == 0)
 		rc = mtls_config_set_ca_file(cfg, o->cacert);
 	if (rc == 0)

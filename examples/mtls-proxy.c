@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "http-relay.h"
 
 enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_LISTEN = 3 };
@@ -93,24 +94,6 @@ parse_options(int argc, char **argv)
 
 /* ----------------------------------------------------------- configs */
 
-static int
-load_identity(struct mtls_config *cfg)
-{
-	char *file, *colon;
-	int rc;
-
-	if (opts.p12 == NULL)
-		return mtls_config_set_cert_file(cfg, opts.cert, opts.key,
-		    opts.pass);
-	if ((file = strdup(opts.p12)) == NULL)
-		return -1;
-	if ((colon = strrchr(file, ':')) != NULL)
-		*colon++ = '\0';
-	rc = mtls_config_set_p12_file(cfg, file, colon ? colon : opts.pass);
-	free(file);
-	return rc;
-}
-
 /* The upstream side: our certificate, the CA that signed the upstream's. */
 static struct mtls_config *
 upstream_config(void)
@@ -119,7 +102,7 @@ upstream_config(void)
 
 	if (cfg == NULL)
 		return NULL;
-	if (load_identity(cfg) != 0 ||
+	if (load_identity(cfg, opts.cert, opts.key, opts.pass, opts.p12) != 0 ||
 	    (opts.cacert != NULL && mtls_config_set_ca_file(cfg, opts.cacert) != 0) ||
 	    (opts.capath != NULL && mtls_config_set_ca_path(cfg, opts.capath) != 0) ||
 	    mtls_config_set_timeouts(cfg, 10000, 10000, 60000) != 0) {
@@ -144,24 +127,6 @@ local_config(void)
 }
 
 /* ------------------------------------------------------------ address */
-
-static int
-split_addr(const char *addr, char *host, size_t len, const char **port)
-{
-	const char *colon = strrchr(addr, ':');
-	size_t n;
-
-	if (colon == NULL)
-		return -1;
-	n = (size_t)(colon - addr);
-	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
-		addr++;
-		n -= 2;
-	}
-	snprintf(host, len, "%.*s", (int)n, addr);
-	*port = colon + 1;
-	return 0;
-}
 
 /* Whoever reaches a plain listener speaks with our certificate: only
  * loopback addresses, unless --insecure-listen-any. */
@@ -301,7 +266,7 @@ main(int argc, char **argv)
 	int status;
 
 	parse_options(argc, argv);
-	if (split_addr(opts.listen, host, sizeof(host), &port) != 0) {
+	if (split_hostport(opts.listen, host, sizeof(host), &port) != 0) {
 		fprintf(stderr, "mtls-proxy: --listen '%s' needs a port "
 		    "(127.0.0.1:PORT)\n", opts.listen);
 		return EXIT_USAGE;

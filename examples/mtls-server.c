@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "mtls-server.h"
 
 #define THREAD_STACK (256 * 1024)
@@ -165,36 +166,6 @@ parse_options(int argc, char **argv, struct options *o)
 
 /* ------------------------------------------------------------- config */
 
-/* nginx's ssl_verify_client values. */
-static int
-verify_client_mode(const char *value)
-{
-	if (!strcmp(value, "on"))
-		return MTLS_VERIFY_CLIENT_REQUIRED;
-	if (!strcmp(value, "optional"))
-		return MTLS_VERIFY_CLIENT_OPTIONAL;
-	if (!strcmp(value, "optional_no_ca"))
-		return MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA;
-	return -1;
-}
-
-static int
-load_identity(struct mtls_config *cfg, const struct options *o)
-{
-	char *file, *colon;
-	int rc;
-
-	if (o->p12 == NULL)
-		return mtls_config_set_cert_file(cfg, o->cert, o->key, o->pass);
-	if ((file = strdup(o->p12)) == NULL)
-		return -1;
-	if ((colon = strrchr(file, ':')) != NULL)
-		*colon++ = '\0';
-	rc = mtls_config_set_p12_file(cfg, file, colon ? colon : o->pass);
-	free(file);
-	return rc;
-}
-
 static int
 load_policy(struct mtls_config *cfg, const struct options *o)
 {
@@ -244,8 +215,8 @@ build_config(const struct options *o)
 		fprintf(stderr, "mtls-server: out of memory\n");
 		return NULL;
 	}
-	if (load_identity(cfg, o) != 0 || load_policy(cfg, o) != 0 ||
-	    load_settings(cfg, o) != 0) {
+	if (load_identity(cfg, o->cert, o->key, o->pass, o->p12) != 0 ||
+	    load_policy(cfg, o) != 0 || load_settings(cfg, o) != 0) {
 		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(cfg));
 		mtls_config_free(cfg);
 		return NULL;
@@ -402,25 +373,6 @@ drain(void)
 		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
 }
 
-/* "host:port", "[::1]:port", ":port": splits at the last colon. */
-static int
-split_addr(const char *addr, char *host, size_t len, const char **port)
-{
-	const char *colon = strrchr(addr, ':');
-	size_t n;
-
-	if (colon == NULL)
-		return -1;
-	n = (size_t)(colon - addr);
-	if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
-		addr++;
-		n -= 2;
-	}
-	snprintf(host, len, "%.*s", (int)n, addr);
-	*port = colon + 1;
-	return 0;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -435,7 +387,7 @@ main(int argc, char **argv)
 		    "or optional_no_ca, not '%s'\n", o.verify_client);
 		return EXIT_USAGE;
 	}
-	if (split_addr(o.listen, host, sizeof(host), &port) != 0) {
+	if (split_hostport(o.listen, host, sizeof(host), &port) != 0) {
 		fprintf(stderr, "mtls-server: --listen '%s' needs a port "
 		    "(ADDR:PORT)\n", o.listen);
 		return EXIT_USAGE;

@@ -161,21 +161,6 @@ START_TEST(test_read_timeout)
 }
 END_TEST
 
-struct reader {
-	struct mtls *c;
-	ssize_t rc;
-};
-
-static void *
-reader_thread(void *arg)
-{
-	struct reader *r = arg;
-	char buf[8];
-
-	r->rc = mtls_read(r->c, buf, sizeof(buf));
-	return NULL;
-}
-
 START_TEST(test_wake_blocked_read)
 {
 	struct test_server s;

@@ -276,21 +276,6 @@ START_TEST(test_plain_read_timeout)
 }
 END_TEST
 
-struct reader {
-	struct mtls *c;
-	ssize_t rc;
-};
-
-static void *
-reader_thread(void *arg)
-{
-	struct reader *r = arg;
-	char buf[8];
-
-	r->rc = mtls_read(r->c, buf, sizeof(buf));
-	return NULL;
-}
-
 START_TEST(test_plain_wake_blocked_read)
 {
 	struct mtls_config *cfg = plain_config(0);

@@ -217,3 +217,13 @@ connect_pair(struct mtls_config *scfg, struct mtls_config *ccfg,
 	*listener = a.listener;
 	*server_side = a.conn;
 }
+
+void *
+reader_thread(void *arg)
+{
+	struct reader *r = arg;
+	char buf[8];
+
+	r->rc = mtls_read(r->c, buf, sizeof(buf));
+	return NULL;
+}

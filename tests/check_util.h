@@ -103,6 +103,14 @@ void connect_pair(struct mtls_config *scfg, struct mtls_config *ccfg,
     struct mtls **listener, struct mtls **server_side,
     struct mtls **client_side);
 
+/* A read in a thread of its own, for tests that wake or time it out:
+ * start reader_thread with a struct reader; rc is mtls_read's result. */
+struct reader {
+	struct mtls *c;
+	ssize_t rc;
+};
+void *reader_thread(void *arg);
+
 /* The suites, one per module. */
 Suite *error_suite(void);
 Suite *config_suite(void);

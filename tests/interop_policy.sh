@@ -62,14 +62,7 @@ if have nginx "$NGINX_BIN"; then
 }
 EOF
 } >"$tmp/nginx.conf"
-	run nginx_t "$NGINX_BIN" -t -p "$tmp/" -c "$tmp/nginx.conf" \
-	    -e "$tmp/error.log"
-	expect_status nginx_t "$rc" 0
-	start_bg nginx "$NGINX_BIN" -p "$tmp/" -c "$tmp/nginx.conf" \
-	    -e "$tmp/error.log"
-	NGINX_PID=$BG_PID
-	wait_port "$P1" "$NGINX_PID"
-	wait_port "$P2" "$NGINX_PID"
+	start_nginx_conf "$P1" "$P2"
 
 	# get NAME PORT ARG...: an HTTP request with the mtls-echo client.
 	get() {

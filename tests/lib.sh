@@ -360,6 +360,22 @@ start_mtls_server() {
 	start_listener "$name" "$MTLS_SERVER" --listen "127.0.0.1:@PORT@" "$@"
 }
 
+# start_nginx_conf PORT...: checks $tmp/nginx.conf with `nginx -t`, starts
+# nginx on it (everything it writes in $tmp), and waits until each PORT
+# accepts connections.  Sets NGINX_PID.
+start_nginx_conf() {
+	local p
+	run nginx_t "$NGINX_BIN" -t -p "$tmp/" -c "$tmp/nginx.conf" \
+	    -e "$tmp/error.log"
+	expect_status nginx_t "$rc" 0
+	start_bg nginx "$NGINX_BIN" -p "$tmp/" -c "$tmp/nginx.conf" \
+	    -e "$tmp/error.log"
+	NGINX_PID=$BG_PID
+	for p in "$@"; do
+		wait_port "$p" "$NGINX_PID"
+	done
+}
+
 # nginx_conf_head [WORKERS]: the start of an nginx.conf that keeps
 # everything nginx writes (pid file, logs, temp paths) in $tmp, running in
 # the foreground so that its PID is the one to stop (with WORKERS > 1 that

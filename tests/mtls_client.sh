@@ -131,13 +131,7 @@ answer='return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\n";'
 EOF
 } >"$tmp/nginx.conf"
 
-run nginx_t "$NGINX_BIN" -t -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/error.log"
-expect_status nginx_t "$rc" 0
-start_bg nginx "$NGINX_BIN" -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/error.log"
-NGINX_PID=$BG_PID
-for p in "$P1" "$P2" "$P3" "$PB"; do
-	wait_port "$p" "$NGINX_PID"
-done
+start_nginx_conf "$P1" "$P2" "$P3" "$PB"
 
 U1=https://localhost:$P1/
 CA=(--cacert "$PKI/ca.crt")

@@ -48,12 +48,7 @@ PB=$(free_port)     # nginx, plain backend
 }
 EOF
 } >"$tmp/nginx.conf"
-run nginx_t "$NGINX_BIN" -t -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/error.log"
-expect_status nginx_t "$rc" 0
-start_bg nginx "$NGINX_BIN" -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/error.log"
-NGINX_PID=$BG_PID
-wait_port "$PT" "$NGINX_PID"
-wait_port "$PB" "$NGINX_PID"
+start_nginx_conf "$PT" "$PB"
 
 # get NAME URL ARG...: curl, with the HTTP status on the last line.
 get() {

@@ -52,9 +52,7 @@ start_nginx() {
 }
 EOF
 	} >"$tmp/nginx.conf"
-	start_bg nginx "$NGINX_BIN" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log"
-	NGINX_PID=$BG_PID
-	wait_port "$NGINX_PORT" "$NGINX_PID"
+	start_nginx_conf "$NGINX_PORT"
 }
 
 # start_mtls DIR: mtls-server with the same certificates and files.
