@@ -420,8 +420,8 @@ write_head(FILE *f, const struct mtls_http_response *r, const char *prefix,
 	const char *name, *value;
 	size_t i;
 
-	fprintf(f, "%sHTTP/1.1 %d %s%s", prefix, mtls_http_response_status(r),
-	    mtls_http_response_reason(r), eol);
+	fprintf(f, "%s%s %d %s%s", prefix, mtls_http_response_version(r),
+	    mtls_http_response_status(r), mtls_http_response_reason(r), eol);
 	for (i = 0; mtls_http_response_header_at(r, i, &name, &value); i++)
 		fprintf(f, "%s%s: %s%s", prefix, name, value, eol);
 	fprintf(f, "%.1s%s", prefix, eol);   /* "<" alone, as curl -v */

@@ -752,6 +752,11 @@ MTLS_EXPORT int mtls_http_response_status(const struct mtls_http_response *r);
 MTLS_EXPORT const char *mtls_http_response_reason(
     const struct mtls_http_response *r);
 
+/* mtls_http_response_version - the version the server answered with,
+ * "HTTP/1.1" or "HTTP/1.0" (a static string); NULL for a NULL r. */
+MTLS_EXPORT const char *mtls_http_response_version(
+    const struct mtls_http_response *r);
+
 /*
  * mtls_http_response_header - the value of the index-th header called name
  * (case-insensitive; repeated headers are kept in order), or NULL.

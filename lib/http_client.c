@@ -201,6 +201,14 @@ mtls_http_response_reason(const struct mtls_http_response *r)
 }
 
 MTLS_EXPORT const char *
+mtls_http_response_version(const struct mtls_http_response *r)
+{
+	if (r == NULL)
+		return NULL;
+	return r->head.minor_version == 0 ? "HTTP/1.0" : "HTTP/1.1";
+}
+
+MTLS_EXPORT const char *
 mtls_http_response_header(const struct mtls_http_response *r,
     const char *name, size_t index)
 {
@@ -233,7 +241,7 @@ mtls_http_response_body(const struct mtls_http_response *r, size_t *len)
  * [IPv6] literal. */
 static int
 split_url(struct mtls *c, const char *url, char *host, size_t host_len,
-    char *port, size_t port_len, const char **path)
+    char *port, size_t port_len, char *target, size_t target_len)
 {
 	const char *scheme = c->plain ? "http://" : "https://";
 	const char *p, *end, *colon;
@@ -253,7 +261,13 @@ split_url(struct mtls *c, const char *url, char *host, size_t host_len,
 	snprintf(host, host_len, "%.*s", (int)n, p);
 	snprintf(port, port_len, "%.*s", colon ? (int)(end - colon - 1) : 3,
 	    colon ? colon + 1 : c->plain ? "80" : "443");
-	*path = *end == '/' ? end : "/";
+	/* The request target: path and query; a fragment is not sent
+	 * (RFC 9110, 4.2.4), and "https://h?q" asks for "/?q". */
+	n = strcspn(end, "#");
+	if (snprintf(target, target_len, "%s%.*s", *end == '/' ? "" : "/",
+	    (int)n, end) >= (int)target_len)
+		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%.60s...' is too long",
+		    url);
 	return 0;
 }
 
@@ -261,11 +275,11 @@ MTLS_EXPORT struct mtls_http_response *
 mtls_http_url(struct mtls *c, const char *method, const char *url,
     const void *body, size_t body_len)
 {
-	char host[256], port[16];
-	const char *path = "/";
+	char host[256], port[16], target[8192];
 
 	if (c == NULL || split_url(c, url, host, sizeof(host), port,
-	    sizeof(port), &path) != 0 || mtls_connect(c, host, port) != 0)
+	    sizeof(port), target, sizeof(target)) != 0 ||
+	    mtls_connect(c, host, port) != 0)
 		return NULL;
-	return mtls_http_request(c, method, path, NULL, body, body_len, 0);
+	return mtls_http_request(c, method, target, NULL, body, body_len, 0);
 }

@@ -364,7 +364,7 @@ match_one(const struct mtls_allow *a, X509 *cert)
 	}
 }
 
-/* "CN=client, OU=testers, DNS:x, URI:y, SPKI sha256 ab12...": what the
+/* "CN=client, OU=testers, DNS:x, URI:y, SPKI sha256//q1...=": what the
  * peer presented, for the refusal message. */
 void
 mtls_describe_identity(X509 *cert, bool with_subject, char *buf, size_t len)
@@ -391,9 +391,15 @@ mtls_describe_identity(X509 *cert, bool with_subject, char *buf, size_t len)
 		free(text);
 	}
 	GENERAL_NAMES_free(sans);
-	if (used < len && mtls_cert_sha256(cert, true, md) == 0)
-		snprintf(buf + used, len - used, "%sSPKI sha256 %02x%02x%02x%02x...",
-		    used ? ", " : "", md[0], md[1], md[2], md[3]);
+	/* In curl's pin form, so that it can be pasted into an allow-list
+	 * (MTLS_ALLOW_SPKI_SHA256) or --pinnedpubkey as it is. */
+	if (used < len && mtls_cert_sha256(cert, true, md) == 0) {
+		unsigned char pin[45];
+
+		EVP_EncodeBlock(pin, md, 32);
+		snprintf(buf + used, len - used, "%sSPKI sha256//%s",
+		    used ? ", " : "", (const char *)pin);
+	}
 }
 
 /* ------------------------------------------------------- running policy */

@@ -136,6 +136,7 @@ START_TEST(test_get_with_length)
 	ck_assert_msg(r != NULL, "%s", mtls_error(conn));
 	ck_assert_int_eq(mtls_http_response_status(r), 200);
 	ck_assert_str_eq(mtls_http_response_reason(r), "OK");
+	ck_assert_str_eq(mtls_http_response_version(r), "HTTP/1.1");
 	ck_assert_str_eq(mtls_http_response_body(r, &len), "hello");
 	ck_assert_uint_eq(len, 5);
 	ck_assert_str_eq(mtls_http_response_header(r, "content-length", 0), "5");
@@ -231,7 +232,7 @@ END_TEST
 
 START_TEST(test_close_delimited_and_stream)
 {
-	static const char *const resp[] = { "HTTP/1.1 200 OK\r\n"
+	static const char *const resp[] = { "HTTP/1.0 200 OK\r\n"
 	    "Connection: close\r\n\r\nuntil the end", NULL };
 	struct mtls_http_response *r;
 	char buf[4], all[64] = "";
@@ -240,6 +241,7 @@ START_TEST(test_close_delimited_and_stream)
 	serve(resp);
 	r = mtls_http_request(conn, "GET", "/", NULL, NULL, 0, MTLS_HTTP_STREAM);
 	ck_assert_msg(r != NULL, "%s", mtls_error(conn));
+	ck_assert_str_eq(mtls_http_response_version(r), "HTTP/1.0");
 	ck_assert_str_eq(body_of(r), "");
 	while ((n = mtls_http_response_read(r, buf, sizeof(buf))) > 0)
 		strncat(all, buf, (size_t)n);
@@ -357,6 +359,37 @@ START_TEST(test_url_one_call)
 }
 END_TEST
 
+/* The query is part of the target, even without a path; a fragment is
+ * not sent. */
+START_TEST(test_url_query_and_fragment)
+{
+	static const char *const resp[] = { "HTTP/1.1 204 No Content\r\n\r\n",
+	    NULL };
+	const char *const forms[][2] = {
+		{ "https://localhost:%d?q=1#top", "GET /?q=1 HTTP/1.1\r\n" },
+		{ "https://localhost:%d/a/b?x=y#frag", "GET /a/b?x=y HTTP/1.1\r\n" },
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		struct mtls_http_response *r;
+		struct mtls *c;
+		char url[128];
+
+		canned_start(&srv, resp);
+		c = mtls_client_new(client_cfg);
+		snprintf(url, sizeof(url), forms[i][0], srv.port);
+		r = mtls_http_url(c, "GET", url, NULL, 0);
+		ck_assert_msg(r != NULL, "%s", mtls_error(c));
+		mtls_http_response_free(r);
+		mtls_close(c);
+		mtls_free(c);
+		canned_stop(&srv);
+		ck_assert_msg(strncmp(srv.got, forms[i][1], strlen(forms[i][1])) == 0,
+		    "%s: got: %s", url, srv.got);
+	}
+}
+END_TEST
+
 START_TEST(test_url_not_https)
 {
 	struct mtls *c = mtls_client_new(client_cfg);
@@ -391,6 +424,7 @@ http_client_suite(void)
 	tcase_add_test(tc, test_short_body_is_truncation);
 	tcase_add_test(tc, test_bad_status_line_refused);
 	tcase_add_test(tc, test_url_one_call);
+	tcase_add_test(tc, test_url_query_and_fragment);
 	tcase_add_test(tc, test_url_not_https);
 	suite_add_tcase(s, tc);
 	return s;
