@@ -18,8 +18,6 @@
 #include "common.h"
 #include "mtls-server.h"
 
-#define THREAD_STACK (256 * 1024)
-
 static struct mtls *listener;
 static volatile sig_atomic_t reload_wanted, stop_wanted;
 
@@ -293,13 +291,11 @@ install_signals(void)
 }
 
 static const struct options *opts;
-static pthread_attr_t thread_attr;
 
-static void *
-connection_main(void *arg)
+static void
+serve_one(struct mtls *conn)
 {
-	serve_connection(arg, opts);
-	return NULL;
+	serve_connection(conn, opts);
 }
 
 /* A thread for conn's requests, until it is idle or done.  Returns 0, or
@@ -307,12 +303,8 @@ connection_main(void *arg)
 static int
 start_thread(struct mtls *conn)
 {
-	pthread_t t;
-
-	if (pthread_create(&t, &thread_attr, connection_main, conn) == 0)
+	if (workers_submit(conn) == 0)
 		return 0;
-	fprintf(stderr, "mtls-server: cannot start a thread: %s\n",
-	    strerror(errno));
 	close_connection(conn);
 	return -1;
 }
@@ -353,15 +345,6 @@ accept_loop(void)
 		else if (mtls_error_code(listener) != MTLS_ERR_WOKEN)
 			fprintf(stderr, "mtls-server: %s\n", mtls_error(listener));
 	}
-}
-
-/* Threads detached, with small stacks: a connection's needs are few. */
-static void
-init_threads(void)
-{
-	pthread_attr_init(&thread_attr);
-	pthread_attr_setdetachstate(&thread_attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&thread_attr, THREAD_STACK);
 }
 
 /* Idle connections close, the others finish their request, for a while. */
@@ -408,7 +391,7 @@ main(int argc, char **argv)
 		return EXIT_LISTEN;
 	}
 	opts = &o;
-	init_threads();
+	workers_init(serve_one);
 	if (park_start(o.keepalive, resume_connection) != 0) {
 		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
 		return EXIT_CONFIG;

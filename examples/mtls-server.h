@@ -43,6 +43,11 @@ void serve_connection(struct mtls *conn, const struct options *o);
 void close_connection(struct mtls *conn);
 long connections_open(long delta);
 
+/* mtls-server-workers.c: threads for busy connections, kept for reuse;
+ * workers_submit returns -1, conn untouched, when no thread can be had. */
+void workers_init(void (*serve)(struct mtls *conn));
+int workers_submit(struct mtls *conn);
+
 /* mtls-server-park.c: idle connections wait in one epoll thread; resume
  * gets each one that becomes readable. */
 int park_start(long keepalive_seconds, void (*resume)(struct mtls *conn));
