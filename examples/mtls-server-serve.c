@@ -160,16 +160,43 @@ hex_digit(int ch)
 	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
+/* Appends the segment seg[0..n) to the normalized path out (of *used
+ * bytes): "." and empty segments vanish, ".." removes the last segment.
+ * Returns -1 when ".." would climb above "/" or out is full. */
+static int
+add_segment(char *out, size_t len, size_t *used, const char *seg, size_t n)
+{
+	if (n == 0 || (n == 1 && seg[0] == '.'))
+		return 0;
+	if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+		if (*used == 0)
+			return -1;
+		while (*used > 0 && out[--*used] != '/')
+			;
+		out[*used] = '\0';
+		return 0;
+	}
+	if (*used + n + 2 > len)
+		return -1;
+	out[(*used)++] = '/';
+	memcpy(out + *used, seg, n);
+	*used += n;
+	out[*used] = '\0';
+	return 0;
+}
+
 /*
- * The file under root for target: the path, percent-decoded, with no
- * ".." segment and no NUL; "/" ends in index.html.  Returns 0, or -1 when
- * the path could leave root.
+ * The path of target, percent-decoded and normalized (RFC 3986, 5.2.4),
+ * as nginx matches locations: "/%73ecure/./x" and "//secure/x" are
+ * "/secure/x"; a trailing "/" is kept.  Returns 0, or -1 when the path is
+ * not absolute, holds a NUL, or climbs above "/".
  */
 static int
-map_path(const char *root, const char *target, char *out, size_t len)
+normalize_path(const char *target, char *out, size_t len)
 {
-	char path[4096];
-	size_t n = 0;
+	char decoded[4096];
+	size_t n = 0, used = 0;
+	const char *seg;
 
 	for (const char *p = target; *p != '\0' && *p != '?' && *p != '#'; p++) {
 		int ch = (unsigned char)*p;
@@ -178,14 +205,38 @@ map_path(const char *root, const char *target, char *out, size_t len)
 			ch = hex_digit(p[1]) * 16 + hex_digit(p[2]);
 			p += 2;
 		}
-		if (ch == '\0' || n + 1 >= sizeof(path))
+		if (ch == '\0' || n + 1 >= sizeof(decoded))
 			return -1;
-		path[n++] = (char)ch;
+		decoded[n++] = (char)ch;
 	}
-	path[n] = '\0';
-	if (path[0] != '/' || strstr(path, "/../") != NULL ||
-	    (n >= 3 && strcmp(path + n - 3, "/..") == 0))
+	decoded[n] = '\0';
+	if (decoded[0] != '/' || len < 2)
 		return -1;
+	out[0] = '\0';
+	for (seg = decoded + 1; ; seg += strcspn(seg, "/") + 1) {
+		if (add_segment(out, len, &used, seg, strcspn(seg, "/")) != 0)
+			return -1;
+		if (seg[strcspn(seg, "/")] == '\0')
+			break;
+	}
+	if ((used == 0 || decoded[n - 1] == '/') && used + 2 <= len) {
+		out[used++] = '/';
+		out[used] = '\0';
+	}
+	return used + 1 <= len ? 0 : -1;
+}
+
+/* The file under root for target ("/" ends in index.html); -1 when the
+ * path cannot be normalized inside root. */
+static int
+map_path(const char *root, const char *target, char *out, size_t len)
+{
+	char path[4096];
+	size_t n;
+
+	if (normalize_path(target, path, sizeof(path)) != 0)
+		return -1;
+	n = strlen(path);
 	return snprintf(out, len, "%s%s%s", root, path,
 	    path[n - 1] == '/' ? "index.html" : "") < (int)len ? 0 : -1;
 }
@@ -257,14 +308,21 @@ respond_file(const struct options *o, struct mtls_http_req *req,
 }
 
 /* Under a --protect prefix, a client without a verified certificate gets
- * 403, as the seed's nginx `if ($ssl_client_verify != SUCCESS)`. */
+ * 403, as the seed's nginx `if ($ssl_client_verify != SUCCESS)` in a
+ * location. */
 static bool
 forbidden(const struct options *o, struct mtls *c, const char *target)
 {
-	if (mtls_peer_cert_verified(c))
+	char path[4096];
+
+	if (o->nprotect == 0 || mtls_peer_cert_verified(c))
 		return false;
+	/* The decoded, normalized path, or "/%73ecure" would walk past a
+	 * "/secure" prefix; one that cannot be normalized is refused. */
+	if (normalize_path(target, path, sizeof(path)) != 0)
+		return true;
 	for (int i = 0; i < o->nprotect; i++)
-		if (strncmp(target, o->protect[i], strlen(o->protect[i])) == 0)
+		if (strncmp(path, o->protect[i], strlen(o->protect[i])) == 0)
 			return true;
 	return false;
 }

@@ -120,6 +120,12 @@ fetch secure_nocert /secure/data
 answered secure_nocert 403 "needs a verified client certificate"
 expect_server_log "$tmp/srv.out" '"GET /secure/data HTTP/1.1" 403' \
     "$SERVER_PID"
+# The prefix is matched on the decoded, normalized path, as nginx matches
+# locations: no spelling of it walks past.
+for spelling in /%73ecure/data //secure/data /./secure/data /open/../secure/data; do
+	fetch secure_spelled "$spelling" --path-as-is
+	answered secure_spelled 403 "needs a verified client certificate"
+done
 fetch secure_cert /secure/data "${CLIENT[@]}"
 answered secure_cert 200 "verify: SUCCESS"
 # optional still refuses a certificate that fails, as nginx does.
