@@ -1,0 +1,207 @@
+# frozen_string_literal: true
+
+require "ffi"
+require_relative "version"
+
+module MTLS
+  # The library could not be loaded, or is not the one this binding needs.
+  # A ::LoadError, so that `rescue LoadError` around `require "mtls"` works.
+  class LoadError < ::LoadError; end
+
+  # Every C function of libmtls used by the binding, in one place.  Calls
+  # that can wait on the network are attached with `blocking: true`: they
+  # release the GVL, so other Ruby threads run while they wait.
+  module Native
+    extend FFI::Library
+
+    path = ENV["LIBMTLS_PATH"]
+    # LIBMTLS_PATH names exactly the file to load: no fallback to another.
+    LIBRARY = path.nil? || path.empty? ? SONAME : path
+
+    begin
+      if LIBRARY != SONAME && !File.file?(LIBRARY)
+        raise ::LoadError, "no such file"
+      end
+      ffi_lib LIBRARY
+    rescue ::LoadError => e
+      hint = if LIBRARY == SONAME
+               "install libmtls (make install; then ldconfig), or set " \
+               "LIBMTLS_PATH to the full path of libmtls.so.0"
+             else
+               "LIBMTLS_PATH is set: point it at an existing libmtls.so.0 " \
+               "(in a build tree: .libs/libmtls.so.0), or unset it to use " \
+               "the installed #{SONAME}"
+             end
+      raise MTLS::LoadError, "mtls: cannot load libmtls from " \
+        "#{LIBRARY.inspect}: #{e.message.lines.first.to_s.strip}; #{hint}"
+    end
+
+    def self.attach(name, args, ret, **opts)
+      attach_function(name, args, ret, **opts)
+    rescue FFI::NotFoundError
+      raise MTLS::LoadError, "mtls: #{LIBRARY} has no #{name}(): it is " \
+        "older than this binding (mtls gem #{VERSION}, ABI " \
+        "#{ABI_VERSION}); install a newer libmtls or set LIBMTLS_PATH"
+    end
+    private_class_method :attach
+
+    attach :mtls_abi_version, [], :int
+    abi = mtls_abi_version
+    if abi != ABI_VERSION
+      raise MTLS::LoadError, "mtls: #{LIBRARY} has ABI version #{abi}, " \
+        "this binding (mtls gem #{VERSION}) needs ABI #{ABI_VERSION}: " \
+        "#{abi < ABI_VERSION ? 'install a newer libmtls' : 'update the mtls gem'}" \
+        " or set LIBMTLS_PATH to a matching libmtls.so.0"
+    end
+
+    typedef :pointer, :config
+    typedef :pointer, :conn
+
+    # mtls_verify_fn
+    callback :verify_fn, %i[conn int pointer pointer size_t], :int
+
+    attach :mtls_error_name, [:int], :string
+
+    # config
+    attach :mtls_config_new, [], :config
+    attach :mtls_config_free, [:config], :void
+    attach :mtls_config_error, [:config], :string
+    attach :mtls_config_error_code, [:config], :int
+    attach :mtls_config_warning, %i[config size_t], :string
+    attach :mtls_config_set_cert_file, %i[config string string string], :int
+    attach :mtls_config_set_cert_mem,
+           %i[config pointer size_t pointer size_t string], :int
+    attach :mtls_config_set_p12_file, %i[config string string], :int
+    attach :mtls_config_set_p12_mem, %i[config pointer size_t string], :int
+    attach :mtls_config_set_ca_file, %i[config string], :int
+    attach :mtls_config_set_ca_path, %i[config string], :int
+    attach :mtls_config_set_ca_mem, %i[config pointer size_t], :int
+    attach :mtls_config_use_system_ca, [:config], :int
+    attach :mtls_config_set_min_version, %i[config int], :int
+    attach :mtls_config_set_alpn, %i[config string], :int
+    attach :mtls_config_set_timeouts, %i[config int int int], :int
+    attach :mtls_config_set_verify_client, %i[config int], :int
+    attach :mtls_config_insecure_noverify, [:config], :int
+    attach :mtls_config_set_verify_depth, %i[config int], :int
+    attach :mtls_config_set_crl_file, %i[config string int], :int
+    attach :mtls_config_allow, %i[config int string], :int
+    attach :mtls_config_set_verify_callback, %i[config verify_fn pointer], :int
+    attach :mtls_config_set_session_cache, %i[config int], :int
+
+    # objects
+    attach :mtls_client_new, [:config], :conn
+    attach :mtls_server_new, [:config], :conn
+    attach :mtls_free, [:conn], :void
+    attach :mtls_error, [:conn], :string
+    attach :mtls_error_code, [:conn], :int
+    attach :mtls_set_verify_name, %i[conn string], :int
+    attach :mtls_connect, %i[conn string string], :int, blocking: true
+    attach :mtls_listen, %i[conn string string int], :int
+    attach :mtls_accept, %i[conn pointer], :int, blocking: true
+    attach :mtls_handshake, [:conn], :int, blocking: true
+    attach :mtls_read, %i[conn pointer size_t], :ssize_t, blocking: true
+    attach :mtls_write, %i[conn pointer size_t], :ssize_t, blocking: true
+    attach :mtls_close, [:conn], :int, blocking: true
+    attach :mtls_wake, [:conn], :int
+    attach :mtls_fd, [:conn], :int
+    attach :mtls_local_port, [:conn], :int
+
+    # connection facts and peer identity
+    attach :mtls_conn_version, [:conn], :string
+    attach :mtls_conn_cipher, [:conn], :string
+    attach :mtls_conn_alpn, [:conn], :string
+    attach :mtls_conn_session_resumed, [:conn], :int
+    attach :mtls_conn_describe, [:conn], :string
+    attach :mtls_peer_cert_provided, [:conn], :int
+    attach :mtls_peer_cert_verified, [:conn], :int
+    attach :mtls_peer_verify_error, [:conn], :string
+    attach :mtls_peer_subject, [:conn], :string
+    attach :mtls_peer_issuer, [:conn], :string
+    attach :mtls_peer_common_name, [:conn], :string
+    attach :mtls_peer_serial, [:conn], :string
+    attach :mtls_peer_fingerprint_sha256, [:conn], :string
+    attach :mtls_peer_spki_sha256, [:conn], :string
+    attach :mtls_peer_not_before, [:conn], :time_t
+    attach :mtls_peer_not_after, [:conn], :time_t
+    attach :mtls_peer_san, %i[conn int size_t], :string
+    attach :mtls_peer_acceptable_ca, %i[conn size_t], :string
+    attach :mtls_peer_cert_pem, [:conn], :string
+    attach :mtls_peer_chain_pem, [:conn], :string
+
+    # HTTP/1.1 client
+    attach :mtls_http_request,
+           %i[conn string string pointer pointer size_t int], :pointer,
+           blocking: true
+    attach :mtls_http_url, %i[conn string string pointer size_t], :pointer,
+           blocking: true
+    attach :mtls_http_response_status, [:pointer], :int
+    attach :mtls_http_response_reason, [:pointer], :string
+    attach :mtls_http_response_version, [:pointer], :string
+    attach :mtls_http_response_header_at, %i[pointer size_t pointer pointer],
+           :int
+    attach :mtls_http_response_body, %i[pointer pointer], :pointer
+    attach :mtls_http_response_free, [:pointer], :void
+
+    # HTTP/1.1 server
+    attach :mtls_http_read_request, %i[conn int pointer], :int, blocking: true
+    attach :mtls_http_req_method, [:pointer], :string
+    attach :mtls_http_req_target, [:pointer], :string
+    attach :mtls_http_req_version, [:pointer], :string
+    attach :mtls_http_req_header_at, %i[pointer size_t pointer pointer], :int
+    attach :mtls_http_req_body, %i[pointer pointer], :pointer
+    attach :mtls_http_respond, %i[pointer int pointer pointer size_t], :int,
+           blocking: true
+    attach :mtls_http_req_free, [:pointer], :void
+
+    # Constants of include/mtls.h.
+    WANT_POLLIN = -2
+    WANT_POLLOUT = -3
+    VERIFY_CLIENT = { required: 0, optional: 1, optional_no_ca: 2 }.freeze
+    ALLOW = { cn: 1, ou: 2, dns: 3, uri: 4, ip: 5, spki: 6, spki_sha256: 6,
+              cert_sha256: 7 }.freeze
+    TLS1_2 = 0x0303
+    TLS1_3 = 0x0304
+    SAN = { dns: 1, ip: 2, uri: 3, email: 4 }.freeze
+
+    # The path of the file loaded (LIBMTLS_PATH or the soname).
+    def self.library_path
+      LIBRARY
+    end
+
+    # A NULL-terminated char *[] of "Name: value" strings; the returned
+    # array must stay referenced for as long as C uses the pointer.
+    def self.header_array(headers)
+      lines = []
+      headers&.each do |name, value|
+        Array(value).each { |v| lines << "#{name}: #{v}" }
+      end
+      return [nil, nil] if lines.empty?
+
+      strings = lines.map { |l| FFI::MemoryPointer.from_string(l) }
+      array = FFI::MemoryPointer.new(:pointer, strings.size + 1)
+      array.write_array_of_pointer(strings + [nil])
+      [array, strings]
+    end
+
+    # Every header of a response or request, by an *_header_at function.
+    def self.read_headers(fn, obj)
+      name = FFI::MemoryPointer.new(:pointer)
+      value = FFI::MemoryPointer.new(:pointer)
+      list = []
+      i = 0
+      while send(fn, obj, i, name, value) == 1
+        list << [name.read_pointer.read_string, value.read_pointer.read_string]
+        i += 1
+      end
+      list
+    end
+
+    # A body (pointer + length out-parameter) copied into a binary String.
+    def self.read_body(fn, obj)
+      len = FFI::MemoryPointer.new(:size_t)
+      ptr = send(fn, obj, len)
+      n = len.read(:size_t)
+      n.zero? || ptr.null? ? String.new(encoding: Encoding::BINARY) : ptr.read_bytes(n)
+    end
+  end
+end
