@@ -9,6 +9,7 @@
 #   - server memory per idle connection, with IDLE connections open.
 # The two servers alternate, ROUNDS times each; medians and the
 # mtls-server/nginx ratio are printed (for memory, lower is better).
+# Then the Ruby binding against Net::HTTP (tests/bench/ruby_bench.rb).
 # Every run is bounded by a count and SECONDS_MAX.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
@@ -179,3 +180,16 @@ compare "keep-alive, $THREADS connections" "req/s" "$PKI" req keepalive \
 compare "bulk 16 MiB, 1 connection" "MB/s" "$PKI" req bulk "$BULK_COUNT" 1 \
     /bulk.bin
 FRESH=1 compare "memory per idle connection ($IDLE)" "KiB" "$PKI" idle_kb @PID@
+
+# The Ruby binding against Net::HTTP, same certificates, same server.
+if command -v ruby >/dev/null && ruby -e 'require "ffi"' 2>/dev/null; then
+	start_mtls "$PKI"
+	LIBMTLS_PATH=$top_builddir/.libs/libmtls.so.0 REQUESTS=$REQUESTS \
+	    SECONDS_MAX=$SECONDS_MAX ROUNDS=$ROUNDS ruby \
+	    -I "$top_srcdir/bindings/ruby/lib" "$top_srcdir/tests/bench/ruby_bench.rb" \
+	    localhost "$MTLS_PORT" "$PKI/client.crt" "$PKI/client.key" "$PKI/ca.crt" ||
+	    fail "ruby_bench failed"
+	stop_bg "$MTLS_PID"
+else
+	echo "Ruby binding: skipped (ruby or ruby-ffi not installed)"
+fi
