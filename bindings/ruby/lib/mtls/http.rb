@@ -21,26 +21,7 @@ module MTLS
       @status.to_s
     end
 
-    # The value of a header (repeated ones joined with ", "), or nil.
-    def [](name)
-      values = get_fields(name)
-      values&.join(", ")
-    end
-
-    # Every value of a header, in order, or nil.
-    def get_fields(name)
-      key = name.to_s.downcase
-      values = @header_list.select { |n, _| n.downcase == key }.map(&:last)
-      values.empty? ? nil : values
-    end
-
-    # Headers as a Hash of lower-case names to values.
-    def headers
-      @header_list.each_with_object({}) do |(name, value), h|
-        k = name.downcase
-        h[k] = h.key?(k) ? "#{h[k]}, #{value}" : value
-      end
-    end
+    include HeaderList
     alias to_hash headers
 
     def each_header(&block)

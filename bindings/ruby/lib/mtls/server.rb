@@ -24,19 +24,7 @@ module MTLS
       @target.split("?", 2)[1]
     end
 
-    # A header's value (repeated ones joined with ", "), case-insensitive.
-    def [](name)
-      key = name.to_s.downcase
-      values = @header_list.select { |n, _| n.downcase == key }.map(&:last)
-      values.empty? ? nil : values.join(", ")
-    end
-
-    def headers
-      @header_list.each_with_object({}) do |(name, value), h|
-        k = name.downcase
-        h[k] = h.key?(k) ? "#{h[k]}, #{value}" : value
-      end
-    end
+    include HeaderList
 
     def inspect
       "#<MTLS::Request #{@method} #{@target}>"
