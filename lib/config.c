@@ -33,6 +33,8 @@ setup_ctx(SSL_CTX *ctx)
 	/* Idle connections keep no buffers; a retried write may move its buffer. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* One recv for what has arrived, not one per record header and body. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
 	SSL_CTX_set_default_passwd_cb(ctx, no_prompt_cb);
 	SSL_CTX_set_info_callback(ctx, mtls_info_cb);
