@@ -91,8 +91,8 @@ mtls_config_free(struct mtls_config *cfg)
 {
 	if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	mtls_session_free(cfg);
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
+	mtls_session_free(cfg);
 	free(cfg->alpn);
 	mtls_allow_free(cfg);
 	mtls_warnings_free(cfg);

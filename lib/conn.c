@@ -115,6 +115,7 @@ attach_tls(struct mtls *c)
 			mode = SSL_VERIFY_NONE;
 		else if (c->cfg->verify_client == MTLS_VERIFY_CLIENT_REQUIRED)
 			mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		mtls_session_prepare_accepted(c);
 		SSL_set_accept_state(c->ssl);
 	}
 	SSL_set_verify(c->ssl, mode, mtls_verify_cb);

@@ -41,6 +41,23 @@ struct mtls_cached_session {
 	SSL_SESSION *session;
 };
 
+/* One session of a server's store (session_store.c), found by its ID. */
+struct mtls_stored_session {
+	unsigned char id[32];       /* SSL_MAX_SSL_SESSION_ID_LENGTH */
+	unsigned id_len;
+	SSL_SESSION *session;       /* NULL: an empty slot */
+	bool chain_ok;              /* the chain verdict of its handshake */
+	int next;                   /* next slot in the bucket, or -1 */
+};
+
+/* The store: a ring of slots, oldest evicted first, and hash buckets. */
+struct mtls_session_store {
+	struct mtls_stored_session *slots;  /* allocated on first use */
+	int *buckets;
+	unsigned mask;              /* bucket count - 1 */
+	int max, newest;
+};
+
 /* A session-ticket key in nginx's 80-byte layout. */
 struct mtls_ticket_key {
 	unsigned char name[16];
@@ -78,6 +95,9 @@ struct mtls_config {
 	pthread_mutex_t session_lock;
 	struct mtls_cached_session *sessions;
 	int session_max, session_count;
+	struct mtls_session_store server_sessions; /* session_store.c */
+	int server_session_max;
+	int ticket_count;           /* TLS 1.3 tickets per full handshake */
 	struct mtls_ticket_key *ticket_keys;
 	size_t ticket_key_count;
 	/* the HTTP server helper (http_server.c) */
@@ -223,8 +243,15 @@ int mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
 int mtls_preflight_role(struct mtls_config *cfg, bool server);
 void mtls_warnings_free(struct mtls_config *cfg);
 
+/* session_store.c */
+void mtls_store_setup(struct mtls_config *cfg);
+void mtls_store_free(struct mtls_session_store *store);
+bool mtls_store_in_use(const struct mtls_config *cfg);
+int mtls_store_new_session(struct mtls *c, SSL_SESSION *session);
+
 /* session.c */
 int mtls_session_setup(struct mtls_config *cfg);
+void mtls_session_prepare_accepted(struct mtls *c);
 void mtls_session_free(struct mtls_config *cfg);
 int mtls_session_attach(struct mtls *c, const char *host, const char *port,
     const char *name);

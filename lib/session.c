@@ -1,7 +1,8 @@
 /*
  * session.c - resumption: the client's session cache (per config, keyed
- * by host, port and server name) and the server's session tickets, with
- * ticket keys that several servers can share.
+ * by host, port and server name) and the server's session tickets: naming
+ * sessions of its own store (session_store.c), or, with ticket keys that
+ * several servers share, holding the whole session.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "mtls_internal.h"
 
 #define DEFAULT_SESSION_CACHE 100
+#define DEFAULT_SERVER_SESSIONS 20480     /* OpenSSL's own default */
 #define DEFAULT_TICKETS 1
 #define TICKET_KEY_FILE_SIZE 80
 
@@ -58,6 +60,8 @@ new_session_cb(SSL *ssl, SSL_SESSION *session)
 	struct mtls_config *cfg;
 	int i;
 
+	if (c != NULL && c->role == ROLE_ACCEPTED)
+		return mtls_store_new_session(c, session);
 	if (c == NULL || c->role != ROLE_CLIENT || c->session_key == NULL)
 		return 0;
 	cfg = c->cfg;
@@ -73,7 +77,7 @@ new_session_cb(SSL *ssl, SSL_SESSION *session)
 }
 
 /*
- * A server's ticket carries the chain verdict of the handshake that made
+ * A server's stateless ticket carries the chain verdict of the handshake that made
  * it (RFC 8446, 4.6.1 leaves the contents to the server), so that a
  * resumption can be judged by the policy in force.
  */
@@ -115,6 +119,38 @@ ticket_dec_cb(SSL *ssl, SSL_SESSION *session, const unsigned char *name,
 	    SSL_TICKET_RETURN_USE;
 }
 
+/* Whether a server's tickets hold the whole session (stateless). */
+static bool
+stateless_tickets(const struct mtls_config *cfg)
+{
+	return cfg->ticket_count > 0 && !mtls_store_in_use(cfg);
+}
+
+/*
+ * How a server resumes: from its store, with tickets that only name a
+ * session, when it makes tickets and has no shared ticket key; else from
+ * tickets that hold the session (or not at all, with no tickets).  Both
+ * pass through the policy: get_session_cb or ticket_dec_cb.
+ */
+static void
+apply_resumption_mode(struct mtls_config *cfg)
+{
+	SSL_CTX_set_num_tickets(cfg->ctx, (size_t)cfg->ticket_count);
+	SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL |
+	    (mtls_store_in_use(cfg) ? SSL_SESS_CACHE_SERVER : 0));
+}
+
+/* An accepted connection: SSL_OP_NO_TICKET makes its TLS 1.3 tickets
+ * stateful and turns TLS 1.2 tickets off.  (Not on the SSL_CTX: a client
+ * with it would not offer TLS 1.2 tickets.) */
+void
+mtls_session_prepare_accepted(struct mtls *c)
+{
+	if (!stateless_tickets(c->cfg))
+		SSL_set_options(c->ssl, SSL_OP_NO_TICKET);
+}
+
 int
 mtls_session_setup(struct mtls_config *cfg)
 {
@@ -124,14 +160,15 @@ mtls_session_setup(struct mtls_config *cfg)
 	cfg->sessions = calloc(DEFAULT_SESSION_CACHE + 1, sizeof(*cfg->sessions));
 	if (cfg->sessions == NULL)
 		return -1;
-	/* Clients keep sessions in our cache; servers resume only from tickets,
-	 * which pass through ticket_dec_cb and so through the policy. */
-	SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_CLIENT |
-	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	cfg->server_session_max = DEFAULT_SERVER_SESSIONS;
+	cfg->ticket_count = DEFAULT_TICKETS;
+	/* OpenSSL stores nothing itself: every session is ours to judge. */
 	SSL_CTX_sess_set_new_cb(cfg->ctx, new_session_cb);
 	SSL_CTX_set_session_ticket_cb(cfg->ctx, ticket_gen_cb, ticket_dec_cb,
 	    NULL);
-	return SSL_CTX_set_num_tickets(cfg->ctx, DEFAULT_TICKETS) == 1 ? 0 : -1;
+	mtls_store_setup(cfg);
+	apply_resumption_mode(cfg);
+	return 0;
 }
 
 static void
@@ -152,6 +189,7 @@ void
 mtls_session_free(struct mtls_config *cfg)
 {
 	drop_sessions(cfg);
+	mtls_store_free(&cfg->server_sessions);
 	if (cfg->ticket_keys != NULL)
 		OPENSSL_cleanse(cfg->ticket_keys,
 		    cfg->ticket_key_count * sizeof(*cfg->ticket_keys));
@@ -196,6 +234,8 @@ mtls_config_set_session_cache(struct mtls_config *cfg, int size)
 	drop_sessions(cfg);
 	cfg->sessions = slots;
 	cfg->session_max = size;
+	cfg->server_session_max = size;
+	apply_resumption_mode(cfg);
 	return 0;
 }
 
@@ -206,11 +246,8 @@ mtls_config_set_session_tickets(struct mtls_config *cfg, int count)
 		return -1;
 	ENSURE_CFG(count >= 0 && count <= 16, cfg, MTLS_ERR_INVALID,
 	    "session ticket count %d is out of range: 0 (off) to 16", count);
-	SSL_CTX_set_num_tickets(cfg->ctx, (size_t)count);
-	if (count == 0)
-		SSL_CTX_set_options(cfg->ctx, SSL_OP_NO_TICKET);
-	else
-		SSL_CTX_clear_options(cfg->ctx, SSL_OP_NO_TICKET);
+	cfg->ticket_count = count;
+	apply_resumption_mode(cfg);
 	return 0;
 }
 
@@ -295,5 +332,6 @@ mtls_config_add_ticket_key_file(struct mtls_config *cfg, const char *key_file)
 	cfg->ticket_key_count++;
 	mtls_free_secret(data, len);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(cfg->ctx, ticket_key_cb);
+	apply_resumption_mode(cfg);
 	return 0;
 }

@@ -1581,6 +1581,86 @@ START_TEST(test_session_tickets_off)
 }
 END_TEST
 
+/*
+ * A server keeps its sessions in a store of the configured size, behind
+ * tickets that only name them: with room for one, a second client's
+ * session evicts the first one's.
+ */
+START_TEST(test_session_store_evicts_oldest)
+{
+	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
+	struct mtls_config *a = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls_config *b = cfg_new("client.crt", "client.key", "ca.crt");
+	struct psrv s;
+	struct seen a1, b1, a2, b2;
+
+	ck_assert_cfg_ok(scfg, mtls_config_set_session_cache(scfg, 1));
+	psrv_start(&s, scfg, 4);
+	exchange(a, s.port, &a1);
+	exchange(b, s.port, &b1);
+	exchange(a, s.port, &a2);       /* A's session was evicted by B's */
+	exchange(b, s.port, &b2);       /* ... and B's by A's new one */
+	psrv_stop(&s);
+	ck_assert_ok(&s.rec[2], &a2);
+	ck_assert_ok(&s.rec[3], &b2);
+	ck_assert_int_eq(a2.resumed, 0);
+	ck_assert_int_eq(s.rec[2].resumed, 0);
+	ck_assert_int_eq(b2.resumed, 0);
+	mtls_config_free(scfg);
+	mtls_config_free(a);
+	mtls_config_free(b);
+}
+END_TEST
+
+/* With room for two, both clients resume. */
+START_TEST(test_session_store_keeps_each_client)
+{
+	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
+	struct mtls_config *a = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls_config *b = cfg_new("client.crt", "client.key", "ca.crt");
+	struct psrv s;
+	struct seen a1, b1, a2, b2;
+
+	ck_assert_cfg_ok(scfg, mtls_config_set_session_cache(scfg, 2));
+	psrv_start(&s, scfg, 4);
+	exchange(a, s.port, &a1);
+	exchange(b, s.port, &b1);
+	exchange(a, s.port, &a2);
+	exchange(b, s.port, &b2);
+	psrv_stop(&s);
+	ck_assert_int_eq(a2.resumed, 1);
+	ck_assert_int_eq(s.rec[2].resumed, 1);
+	ck_assert_int_eq(b2.resumed, 1);
+	ck_assert_str_eq(s.rec[3].subject, CLIENT_DN);
+	mtls_config_free(scfg);
+	mtls_config_free(a);
+	mtls_config_free(b);
+}
+END_TEST
+
+/* A server with no store (size 0) still resumes: its tickets then hold
+ * the whole session. */
+START_TEST(test_session_store_off_stateless_tickets)
+{
+	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
+	struct mtls_config *ccfg = cfg_new("client.crt", "client.key", "ca.crt");
+	struct psrv s;
+	struct seen c1, c2;
+
+	ck_assert_cfg_ok(scfg, mtls_config_set_session_cache(scfg, 0));
+	psrv_start(&s, scfg, 2);
+	exchange(ccfg, s.port, &c1);
+	exchange(ccfg, s.port, &c2);
+	psrv_stop(&s);
+	ck_assert_ok(&s.rec[1], &c2);
+	ck_assert_int_eq(c2.resumed, 1);
+	ck_assert_int_eq(s.rec[1].resumed, 1);
+	ck_assert_str_eq(s.rec[1].subject, CLIENT_DN);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
 START_TEST(test_session_settings_invalid)
 {
 	struct mtls_config *cfg = mtls_config_new();
@@ -2329,6 +2409,9 @@ policy_suite(void)
 	tcase_add_test(tc, test_session_cache_off);
 	tcase_add_test(tc, test_session_cache_keyed_by_port);
 	tcase_add_test(tc, test_session_tickets_off);
+	tcase_add_test(tc, test_session_store_evicts_oldest);
+	tcase_add_test(tc, test_session_store_keeps_each_client);
+	tcase_add_test(tc, test_session_store_off_stateless_tickets);
 	tcase_add_test(tc, test_session_settings_invalid);
 	tcase_add_test(tc, test_ticket_key_shared_between_instances);
 	tcase_add_test(tc, test_ticket_key_different_not_resumed);

@@ -230,6 +230,24 @@ new_session sess_new "$PONE" "$tmp/sess.pem"
 expect_server_log "$tmp/one.out" "resumed=no" "$SERVER_PID"
 resumed sess_reused "$PONE" "$tmp/sess.pem" "$tmp/one.out"
 say "ok: s_client -sess_in resumes on the same server, identity kept"
+# Without a ticket key the ticket only names a session the server keeps:
+# 32 bytes (two lines of the dump), not the encrypted session.
+"$OPENSSL" sess_id -in "$tmp/sess.pem" -noout -text >"$tmp/sess.txt" ||
+    fail "openssl sess_id cannot read $tmp/sess.pem"
+ticket_lines=$(sed -n '/TLS session ticket:/,/^$/p' "$tmp/sess.txt" |
+    grep -c '^ *[0-9a-f]\{4\} - ')
+[ "$ticket_lines" -eq 2 ] || fail "the ticket is not a 32-byte session" \
+    "name ($ticket_lines lines)" "$tmp/sess.txt"
+say "ok: the ticket names a session kept by the server (32 bytes)"
+# TLS 1.2 resumes by session ID, from the same store.
+rm -f "$tmp/sess12.pem"
+s_client sess12_new "$PONE" "${ID[@]}" -tls1_2 -sess_out "$tmp/sess12.pem"
+expect_contains "$tmp/sess12_new.out" "New, TLSv1.2"
+mark_log "$tmp/one.out"
+s_client sess12_reused "$PONE" "${ID[@]}" -tls1_2 -sess_in "$tmp/sess12.pem"
+expect_contains "$tmp/sess12_reused.out" "Reused, TLSv1.2"
+expect_server_log "$tmp/one.out" "resumed=yes" "$SERVER_PID"
+say "ok: TLS 1.2 resumes by session ID"
 stop_bg "$SERVER_PID"
 
 # Tickets off: nothing to resume with.

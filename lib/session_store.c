@@ -1,0 +1,224 @@
+/*
+ * session_store.c - a server's own cache of sessions, behind stateful
+ * session tickets (and TLS 1.2 session IDs).
+ *
+ * A stateless ticket holds the whole session, encoded and encrypted: the
+ * server encodes it for every ticket it sends and decodes it for every
+ * resumption, client certificate included.  When no ticket key is shared
+ * between servers, a ticket need only name a session that the server
+ * keeps: that is this store.  Sessions are found by their ID in a hash
+ * table and kept in a ring, so that the oldest makes room for a new one.
+ * All of it is under cfg->session_lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mtls_internal.h"
+
+/* The bucket of a session ID: IDs are random, their first bytes will do. */
+static unsigned
+bucket_of(const struct mtls_session_store *store, const unsigned char *id,
+    unsigned len)
+{
+	unsigned h = 0, i;
+
+	for (i = 0; i < len && i < 4; i++)
+		h = h << 8 | id[i];
+	return h & store->mask;
+}
+
+static int
+store_alloc(struct mtls_session_store *store, int max)
+{
+	unsigned buckets = 1;
+	int i;
+
+	while (buckets < (unsigned)max)
+		buckets <<= 1;
+	store->slots = calloc((size_t)max, sizeof(*store->slots));
+	store->buckets = malloc(buckets * sizeof(*store->buckets));
+	if (store->slots == NULL || store->buckets == NULL) {
+		free(store->slots);
+		free(store->buckets);
+		store->slots = NULL;
+		store->buckets = NULL;
+		return -1;
+	}
+	for (i = 0; i < (int)buckets; i++)
+		store->buckets[i] = -1;
+	store->mask = buckets - 1;
+	store->max = max;
+	return 0;
+}
+
+/* The slot holding the session with this ID, or -1. */
+static int
+store_find(const struct mtls_session_store *store, const unsigned char *id,
+    unsigned len)
+{
+	int i;
+
+	if (store->slots == NULL)
+		return -1;
+	for (i = store->buckets[bucket_of(store, id, len)]; i >= 0;
+	    i = store->slots[i].next)
+		if (store->slots[i].id_len == len &&
+		    memcmp(store->slots[i].id, id, len) == 0)
+			return i;
+	return -1;
+}
+
+/* Empties slot i: out of its bucket, its session freed. */
+static void
+store_drop(struct mtls_session_store *store, int i)
+{
+	struct mtls_stored_session *slot = &store->slots[i];
+	int *link = &store->buckets[bucket_of(store, slot->id, slot->id_len)];
+
+	if (slot->session == NULL)
+		return;
+	while (*link != i)
+		link = &store->slots[*link].next;
+	*link = slot->next;
+	SSL_SESSION_free(slot->session);
+	memset(slot, 0, sizeof(*slot));
+}
+
+/* Keeps session (taking the reference) in the slot after the newest,
+ * evicting the oldest session when the ring is full.  Returns 0 or -1. */
+static int
+store_add(struct mtls_session_store *store, int max, SSL_SESSION *session,
+    bool chain_ok)
+{
+	struct mtls_stored_session *slot;
+	const unsigned char *id;
+	unsigned len, b;
+	int i;
+
+	id = SSL_SESSION_get_id(session, &len);
+	if (len == 0 || len > sizeof(slot->id) ||
+	    (store->slots == NULL && store_alloc(store, max) != 0))
+		return -1;
+	if ((i = store_find(store, id, len)) >= 0)
+		store_drop(store, i);
+	i = store->newest = (store->newest + 1) % store->max;
+	store_drop(store, i);
+	slot = &store->slots[i];
+	memcpy(slot->id, id, len);
+	slot->id_len = len;
+	slot->session = session;
+	slot->chain_ok = chain_ok;
+	b = bucket_of(store, id, len);
+	slot->next = store->buckets[b];
+	store->buckets[b] = i;
+	return 0;
+}
+
+void
+mtls_store_free(struct mtls_session_store *store)
+{
+	int i;
+
+	for (i = 0; store->slots != NULL && i < store->max; i++)
+		SSL_SESSION_free(store->slots[i].session);
+	free(store->slots);
+	free(store->buckets);
+	memset(store, 0, sizeof(*store));
+}
+
+/* Whether the store serves cfg: tickets on, no shared key, a size. */
+bool
+mtls_store_in_use(const struct mtls_config *cfg)
+{
+	return cfg->ticket_count > 0 && cfg->ticket_key_count == 0 &&
+	    cfg->server_session_max > 0;
+}
+
+/* From OpenSSL, a server's new session: kept, with the chain verdict
+ * that a resumption will be judged by.  Returns 1 (reference kept). */
+int
+mtls_store_new_session(struct mtls *c, SSL_SESSION *session)
+{
+	struct mtls_config *cfg = c->cfg;
+	bool chain_ok = SSL_get0_peer_certificate(c->ssl) != NULL &&
+	    SSL_get_verify_result(c->ssl) == X509_V_OK;
+	int kept;
+
+	pthread_mutex_lock(&cfg->session_lock);
+	kept = mtls_store_in_use(cfg) && store_add(&cfg->server_sessions,
+	    cfg->server_session_max, session, chain_ok) == 0;
+	pthread_mutex_unlock(&cfg->session_lock);
+	return kept;
+}
+
+static bool
+expired(SSL_SESSION *session)
+{
+	return !SSL_SESSION_is_resumable(session) ||
+	    time(NULL) - SSL_SESSION_get_time(session) >
+	    SSL_SESSION_get_timeout(session);
+}
+
+/*
+ * From OpenSSL, a client offers the session with this ID.  It resumes
+ * when the store has it, unexpired, and the policy in force still admits
+ * its peer; else the handshake is a full one.
+ */
+static SSL_SESSION *
+get_session_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
+{
+	struct mtls *c = SSL_get_app_data(ssl);
+	struct mtls_config *cfg;
+	SSL_SESSION *session = NULL;
+	bool chain_ok = false;
+	int i;
+
+	*copy = 0;
+	if (c == NULL || len <= 0)
+		return NULL;
+	cfg = c->cfg;
+	pthread_mutex_lock(&cfg->session_lock);
+	if ((i = store_find(&cfg->server_sessions, id, (unsigned)len)) >= 0) {
+		if (expired(cfg->server_sessions.slots[i].session)) {
+			store_drop(&cfg->server_sessions, i);
+		} else {
+			session = cfg->server_sessions.slots[i].session;
+			chain_ok = cfg->server_sessions.slots[i].chain_ok;
+			SSL_SESSION_up_ref(session);
+		}
+	}
+	pthread_mutex_unlock(&cfg->session_lock);
+	/* The policy may call the application: not under the lock. */
+	if (session != NULL && !mtls_policy_admits_resumption(c,
+	    SSL_SESSION_get0_peer(session), chain_ok)) {
+		SSL_SESSION_free(session);
+		return NULL;
+	}
+	return session;
+}
+
+/* From OpenSSL, a session that must not be resumed (a fatal alert). */
+static void
+remove_session_cb(SSL_CTX *ctx, SSL_SESSION *session)
+{
+	struct mtls_config *cfg = SSL_CTX_get_app_data(ctx);
+	const unsigned char *id;
+	unsigned len;
+	int i;
+
+	id = SSL_SESSION_get_id(session, &len);
+	pthread_mutex_lock(&cfg->session_lock);
+	i = store_find(&cfg->server_sessions, id, len);
+	if (i >= 0 && cfg->server_sessions.slots[i].session == session)
+		store_drop(&cfg->server_sessions, i);
+	pthread_mutex_unlock(&cfg->session_lock);
+}
+
+void
+mtls_store_setup(struct mtls_config *cfg)
+{
+	cfg->server_sessions.newest = -1;
+	SSL_CTX_sess_set_get_cb(cfg->ctx, get_session_cb);
+	SSL_CTX_sess_set_remove_cb(cfg->ctx, remove_session_cb);
+}
