@@ -436,7 +436,7 @@ MTLS_EXPORT int mtls_config_insecure_allow_bad_identity(
  * mtls_config_set_session_cache - a client keeps up to size sessions per
  * config, keyed by host, port and server name, and resumes them (default
  * 100; 0 turns resumption off).  A server keeps up to size sessions behind
- * tickets that only name them (default 20480, the oldest evicted first);
+ * tickets that only name them (default 2048, the oldest evicted first);
  * with 0, or with a ticket key file, its tickets hold the whole session.
  * Returns 0, or -1 with MTLS_ERR_INVALID or MTLS_ERR_CONFIG_FROZEN.
  */

@@ -16,7 +16,7 @@
 #include "mtls_internal.h"
 
 #define DEFAULT_SESSION_CACHE 100
-#define DEFAULT_SERVER_SESSIONS 20480     /* OpenSSL's own default */
+#define DEFAULT_SERVER_SESSIONS 2048      /* about 7 KiB each, see the man page */
 #define DEFAULT_TICKETS 1
 #define TICKET_KEY_FILE_SIZE 80
 
