@@ -80,8 +80,10 @@ enum mtls_error {
 	                             verify callback refused it */
 	MTLS_ERR_BAD_IDENTITY,    /* our own certificate cannot serve its role:
 	                             expired, chain out of order, wrong usage */
-	MTLS_ERR_HTTP             /* the peer's HTTP message was malformed or
+	MTLS_ERR_HTTP,            /* the peer's HTTP message was malformed or
 	                             ambiguous, or ours would have been */
+	MTLS_ERR_INTERRUPTED      /* a blocking call was interrupted by a
+	                             signal (mtls_config_set_interruptible) */
 };
 
 /* Client-certificate modes of a server, for mtls_config_set_verify_client(). */
@@ -290,6 +292,38 @@ MTLS_EXPORT int mtls_config_set_alpn(struct mtls_config *cfg,
  */
 MTLS_EXPORT int mtls_config_set_timeouts(struct mtls_config *cfg,
     int connect_ms, int handshake_ms, int io_ms);
+
+/*
+ * mtls_config_set_interruptible - with on non-zero, a signal that reaches
+ * a thread waiting inside a blocking call on a connection made from cfg
+ * (mtls_accept, mtls_connect, mtls_handshake, mtls_read, mtls_write,
+ * mtls_close and the HTTP helpers) ends that call: it returns -1 with
+ * MTLS_ERR_INTERRUPTED and "<call> interrupted by a signal".  Off (the
+ * default, or on == 0), the wait goes on after the signal handler
+ * returns, until the data, the timeout or mtls_wake.  For programs and
+ * language runtimes that stop blocking calls with signals (Ctrl-C, or
+ * Ruby's Thread#raise, which sends the thread one).
+ *
+ * Only a signal with a handler counts (SA_RESTART makes no difference:
+ * poll(2) is never restarted); one ignored, blocked, or arriving before
+ * the call starts to wait is not seen: a handler that must not be missed
+ * also calls mtls_wake.  Non-blocking sockets are not affected.  After
+ * MTLS_ERR_INTERRUPTED the connection is not failed, and the call can be
+ * made again: mtls_read, mtls_handshake and mtls_accept simply go on
+ * waiting, nothing read or lost; mtls_write may have sent part of buf
+ * and resumes it when called again with the same buf and len (as after
+ * MTLS_WANT_POLLOUT), or the connection is to be closed; mtls_connect
+ * interrupted in the TCP connect leaves no socket (mtls_fd returns -1)
+ * and may be called again, and interrupted in the handshake leaves the
+ * TCP connection made and is resumed by mtls_handshake.  Each repeated
+ * call starts its timeout anew.  An HTTP helper that was interrupted
+ * cannot be resumed: close the connection.  A server listening with cfg
+ * (and after mtls_server_set_config, with the new config) follows its
+ * setting in mtls_accept.
+ * Returns 0, or -1 with MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_interruptible(struct mtls_config *cfg,
+    int on);
 
 /* ---------------------------------------------------------------- policy */
 

@@ -49,7 +49,10 @@ set_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* Connects c->fd to one address; 0, or -1 with errno (ETIMEDOUT, EINTR). */
+/*
+ * Connects c->fd to one address; 0, or -1 with errno, or with the error
+ * set on c when the whole attempt must end (timeout, wake-up, signal).
+ */
 static int
 connect_one(struct mtls *c, const struct addrinfo *ai, long deadline)
 {
@@ -62,7 +65,11 @@ connect_one(struct mtls *c, const struct addrinfo *ai, long deadline)
 		return -1;
 	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return 0;
-	if (errno != EINPROGRESS)
+	/* After EINTR the connection goes on in the background, as after
+	 * EINPROGRESS (POSIX connect), unless signals end our calls. */
+	if (errno == EINTR && mtls_fail_interrupted(c, "connect") != 0)
+		return -1;
+	if (errno != EINPROGRESS && errno != EINTR)
 		return -1;
 	if (mtls_wait(c, POLLOUT, deadline, c->cfg->connect_ms, "connect") != 0)
 		return -1;
@@ -91,7 +98,7 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 		if (c->fd >= 0)
 			close(c->fd);
 		c->fd = -1;
-		/* A timeout or a wake-up ends the whole attempt. */
+		/* A timeout, a wake-up or a signal ends the whole attempt. */
 		if (c->err.set)
 			break;
 	}

@@ -199,3 +199,12 @@ mtls_config_set_timeouts(struct mtls_config *cfg, int connect_ms,
 	cfg->io_ms = io_ms;
 	return 0;
 }
+
+MTLS_EXPORT int
+mtls_config_set_interruptible(struct mtls_config *cfg, int on)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	cfg->interruptible = on != 0;
+	return 0;
+}

@@ -39,6 +39,7 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 	}
 	c->role = role;
 	c->plain = cfg->plaintext;
+	c->interruptible = cfg->interruptible;
 	c->fd = -1;
 	c->alert_received = -1;
 	c->cfg = mtls_config_ref(cfg);

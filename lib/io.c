@@ -1,6 +1,7 @@
 /*
  * io.c - handshake, read, write and close, on blocking sockets (timed
- * waits with poll, interruptible by mtls_wake) and non-blocking ones
+ * waits with poll, interruptible by mtls_wake and, when the config says
+ * so, by signals) and non-blocking ones
  * (MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT), over a socket BIO of our own
  * that writes with MSG_NOSIGNAL so that no peer can kill us with SIGPIPE.
  * A plain connection (mtls_config_insecure_plaintext) reads and writes
@@ -139,8 +140,25 @@ take_wakeup(struct mtls *c)
 }
 
 /*
- * Waits until c's socket is ready for events, the deadline passes, or
- * mtls_wake is called.  Returns 0 when ready, else -1 with the error set.
+ * A system call of c's that failed with EINTR: -1 with
+ * MTLS_ERR_INTERRUPTED when c's config makes signals end blocking calls
+ * (mtls_config_set_interruptible), else 0 to retry it.  A wake-up that
+ * came with the signal is left for take_wakeup, which reports it.
+ */
+int
+mtls_fail_interrupted(struct mtls *c, const char *what)
+{
+	if (!__atomic_load_n(&c->interruptible, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&c->woken, __ATOMIC_ACQUIRE))
+		return 0;
+	return CONN_FAIL(c, MTLS_ERR_INTERRUPTED, "%s interrupted by a signal",
+	    what);
+}
+
+/*
+ * Waits until c's socket is ready for events, the deadline passes,
+ * mtls_wake is called, or (if c is interruptible) a signal arrives.
+ * Returns 0 when ready, else -1 with the error set.
  */
 int
 mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
@@ -160,7 +178,12 @@ mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
 		if (deadline >= 0 && (wait_ms = (int)(deadline - now_ms())) < 0)
 			wait_ms = 0;
 		n = poll(pfd, 2, wait_ms);
-		if (n < 0 && errno != EINTR)
+		if (n < 0 && errno == EINTR) {
+			if (mtls_fail_interrupted(c, what) != 0)
+				return -1;
+			continue;
+		}
+		if (n < 0)
 			return CONN_FAIL(c, MTLS_ERR_IO, "%s: poll failed: %s", what,
 			    strerror(errno));
 		if (n == 0)
@@ -373,8 +396,9 @@ mtls_write(struct mtls *c, const void *buf, size_t len)
 			return (ssize_t)len;
 		rc = wants_io(rc) ? await(c, rc, deadline, c->cfg->io_ms, "write") :
 		    mtls_fail_ssl(c, rc, "write");
-		/* A failed write is not resumed; one that returns WANT_* is. */
-		if (rc == -1)
+		/* A failed write is not resumed; one that returns WANT_* or was
+		 * interrupted by a signal is, when called again. */
+		if (rc == -1 && c->err.code != MTLS_ERR_INTERRUPTED)
 			c->plain_sent = 0;
 		if (rc != 1)
 			return rc;

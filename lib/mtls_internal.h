@@ -75,6 +75,7 @@ struct mtls_config {
 	bool have_trust;
 	char trust_desc[256];       /* "CA file 'ca.crt'", for messages */
 	int connect_ms, handshake_ms, io_ms;
+	bool interruptible;         /* a signal ends a blocking wait */
 	unsigned char *alpn;        /* wire format, for the server's selection */
 	size_t alpn_len;
 	/* policy (policy.c) */
@@ -144,6 +145,8 @@ struct mtls {
 	bool closed;
 	int wake_fd;                /* eventfd for mtls_wake, -1 if none */
 	int woken;                  /* atomic */
+	int interruptible;          /* atomic: the config's, for mtls_wait; a
+	                               server's follows mtls_server_set_config */
 	char *verify_name;          /* name to check the server certificate against */
 	char peer_desc[300];        /* "localhost:8443" / "127.0.0.1:5123", for messages */
 	/* handshake evidence, filled by callbacks */
@@ -220,6 +223,7 @@ void mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len);
 long mtls_deadline(int timeout_ms);
 int mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
     const char *what);
+int mtls_fail_interrupted(struct mtls *c, const char *what);
 BIO *mtls_bio_new(struct mtls *c);
 ssize_t mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
     int timeout_ms, const char *what);

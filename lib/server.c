@@ -130,6 +130,9 @@ mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
 	old = srv->cfg;
 	srv->cfg = cfg;
 	pthread_mutex_unlock(&srv->cfg_lock);
+	/* A blocked mtls_accept reads it without the lock. */
+	__atomic_store_n(&srv->interruptible, cfg->interruptible,
+	    __ATOMIC_RELAXED);
 	mtls_config_free(old);
 	return 0;
 }
@@ -186,7 +189,10 @@ mtls_accept(struct mtls *srv, struct mtls **conn)
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			if (mtls_wait(srv, POLLIN, -1, 0, "accept") != 0)
 				return -1;
-		} else if (errno != EINTR && errno != ECONNABORTED) {
+		} else if (errno == EINTR) {
+			if (mtls_fail_interrupted(srv, "accept") != 0)
+				return -1;
+		} else if (errno != ECONNABORTED) {
 			/* EMFILE and friends: the caller decides to back off. */
 			return CONN_FAIL(srv, MTLS_ERR_IO, "accept on %s failed: %s",
 			    srv->peer_desc, strerror(errno));

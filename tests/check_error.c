@@ -39,6 +39,7 @@ static const struct {
 	{ MTLS_ERR_NOT_ALLOWED, "MTLS_ERR_NOT_ALLOWED" },
 	{ MTLS_ERR_BAD_IDENTITY, "MTLS_ERR_BAD_IDENTITY" },
 	{ MTLS_ERR_HTTP, "MTLS_ERR_HTTP" },
+	{ MTLS_ERR_INTERRUPTED, "MTLS_ERR_INTERRUPTED" },
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
@@ -62,6 +63,8 @@ START_TEST(test_error_codes_are_stable)
 	ck_assert_int_eq(MTLS_OK, 0);
 	ck_assert_int_eq(MTLS_ERR_TLS, 24);
 	ck_assert_int_eq(MTLS_ERR_BAD_IDENTITY, 26);
+	ck_assert_int_eq(MTLS_ERR_HTTP, 27);
+	ck_assert_int_eq(MTLS_ERR_INTERRUPTED, 28);
 }
 END_TEST
 
@@ -90,7 +93,7 @@ END_TEST
 
 START_TEST(test_error_name_one_past_last_unknown)
 {
-	ck_assert_str_eq(mtls_error_name(MTLS_ERR_HTTP + 1), "MTLS_ERR_UNKNOWN");
+	ck_assert_str_eq(mtls_error_name(MTLS_ERR_INTERRUPTED + 1), "MTLS_ERR_UNKNOWN");
 }
 END_TEST
 

@@ -126,5 +126,6 @@ Suite *http_parse_suite(void);
 Suite *http_client_suite(void);
 Suite *http_server_suite(void);
 Suite *plain_suite(void);
+Suite *interrupt_suite(void);
 
 #endif
