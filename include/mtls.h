@@ -539,8 +539,9 @@ MTLS_EXPORT int mtls_error_code(struct mtls *c);
  * performs the TLS handshake.  The server's certificate must verify and
  * match host (DNS SAN, IP SAN for IP literals, or the CN when the
  * certificate has no DNS SAN); SNI is sent for names, not for literals.
- * Returns 0, or -1 with MTLS_ERR_RESOLVE, MTLS_ERR_CONNECT, MTLS_ERR_TIMEOUT
- * or a handshake error (see mtls_handshake).
+ * Returns 0, or -1 with MTLS_ERR_RESOLVE, MTLS_ERR_CONNECT, MTLS_ERR_TIMEOUT,
+ * MTLS_ERR_INTERRUPTED (see mtls_config_set_interruptible) or a handshake
+ * error (see mtls_handshake).
  */
 MTLS_EXPORT int mtls_connect(struct mtls *c, const char *host,
     const char *port);
@@ -596,7 +597,7 @@ MTLS_EXPORT int mtls_server_set_config(struct mtls *server,
  * normally in the thread that serves it, bounded by the handshake timeout.
  * Another thread can end a blocked mtls_accept with mtls_wake(server).
  * Returns 0, or -1 with the error on server (MTLS_ERR_IO, MTLS_ERR_WOKEN,
- * MTLS_ERR_NOMEM).
+ * MTLS_ERR_INTERRUPTED, MTLS_ERR_NOMEM).
  */
 MTLS_EXPORT int mtls_accept(struct mtls *server, struct mtls **conn);
 
@@ -613,7 +614,8 @@ MTLS_EXPORT int mtls_accept_socket(struct mtls *server, struct mtls **conn,
  * Returns 0, MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on a non-blocking socket,
  * or -1 with MTLS_ERR_TIMEOUT, MTLS_ERR_PEER_UNTRUSTED, MTLS_ERR_HOSTNAME,
  * MTLS_ERR_NO_PEER_CERT, MTLS_ERR_CERT_REJECTED, MTLS_ERR_PROTOCOL,
- * MTLS_ERR_CLOSED, MTLS_ERR_TRUNCATED, MTLS_ERR_WOKEN or MTLS_ERR_HANDSHAKE.
+ * MTLS_ERR_CLOSED, MTLS_ERR_TRUNCATED, MTLS_ERR_WOKEN, MTLS_ERR_INTERRUPTED
+ * or MTLS_ERR_HANDSHAKE.
  */
 MTLS_EXPORT int mtls_handshake(struct mtls *c);
 
@@ -625,7 +627,8 @@ MTLS_EXPORT int mtls_handshake(struct mtls *c);
  * a non-blocking socket; or -1 with MTLS_ERR_TRUNCATED when the peer closed
  * the stream without close_notify, MTLS_ERR_CERT_REJECTED when a TLS 1.3
  * server refuses our certificate after the handshake, MTLS_ERR_TIMEOUT,
- * MTLS_ERR_CLOSED, MTLS_ERR_WOKEN, MTLS_ERR_IO or MTLS_ERR_TLS.
+ * MTLS_ERR_CLOSED, MTLS_ERR_WOKEN, MTLS_ERR_INTERRUPTED, MTLS_ERR_IO or
+ * MTLS_ERR_TLS.
  */
 MTLS_EXPORT ssize_t mtls_read(struct mtls *c, void *buf, size_t len);
 
@@ -634,7 +637,8 @@ MTLS_EXPORT ssize_t mtls_read(struct mtls *c, void *buf, size_t len);
  * Returns len; MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on a non-blocking socket
  * (call again with the same buf and len); or -1 with MTLS_ERR_CLOSED when the
  * peer has gone away (never SIGPIPE), MTLS_ERR_CERT_REJECTED, MTLS_ERR_TIMEOUT,
- * MTLS_ERR_WOKEN, MTLS_ERR_IO or MTLS_ERR_TLS.
+ * MTLS_ERR_WOKEN, MTLS_ERR_INTERRUPTED (call again with the same buf and len
+ * to send the rest), MTLS_ERR_IO or MTLS_ERR_TLS.
  */
 MTLS_EXPORT ssize_t mtls_write(struct mtls *c, const void *buf, size_t len);
 
