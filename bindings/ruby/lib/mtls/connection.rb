@@ -53,7 +53,7 @@ module MTLS
     # Performs the handshake now (an accepted connection does it on its
     # first read or write otherwise).  Returns self.
     def handshake
-      call { |p| check(Native.mtls_handshake(p)) }
+      call { |p| check(MTLS.retry_interrupted(p) { Native.mtls_handshake(p) }) }
       self
     end
 
@@ -88,7 +88,10 @@ module MTLS
         bytes = s.to_s.b
         next 0 if bytes.empty?
 
-        call { |p| check(Native.mtls_write(p, bytes, bytes.bytesize)) }
+        # An interrupted write resumes when made again with the same bytes.
+        call do |p|
+          check(MTLS.retry_interrupted(p) { Native.mtls_write(p, bytes, bytes.bytesize) })
+        end
       end
     end
 
@@ -180,8 +183,9 @@ module MTLS
     end
 
     # (internal) runs a native call with the pointer, one at a time,
-    # interruptible; an exception escaping it (Timeout, Thread#kill, a
-    # woken or failed call) leaves the connection unusable but closable.
+    # interruptible; an exception escaping it (Ctrl-C, Timeout,
+    # Thread#kill, a woken or failed call) leaves the connection unusable
+    # but closable.
     def call
       @io_lock.synchronize do
         raise ::IOError, "closed MTLS::Connection" if @ptr.nil?
@@ -208,11 +212,24 @@ module MTLS
           raise MTLS.error_from_conn(p)
         end
 
-        check(Native.mtls_connect(p, host.to_s, port.to_s))
+        check(connect_or_resume(p, host.to_s, port.to_s))
       end
     ensure
       free_now unless @broken.nil?
       @broken = nil
+    end
+
+    # mtls_connect, made again when a signal interrupted its TCP connect
+    # (no socket left), and finished by mtls_handshake when it interrupted
+    # the handshake (the TCP connection stands).
+    def connect_or_resume(ptr, host, port)
+      MTLS.retry_interrupted(ptr) do
+        if Native.mtls_fd(ptr).negative?
+          Native.mtls_connect(ptr, host, port)
+        else
+          Native.mtls_handshake(ptr)
+        end
+      end
     end
 
     def free_now
@@ -225,7 +242,8 @@ module MTLS
     def read_some(maxlen)
       call do |p|
         @buf ||= FFI::MemoryPointer.new(:uint8, CHUNK)
-        n = check(Native.mtls_read(p, @buf, [maxlen, CHUNK].min))
+        len = [maxlen, CHUNK].min
+        n = check(MTLS.retry_interrupted(p) { Native.mtls_read(p, @buf, len) })
         n.zero? ? nil : @buf.read_bytes(n)
       end
     end

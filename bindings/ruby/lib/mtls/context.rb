@@ -107,6 +107,9 @@ module MTLS
     end
 
     def configure(o)
+      # Ctrl-C, Thread#raise and Thread#kill end a blocked call (see
+      # MTLS.retry_interrupted).
+      check(Native.mtls_config_set_interruptible(@cfg, 1))
       load_identity(o)
       Array(o[:ca_file]).each { |f| check(Native.mtls_config_set_ca_file(@cfg, f.to_s)) }
       Array(o[:ca_path]).each { |d| check(Native.mtls_config_set_ca_path(@cfg, d.to_s)) }

@@ -54,12 +54,18 @@ module MTLS
   # The peer's HTTP message was malformed or ambiguous.
   class HTTPError < IOError; end
 
+  # A signal that brought no exception (a trap that does not raise, a
+  # SIGCHLD) interrupted a call that cannot be made again: an HTTP
+  # request or response, cut at an unknown point.  Reads, writes,
+  # handshakes, connects and accepts are made again instead.
+  class InterruptedError < IOError; end
+
   # Codes of enum mtls_error (include/mtls.h), in order.
   CODES = %i[
     OK INVALID NOMEM FILE FORMAT PASSPHRASE P12_PASSWORD KEY_MISMATCH
     UNSUPPORTED CONFIG_FROZEN RESOLVE CONNECT LISTEN TIMEOUT HANDSHAKE
     PEER_UNTRUSTED HOSTNAME NO_PEER_CERT CERT_REJECTED PROTOCOL TRUNCATED
-    CLOSED IO WOKEN TLS NOT_ALLOWED BAD_IDENTITY HTTP
+    CLOSED IO WOKEN TLS NOT_ALLOWED BAD_IDENTITY HTTP INTERRUPTED
   ].each_with_index.to_h.freeze
 
   ERROR_CLASSES = {
@@ -70,7 +76,7 @@ module MTLS
     BAD_IDENTITY: ConfigError,
     RESOLVE: IOError, CONNECT: IOError, LISTEN: IOError, TRUNCATED: IOError,
     CLOSED: IOError, IO: IOError, WOKEN: IOError, TLS: IOError,
-    HTTP: HTTPError,
+    HTTP: HTTPError, INTERRUPTED: InterruptedError,
     TIMEOUT: TimeoutError,
     HANDSHAKE: HandshakeError, PROTOCOL: HandshakeError,
     PEER_UNTRUSTED: VerifyError, HOSTNAME: VerifyError,

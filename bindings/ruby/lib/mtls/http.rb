@@ -136,14 +136,12 @@ module MTLS
       begin
         response = send_request(method, path, body, headers)
       rescue MTLS::IOError => e
-        # A keep-alive connection the server closed meanwhile: once more on
-        # a new one, as Net::HTTP does, for idempotent requests only.
-        raise unless reused && IDEMPOTENT.include?(method) &&
-                     [CODES[:CLOSED], CODES[:TRUNCATED]].include?(e.code)
+        raise unless retry_request?(method, e, reused)
 
+        reused = false
         finish
         start
-        response = send_request(method, path, body, headers)
+        retry
       end
       finish if close_after?(response)
       response
@@ -178,6 +176,18 @@ module MTLS
       end
     ensure
       keep&.clear
+    end
+
+    # Whether a failed request is sent again on a new connection, for
+    # idempotent methods only, as Net::HTTP does: after a keep-alive
+    # connection the server closed meanwhile (once), or a signal that
+    # brought no exception cut the request (each time: every retry takes
+    # another signal).
+    def retry_request?(method, error, reused)
+      return false unless IDEMPOTENT.include?(method)
+      return true if error.code == CODES[:INTERRUPTED]
+
+      reused && [CODES[:CLOSED], CODES[:TRUNCATED]].include?(error.code)
     end
 
     def close_after?(response)

@@ -87,6 +87,7 @@ module MTLS
     attach :mtls_config_allow, %i[config int string], :int
     attach :mtls_config_set_verify_callback, %i[config verify_fn pointer], :int
     attach :mtls_config_set_session_cache, %i[config int], :int
+    attach :mtls_config_set_interruptible, %i[config int], :int
 
     # objects
     attach :mtls_client_new, [:config], :conn

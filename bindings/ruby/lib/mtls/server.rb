@@ -72,7 +72,9 @@ module MTLS
       rc = @accepting.synchronize do
         return nil if @closing || @ptr.nil?
 
-        MTLS.blocking(@ptr) { Native.mtls_accept(@ptr, out) }
+        MTLS.blocking(@ptr) do
+          MTLS.retry_interrupted(@ptr) { Native.mtls_accept(@ptr, out) }
+        end
       end
       if rc != 0
         return nil if @closing
