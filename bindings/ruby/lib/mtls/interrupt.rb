@@ -17,8 +17,8 @@ module MTLS
   # Makes the native call in the block (an Integer result) again while it
   # fails only because a signal interrupted its wait.  The error code is
   # looked at only when the call itself returned -1: it stays on the
-  # object after a failure.  Thread.pass first, so that an interrupt still
-  # pending is delivered rather than waited over.
+  # object after a failure.  Thread.pass before each retry, so that an
+  # interrupt still pending is delivered rather than waited over.
   def self.retry_interrupted(ptr)
     loop do
       rc = yield
