@@ -325,6 +325,23 @@ MTLS_EXPORT int mtls_config_set_timeouts(struct mtls_config *cfg,
 MTLS_EXPORT int mtls_config_set_interruptible(struct mtls_config *cfg,
     int on);
 
+/*
+ * mtls_config_set_interrupt_signals - as mtls_config_set_interruptible,
+ * but only the count signals in signals end a wait; every other signal is
+ * blocked while a call waits (ppoll(2)), and arrives when the wait ends
+ * (or at once in another thread that does not block it), so that its
+ * handler runs but the call goes on.  During a wait exactly the signals
+ * given can arrive, even ones the thread blocks.  For runtimes that catch
+ * signals for their own housekeeping, such as Ruby's SIGCHLD.  count 0
+ * turns interruption off; mtls_config_set_interruptible(cfg, 1) lets
+ * every signal end a wait again.  A listening server keeps the signals of
+ * the config it was made with.
+ * Returns 0, or -1 with MTLS_ERR_INVALID (not a signal number) or
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_interrupt_signals(struct mtls_config *cfg,
+    const int *signals, size_t count);
+
 /* ---------------------------------------------------------------- policy */
 
 /*
@@ -783,6 +800,18 @@ struct mtls_http_response;
 MTLS_EXPORT struct mtls_http_response *mtls_http_request(struct mtls *c,
     const char *method, const char *target, const char *const *headers,
     const void *body, size_t body_len, int flags);
+
+/*
+ * mtls_http_resume - goes on with the request that a signal interrupted
+ * (mtls_http_request or mtls_http_url failed with MTLS_ERR_INTERRUPTED,
+ * see mtls_config_set_interruptible): the rest of the request is sent and
+ * the response read, nothing sent twice.  Returns the response as
+ * mtls_http_request does (the caller frees it), or NULL with the error on
+ * c: MTLS_ERR_INTERRUPTED again (resume again), MTLS_ERR_INVALID when no
+ * request is pending, or any error of mtls_http_request.  A new request
+ * on c drops the pending one.
+ */
+MTLS_EXPORT struct mtls_http_response *mtls_http_resume(struct mtls *c);
 
 /*
  * mtls_http_response_status / _reason - the status code (200) and reason

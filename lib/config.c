@@ -206,5 +206,27 @@ mtls_config_set_interruptible(struct mtls_config *cfg, int on)
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
 		return -1;
 	cfg->interruptible = on != 0;
+	cfg->signals_held = false;
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_interrupt_signals(struct mtls_config *cfg, const int *signals,
+    size_t count)
+{
+	sigset_t mask;
+	size_t i;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(count == 0 || signals != NULL, cfg, MTLS_ERR_INVALID,
+	    "%zu interrupt signals given, but no array", count);
+	sigfillset(&mask);
+	for (i = 0; i < count; i++)
+		ENSURE_CFG(sigdelset(&mask, signals[i]) == 0, cfg,
+		    MTLS_ERR_INVALID, "%d is not a signal number", signals[i]);
+	cfg->interruptible = count > 0;
+	cfg->signals_held = count > 0;
+	cfg->wait_mask = mask;
 	return 0;
 }

@@ -40,6 +40,8 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 	c->role = role;
 	c->plain = cfg->plaintext;
 	c->interruptible = cfg->interruptible;
+	c->signals_held = cfg->signals_held;
+	c->wait_mask = cfg->wait_mask;
 	c->fd = -1;
 	c->alert_received = -1;
 	c->cfg = mtls_config_ref(cfg);
@@ -171,6 +173,7 @@ mtls_free(struct mtls *c)
 	pthread_mutex_destroy(&c->cfg_lock);
 	mtls_peer_free(&c->peer);
 	http_inbuf_free(&c->http_in);
+	http_request_free(c);
 	mtls_config_free(c->cfg);
 	free(c);
 }

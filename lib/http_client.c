@@ -21,7 +21,18 @@ struct mtls_http_response {
 	struct http_head head;
 	struct http_body reader;    /* the body on the connection */
 	char *body;                 /* the body read whole */
-	size_t body_len;
+	size_t body_len, body_cap;
+};
+
+/* A request under way: kept on its connection when a signal interrupts
+ * it (MTLS_ERR_INTERRUPTED), for mtls_http_resume. */
+struct http_pending {
+	char *req;                  /* the request, until it is all sent */
+	size_t req_len;
+	char method[32];
+	int flags;
+	struct mtls_http_response *r;
+	bool have_head;
 };
 
 /* ---------------------------------------------------------- the request */
@@ -54,14 +65,15 @@ check_request(struct mtls *c, const char *method, const char *target,
 	return 0;
 }
 
+/* The request's bytes into p->req; 0 or -1. */
 static int
-send_request(struct mtls *c, const char *method, const char *target,
-    const char *const *headers, const void *body, size_t body_len)
+build_request(struct mtls *c, struct http_pending *p, const char *method,
+    const char *target, const char *const *headers, const void *body,
+    size_t body_len)
 {
 	char *req = NULL, line[512];
 	size_t len = 0, cap = 0;
 	bool ok;
-	ssize_t n;
 
 	snprintf(line, sizeof(line), "%s ", method);
 	ok = http_append(&req, &len, &cap, line, strlen(line)) &&
@@ -86,9 +98,9 @@ send_request(struct mtls *c, const char *method, const char *target,
 		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory building the "
 		    "request");
 	}
-	n = mtls_write(c, req, len);
-	free(req);
-	return n == (ssize_t)len ? 0 : -1;
+	p->req = req;
+	p->req_len = len;
+	return 0;
 }
 
 /* ---------------------------------------------------------- the response */
@@ -138,7 +150,6 @@ mtls_http_response_read(struct mtls_http_response *r, void *buf, size_t len)
 static int
 read_whole_body(struct mtls_http_response *r)
 {
-	size_t cap = 0;
 	char chunk[READ_CHUNK];
 	ssize_t n;
 
@@ -147,35 +158,110 @@ read_whole_body(struct mtls_http_response *r)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "response body is "
 			    "over %d MiB: request it with MTLS_HTTP_STREAM",
 			    MAX_WHOLE_BODY >> 20);
-		if (!http_append(&r->body, &r->body_len, &cap, chunk, (size_t)n))
+		if (!http_append(&r->body, &r->body_len, &r->body_cap, chunk,
+		    (size_t)n))
 			return CONN_FAIL(r->conn, MTLS_ERR_NOMEM, "out of memory");
 	}
 	return n < 0 ? -1 : 0;
+}
+
+void
+http_request_free(struct mtls *c)
+{
+	struct http_pending *p = c->http_request;
+
+	if (p == NULL)
+		return;
+	free(p->req);
+	mtls_http_response_free(p->r);
+	free(p);
+	c->http_request = NULL;
+}
+
+/* Whether the call that just failed on c may be resumed. */
+static bool
+interrupted(struct mtls *c)
+{
+	return mtls_error_code(c) == MTLS_ERR_INTERRUPTED;
+}
+
+/* The steps of p not yet done: send, read the head, read the body.  Each
+ * step is left as it was when a signal interrupts it: p then stays on c. */
+static struct mtls_http_response *
+run_request(struct mtls *c, struct http_pending *p)
+{
+	struct mtls_http_response *r;
+
+	if (p->req != NULL) {
+		if (mtls_write(c, p->req, p->req_len) != (ssize_t)p->req_len)
+			goto stopped;
+		free(p->req);
+		p->req = NULL;
+	}
+	if (p->r == NULL && (p->r = calloc(1, sizeof(*p->r))) == NULL) {
+		CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+		goto stopped;
+	}
+	p->r->conn = c;
+	if (!p->have_head) {
+		if (read_head(p->r, p->method) != 0)
+			goto stopped;
+		http_body_init(&p->r->reader, &p->r->head, 0, "server", 0);
+		p->have_head = true;
+	}
+	if (!(p->flags & MTLS_HTTP_STREAM) && read_whole_body(p->r) != 0)
+		goto stopped;
+	r = p->r;
+	p->r = NULL;
+	http_request_free(c);
+	return r;
+stopped:
+	if (!interrupted(c))
+		http_request_free(c);
+	return NULL;
 }
 
 MTLS_EXPORT struct mtls_http_response *
 mtls_http_request(struct mtls *c, const char *method, const char *target,
     const char *const *headers, const void *body, size_t body_len, int flags)
 {
-	struct mtls_http_response *r;
+	struct http_pending *p;
 
-	if (c == NULL || check_request(c, method, target, headers) != 0 ||
-	    send_request(c, method, target, headers, body, body_len) != 0)
+	if (c == NULL)
 		return NULL;
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	http_request_free(c);
+	if (check_request(c, method, target, headers) != 0)
+		return NULL;
+	if (strlen(method) >= sizeof(p->method)) {
+		CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP method '%.32s...' is longer "
+		    "than %zu bytes", method, sizeof(p->method) - 1);
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	r->conn = c;
-	if (read_head(r, method) != 0)
-		goto fail;
-	http_body_init(&r->reader, &r->head, 0, "server", 0);
-	if (!(flags & MTLS_HTTP_STREAM) && read_whole_body(r) != 0)
-		goto fail;
-	return r;
-fail:
-	mtls_http_response_free(r);
-	return NULL;
+	c->http_request = p;
+	snprintf(p->method, sizeof(p->method), "%s", method);
+	p->flags = flags;
+	if (build_request(c, p, method, target, headers, body, body_len) != 0) {
+		http_request_free(c);
+		return NULL;
+	}
+	return run_request(c, p);
+}
+
+MTLS_EXPORT struct mtls_http_response *
+mtls_http_resume(struct mtls *c)
+{
+	if (c == NULL)
+		return NULL;
+	if (c->http_request == NULL) {
+		CONN_FAIL(c, MTLS_ERR_INVALID, "no interrupted HTTP request to "
+		    "resume on this connection");
+		return NULL;
+	}
+	return run_request(c, c->http_request);
 }
 
 MTLS_EXPORT void

@@ -139,6 +139,18 @@ take_wakeup(struct mtls *c)
 	return true;
 }
 
+/* poll(2), or, when only some signals may end c's waits, ppoll(2) with
+ * the others blocked: they arrive when the wait is over. */
+static int
+wait_events(const struct mtls *c, struct pollfd pfd[2], int wait_ms)
+{
+	struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
+
+	if (!c->signals_held)
+		return poll(pfd, 2, wait_ms);
+	return ppoll(pfd, 2, wait_ms < 0 ? NULL : &ts, &c->wait_mask);
+}
+
 /*
  * A system call of c's that failed with EINTR: -1 with
  * MTLS_ERR_INTERRUPTED when c's config makes signals end blocking calls
@@ -177,7 +189,7 @@ mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
 			    "mtls_wake", what);
 		if (deadline >= 0 && (wait_ms = (int)(deadline - now_ms())) < 0)
 			wait_ms = 0;
-		n = poll(pfd, 2, wait_ms);
+		n = wait_events(c, pfd, wait_ms);
 		if (n < 0 && errno == EINTR) {
 			if (mtls_fail_interrupted(c, what) != 0)
 				return -1;

@@ -6,6 +6,7 @@
 #define MTLS_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -76,6 +77,8 @@ struct mtls_config {
 	char trust_desc[256];       /* "CA file 'ca.crt'", for messages */
 	int connect_ms, handshake_ms, io_ms;
 	bool interruptible;         /* a signal ends a blocking wait */
+	bool signals_held;          /* ... only one outside wait_mask */
+	sigset_t wait_mask;         /* signals blocked while waiting */
 	unsigned char *alpn;        /* wire format, for the server's selection */
 	size_t alpn_len;
 	/* policy (policy.c) */
@@ -145,6 +148,8 @@ struct mtls {
 	bool closed;
 	int wake_fd;                /* eventfd for mtls_wake, -1 if none */
 	int woken;                  /* atomic */
+	bool signals_held;          /* the config's wait_mask, copied at */
+	sigset_t wait_mask;         /* creation: a server keeps its first */
 	int interruptible;          /* atomic: the config's, for mtls_wait; a
 	                               server's follows mtls_server_set_config */
 	char *verify_name;          /* name to check the server certificate against */
@@ -177,6 +182,7 @@ struct mtls {
 	/* HTTP helpers (http_io.c): bytes read but not yet used, kept on the
 	 * connection so that keep-alive and pipelining lose nothing */
 	struct http_inbuf http_in;
+	struct http_pending *http_request; /* an interrupted client request */
 	bool http_done;             /* the server ended keep-alive */
 	bool http_pending;          /* a request read is not yet answered */
 	unsigned long http_requests; /* requests read by the server helper */
@@ -286,6 +292,7 @@ void http_body_init(struct http_body *b, const struct http_head *h,
 ssize_t http_body_read(struct mtls *c, struct http_body *b, void *buf,
     size_t len);
 void http_inbuf_free(struct http_inbuf *in);
+void http_request_free(struct mtls *c);
 bool http_append(char **buf, size_t *len, size_t *cap, const void *data,
     size_t n);
 

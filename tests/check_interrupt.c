@@ -5,7 +5,9 @@
  * and each can then be made again with nothing lost; without the switch
  * a signal ends nothing, and the timeouts still hold.  TLS and plaintext
  * connections, over real loopback sockets.  The signal is SIGUSR1, with
- * a handler installed without SA_RESTART.
+ * a handler installed without SA_RESTART.  With
+ * mtls_config_set_interrupt_signals, only the signals listed end a wait;
+ * the others are held back until it is over.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -68,7 +70,7 @@ handled(void)
 
 /* ------------------------------------------------- a call in a thread */
 
-enum call_kind { CALL_READ, CALL_ACCEPT, CALL_CONNECT, CALL_WRITE };
+enum call_kind { CALL_READ, CALL_ACCEPT, CALL_CONNECT, CALL_WRITE, CALL_HTTP };
 
 /* One blocking call in a thread of its own, signalled from the test's. */
 struct blocked_call {
@@ -79,6 +81,7 @@ struct blocked_call {
 	size_t len;
 	ssize_t rc;
 	struct mtls *accepted;      /* CALL_ACCEPT: the connection */
+	struct mtls_http_response *response;    /* CALL_HTTP: a POST's */
 	char buf[64];               /* CALL_READ: what was read */
 	int done;                   /* atomic: the call has returned */
 	pthread_t thread;
@@ -101,6 +104,11 @@ call_main(void *arg)
 		break;
 	case CALL_WRITE:
 		b->rc = mtls_write(b->c, b->data, b->len);
+		break;
+	case CALL_HTTP:
+		b->response = mtls_http_request(b->c, "POST", "/orders", NULL,
+		    "order=1", 7, 0);
+		b->rc = b->response != NULL ? 0 : -1;
 		break;
 	default:
 		b->rc = -99;
@@ -516,6 +524,120 @@ START_TEST(test_signal_ends_write_then_resume)
 }
 END_TEST
 
+/* ------------------------------------------------- chosen signals only */
+
+/* A TLS pair whose client ends its waits only on the signals given. */
+static void
+pair_open_signals(struct pair *p, const int *signals, size_t count)
+{
+	p->scfg = tls_server_config();
+	p->ccfg = client_config(false, false, 0);
+	ck_assert_int_eq(mtls_config_set_interrupt_signals(p->ccfg, signals,
+	    count), 0);
+	connect_pair(p->scfg, p->ccfg, &p->listener, &p->server_side,
+	    &p->client_side);
+}
+
+START_TEST(test_listed_signal_ends_read)
+{
+	static const int usr1[] = { SIGUSR1 };
+	struct pair p;
+	struct blocked_call b = { .kind = CALL_READ };
+
+	pair_open_signals(&p, usr1, 1);
+	b.c = p.client_side;
+	call_start(&b);
+	ck_assert_msg(signal_call(&b, 2000), "SIGUSR1 ended the read");
+	call_join(&b);
+	ck_assert_conn_failed(p.client_side, b.rc, MTLS_ERR_INTERRUPTED);
+	ck_assert_str_eq(mtls_error(p.client_side),
+	    "read interrupted by a signal");
+	pair_close(&p);
+}
+END_TEST
+
+/* A signal not in the list is held back while the read waits: its
+ * handler runs once the read is over, and the read is not ended. */
+START_TEST(test_other_signal_held_during_read)
+{
+	static const int usr2[] = { SIGUSR2 };
+	struct pair p;
+	struct blocked_call b = { .kind = CALL_READ };
+
+	pair_open_signals(&p, usr2, 1);
+	b.c = p.client_side;
+	call_start(&b);
+	ck_assert_msg(!signal_call(&b, 400), "the read went on waiting, got "
+	    "%zd: %s", b.rc, mtls_error(p.client_side));
+	ck_assert_int_eq(handled(), 0);     /* held back, not lost */
+	ck_assert_int_eq(mtls_write(p.server_side, "data", 4), 4);
+	call_join(&b);
+	ck_assert_msg(b.rc == 4, "read: %zd: %s", b.rc,
+	    mtls_error(p.client_side));
+	ck_assert_int_eq(memcmp(b.buf, "data", 4), 0);
+	ck_assert_int_ge(handled(), 1);     /* delivered after the wait */
+	pair_close(&p);
+}
+END_TEST
+
+START_TEST(test_interrupt_signals_invalid)
+{
+	static const int bad[] = { SIGUSR1, 9999 };
+	struct mtls_config *cfg = mtls_config_new();
+
+	ck_assert_cfg_failed(cfg, mtls_config_set_interrupt_signals(cfg, bad, 2),
+	    MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_config_error(cfg), "9999 is not a signal number");
+	ck_assert_cfg_failed(cfg, mtls_config_set_interrupt_signals(cfg, NULL, 1),
+	    MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_config_error(cfg), "no array");
+	ck_assert_int_eq(mtls_config_set_interrupt_signals(cfg, NULL, 0), 0);
+	ck_assert_int_eq(mtls_config_set_interrupt_signals(NULL, bad, 1), -1);
+	mtls_config_free(cfg);
+}
+END_TEST
+
+/* --------------------------------------------------------------- HTTP */
+
+/* A POST interrupted while it waits for its answer is resumed by
+ * mtls_http_resume: the server gets it once and the answer arrives. */
+START_TEST(test_signal_ends_http_request_then_resume)
+{
+	struct pair p;
+	struct blocked_call b = { .kind = CALL_HTTP };
+	struct mtls_http_req *req;
+	struct mtls_http_response *r;
+	const void *body;
+	size_t len;
+
+	pair_open(&p, false, true, 0);
+	b.c = p.client_side;
+	call_start(&b);
+	ck_assert_msg(signal_call(&b, 2000), "a signal ended the request");
+	call_join(&b);
+	ck_assert_conn_failed(p.client_side, b.rc, MTLS_ERR_INTERRUPTED);
+	ck_assert_int_eq(mtls_http_read_request(p.server_side, 0, &req), 1);
+	ck_assert_str_eq(mtls_http_req_method(req), "POST");
+	body = mtls_http_req_body(req, &len);
+	ck_assert_uint_eq(len, 7);
+	ck_assert_int_eq(memcmp(body, "order=1", 7), 0);
+	ck_assert_int_eq(mtls_http_respond(req, 201, NULL, "made", 4), 0);
+	mtls_http_req_free(req);
+	r = mtls_http_resume(p.client_side);
+	ck_assert_msg(r != NULL, "resume: %s", mtls_error(p.client_side));
+	ck_assert_int_eq(mtls_http_response_status(r), 201);
+	body = mtls_http_response_body(r, &len);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_int_eq(memcmp(body, "made", 4), 0);
+	mtls_http_response_free(r);
+	/* Nothing is pending any more. */
+	ck_assert_ptr_null(mtls_http_resume(p.client_side));
+	ck_assert_int_eq(mtls_error_code(p.client_side), MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_error(p.client_side), "no interrupted HTTP request");
+	pair_close(&p);
+}
+END_TEST
+
 /* ------------------------------------------------------------- config */
 
 START_TEST(test_interruptible_is_frozen_with_the_config)
@@ -550,6 +672,10 @@ interrupt_suite(void)
 	tcase_add_test(tc, test_signal_ends_connect_handshake_then_resume);
 	tcase_add_loop_test(tc, test_signal_ends_write_then_resume, 0, 2);
 	tcase_add_test(tc, test_interruptible_is_frozen_with_the_config);
+	tcase_add_test(tc, test_listed_signal_ends_read);
+	tcase_add_test(tc, test_signal_ends_http_request_then_resume);
+	tcase_add_test(tc, test_other_signal_held_during_read);
+	tcase_add_test(tc, test_interrupt_signals_invalid);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,8 +17,8 @@ server = MTLS::Server.new("127.0.0.1", port.to_i, context: context)
 $stdout.sync = true
 puts "listening on 127.0.0.1:#{server.port}"
 
-# Served from a thread: the main thread waits in Thread#join, where Ctrl-C
-# lands at once (a signal cannot end a call blocked inside libmtls).
+# Served from a thread, so that the main thread can close the server on
+# Ctrl-C and let the request being served finish.
 serving = Thread.new do
   server.serve(on_error: ->(e) { warn "refused: #{e.message}" }) do |request, peer|
     warn "#{request.method} #{request.target} from #{peer.subject}"

@@ -6,7 +6,10 @@ require "tempfile"
 
 # Signals and calls blocked in libmtls on a child process's main thread:
 # Ctrl-C ends them at once; a signal whose trap does not raise ends
-# nothing, and the call goes on to return what comes afterwards.
+# nothing, and the call goes on to return what comes afterwards.  SIGTERM
+# is one of the signals that end a wait (MTLS::INTERRUPT_SIGNALS): with a
+# trap that does not raise, the call is made again.  SIGUSR1 and SIGCHLD
+# are not: they wait until the call is over.
 class TestInterrupts < Minitest::Test
   include MTLSTest
 
@@ -21,7 +24,8 @@ class TestInterrupts < Minitest::Test
     $stdout.sync = true
     # A shell's background jobs start with SIGINT ignored; Ruby keeps that.
     Signal.trap("INT", "DEFAULT")
-    Signal.trap("USR1") { puts "trapped" }
+    Signal.trap("TERM") { puts "trapped" }
+    Signal.trap("USR1") { puts "usr1" }
     mode, port = ARGV
     pki = ->(f) { File.join(ENV.fetch("PKI_DIR"), f) }
     ctx = MTLS::Context.new(cert: pki.("client.crt"), key: pki.("client.key"),
@@ -45,6 +49,12 @@ class TestInterrupts < Minitest::Test
         http.start
         puts "ready"
         puts "got #{http.get('/').status}"
+      when "post_child"
+        http = MTLS::HTTP.new("localhost", port, context: ctx)
+        http.start
+        Thread.new { sleep 0.3; Process.wait(spawn("true")); puts "reaped" }
+        response = http.post("/slow", "body")
+        puts "got #{response.status} #{response.body}"
       when "get", "post"
         http = MTLS::HTTP.new("localhost", port, context: ctx)
         http.start
@@ -132,11 +142,11 @@ class TestInterrupts < Minitest::Test
     end
   end
 
-  # Sends SIGUSR1; the child's trap handler says "trapped".  Ruby runs it
+  # Sends SIGTERM; the child's trap handler says "trapped".  Ruby runs it
   # on the main thread only once the blocked call has returned, so it
   # also shows that the signal interrupted the call.
   def signal_and_await_trap(pid, line)
-    Process.kill("USR1", pid)
+    Process.kill("TERM", pid)
     assert_equal "trapped", line.call(5), "the trap handler ran while the call was blocked"
   end
 
@@ -210,32 +220,68 @@ class TestInterrupts < Minitest::Test
     with_server(app: app) { |server, _| yield server, -> { lock.synchronize { count } } }
   end
 
-  # A GET cut by a signal whose trap does not raise is sent again, on a
-  # new connection, as Net::HTTP does for idempotent requests.
-  def test_trapped_signal_sends_a_get_again
+  # A GET cut by a signal whose trap does not raise goes on where it
+  # stopped: the server gets it once.
+  def test_trapped_signal_resumes_a_get
     with_slow_first_answer do |server, requests|
       with_child("get", server.port) do |pid, line|
         assert_equal "ready", line.call
         sleep 0.3
         signal_and_await_trap(pid, line)
-        assert_equal "got 200 GET 2", line.call
-        assert_equal 2, requests.call
+        assert_equal "got 200 GET 1", line.call
+        assert_equal 1, requests.call
         status, = wait_exit(pid, 5)
         assert_equal 0, status.exitstatus
       end
     end
   end
 
-  # A POST is not sent twice: the caller learns why it failed.
-  def test_trapped_signal_fails_a_post_with_interrupted_error
-    with_slow_first_answer do |server, _|
+  # A POST too: resumed, not sent twice.
+  def test_trapped_signal_resumes_a_post
+    with_slow_first_answer do |server, requests|
       with_child("post", server.port) do |pid, line|
         assert_equal "ready", line.call
         sleep 0.3
         signal_and_await_trap(pid, line)
-        assert_equal "error MTLS::InterruptedError: read interrupted by a signal", line.call
+        assert_equal "got 200 POST 1", line.call
+        assert_equal 1, requests.call
         status, = wait_exit(pid, 5)
-        assert_equal 3, status.exitstatus
+        assert_equal 0, status.exitstatus
+      end
+    end
+  end
+
+  # A signal that is not one of INTERRUPT_SIGNALS waits for the call: its
+  # trap runs once the read has returned the data sent afterwards.
+  def test_other_signal_waits_for_the_read
+    with_silent_server do |server, accepted|
+      with_child("read", server.port) do |pid, line|
+        assert_equal "ready", line.call
+        sleep 0.3
+        2.times { Process.kill("USR1", pid) }
+        sleep 0.5
+        assert_nil Process.wait(pid, Process::WNOHANG), "the read goes on"
+        Timeout.timeout(5) { accepted.pop }.write("late")
+        said = [line.call, line.call]
+        assert_includes said, "got late", "the same read returned the data sent afterwards"
+        assert_includes said, "usr1", "the trap ran after the read"
+        status, = wait_exit(pid, 5)
+        assert_equal 0, status.exitstatus
+      end
+    end
+  end
+
+  # Ruby catches SIGCHLD: a child process ending while a POST waits for
+  # its answer must not fail the POST.
+  def test_child_process_ending_does_not_fail_a_post
+    with_slow_first_answer do |server, requests|
+      with_child("post_child", server.port) do |pid, line|
+        said = [line.call, line.call]
+        assert_includes said, "reaped"
+        assert_includes said, "got 200 POST 1"
+        assert_equal 1, requests.call
+        status, = wait_exit(pid, 5)
+        assert_equal 0, status.exitstatus
       end
     end
   end

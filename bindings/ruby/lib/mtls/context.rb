@@ -108,8 +108,10 @@ module MTLS
 
     def configure(o)
       # Ctrl-C, Thread#raise and Thread#kill end a blocked call (see
-      # MTLS.retry_interrupted).
-      check(Native.mtls_config_set_interruptible(@cfg, 1))
+      # MTLS.retry_interrupted); other signals wait for it.
+      signals = MTLS::INTERRUPT_SIGNALS
+      list = FFI::MemoryPointer.new(:int, signals.size).write_array_of_int(signals)
+      check(Native.mtls_config_set_interrupt_signals(@cfg, list, signals.size))
       load_identity(o)
       Array(o[:ca_file]).each { |f| check(Native.mtls_config_set_ca_file(@cfg, f.to_s)) }
       Array(o[:ca_path]).each { |d| check(Native.mtls_config_set_ca_path(@cfg, d.to_s)) }

@@ -162,6 +162,7 @@ module MTLS
       @conn.call do |p|
         r = Native.mtls_http_request(p, method, path.to_s, array, bytes,
                                      bytes ? bytes.bytesize : 0, 0)
+        r = resume_interrupted(p, r)
         raise MTLS.error_from_conn(p) if r.null?
 
         begin
@@ -178,14 +179,23 @@ module MTLS
       keep&.clear
     end
 
+    # A request that a signal interrupted goes on where it stopped
+    # (mtls_http_resume) once Ruby has had the chance to raise the
+    # interrupt that came with the signal (Thread.pass): a signal that
+    # brings no exception costs nothing, and nothing is sent twice.
+    def resume_interrupted(ptr, response)
+      while response.null? && Native.mtls_error_code(ptr) == CODES[:INTERRUPTED]
+        Thread.pass
+        response = Native.mtls_http_resume(ptr)
+      end
+      response
+    end
+
     # Whether a failed request is sent again on a new connection, for
     # idempotent methods only, as Net::HTTP does: after a keep-alive
-    # connection the server closed meanwhile (once), or a signal that
-    # brought no exception cut the request (each time: every retry takes
-    # another signal).
+    # connection the server closed meanwhile (once).
     def retry_request?(method, error, reused)
       return false unless IDEMPOTENT.include?(method)
-      return true if error.code == CODES[:INTERRUPTED]
 
       reused && [CODES[:CLOSED], CODES[:TRUNCATED]].include?(error.code)
     end

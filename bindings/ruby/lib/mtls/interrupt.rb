@@ -6,13 +6,20 @@ module MTLS
   #
   # A blocking call releases the GVL; Ruby interrupts it by sending the
   # thread a signal (SIGVTALRM, repeated while the interrupt is pending).
-  # Every Context turns on mtls_config_set_interruptible, so the signal
-  # ends the wait with MTLS_ERR_INTERRUPTED, and Ruby delivers the
-  # interrupt (runs the trap handler, raises the exception) as the native
-  # call returns.  A signal that brings no exception, such as one caught
-  # by trap("USR1") { } or a SIGCHLD, must not end the call: for the calls
-  # that can be made again (read, write, handshake, accept, connect),
-  # MTLS.retry_interrupted makes them again.
+  # Every Context lets INTERRUPT_SIGNALS end a wait
+  # (mtls_config_set_interrupt_signals) with MTLS_ERR_INTERRUPTED, and
+  # Ruby delivers the interrupt (runs the trap handler, raises the
+  # exception) as the native call returns.  Other signals, such as the
+  # SIGCHLD that Ruby catches when a child process ends, are held back
+  # while the call waits and handled when it is over, so they end nothing.
+  # One of the listed signals may still bring no exception
+  # (trap("INT") { }): the calls that can be made again (read, write,
+  # handshake, accept, connect) are then made again by
+  # MTLS.retry_interrupted.
+
+  # Ruby's thread interrupts (Thread#raise, Thread#kill, Timeout, and a
+  # signal forwarded to the main thread), Ctrl-C and kill(1).
+  INTERRUPT_SIGNALS = %w[VTALRM INT TERM].map { |name| Signal.list.fetch(name) }.freeze
 
   # Makes the native call in the block (an Integer result) again while it
   # fails only because a signal interrupted its wait.  The error code is

@@ -88,6 +88,7 @@ module MTLS
     attach :mtls_config_set_verify_callback, %i[config verify_fn pointer], :int
     attach :mtls_config_set_session_cache, %i[config int], :int
     attach :mtls_config_set_interruptible, %i[config int], :int
+    attach :mtls_config_set_interrupt_signals, %i[config pointer size_t], :int
 
     # objects
     attach :mtls_client_new, [:config], :conn
@@ -133,6 +134,7 @@ module MTLS
     attach :mtls_http_request,
            %i[conn string string pointer pointer size_t int], :pointer,
            blocking: true
+    attach :mtls_http_resume, [:conn], :pointer, blocking: true
     attach :mtls_http_url, %i[conn string string pointer size_t], :pointer,
            blocking: true
     attach :mtls_http_response_status, [:pointer], :int
