@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_util.h"
 
@@ -16,6 +17,8 @@ struct worker {
 	int ok;
 	char err[512];
 };
+
+static int serving;             /* atomic: serve_conn threads running */
 
 static void *
 serve_conn(void *arg)
@@ -31,7 +34,19 @@ serve_conn(void *arg)
 		mtls_close(c);
 	}
 	mtls_free(c);
+	__atomic_sub_fetch(&serving, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* Waits (up to 5 s) until the detached serve_conn threads are gone, so
+ * that none is still running when the test ends; returns how many are. */
+static int
+serving_drained(void)
+{
+	for (int i = 0; i < 500 && __atomic_load_n(&serving, __ATOMIC_ACQUIRE);
+	    i++)
+		usleep(10 * 1000);
+	return __atomic_load_n(&serving, __ATOMIC_ACQUIRE);
 }
 
 static void *
@@ -41,7 +56,12 @@ accept_loop(void *arg)
 	pthread_t t;
 
 	while (mtls_accept(srv, &c) == 0) {
-		pthread_create(&t, NULL, serve_conn, c);
+		__atomic_add_fetch(&serving, 1, __ATOMIC_ACQ_REL);
+		if (pthread_create(&t, NULL, serve_conn, c) != 0) {
+			__atomic_sub_fetch(&serving, 1, __ATOMIC_RELEASE);
+			mtls_free(c);
+			continue;
+		}
 		pthread_detach(t);
 	}
 	return NULL;
@@ -102,6 +122,7 @@ START_TEST(test_parallel_handshakes_shared_configs)
 	}
 	mtls_wake(srv);
 	pthread_join(acceptor, NULL);
+	ck_assert_int_eq(serving_drained(), 0);
 	mtls_free(srv);
 	/* The configs were released by their owner while still in use above;
 	 * connections hold their own references. */
