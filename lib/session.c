@@ -16,7 +16,7 @@
 #include "mtls_internal.h"
 
 #define DEFAULT_SESSION_CACHE 100
-#define DEFAULT_SERVER_SESSIONS 2048      /* about 7 KiB each, see the man page */
+#define DEFAULT_SERVER_SESSIONS 2048  /* about 7 KiB each: see the man page */
 #define DEFAULT_TICKETS 1
 #define TICKET_KEY_FILE_SIZE 80
 
@@ -77,9 +77,9 @@ new_session_cb(SSL *ssl, SSL_SESSION *session)
 }
 
 /*
- * A server's stateless ticket carries the chain verdict of the handshake that made
- * it (RFC 8446, 4.6.1 leaves the contents to the server), so that a
- * resumption can be judged by the policy in force.
+ * A server's stateless ticket carries the chain verdict of the handshake
+ * that made it (RFC 8446, 4.6.1 leaves the contents to the server), so
+ * that a resumption can be judged by the policy in force.
  */
 static int
 ticket_gen_cb(SSL *ssl, void *arg)

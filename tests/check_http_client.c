@@ -274,6 +274,10 @@ START_TEST(test_injection_refused)
 	ck_assert_ptr_null(mtls_http_request(conn, "GET", "/", no_colon, NULL,
 	    0, 0));
 	ck_assert_int_eq(mtls_error_code(conn), MTLS_ERR_INVALID);
+	ck_assert_ptr_null(mtls_http_request(conn,
+	    "AVERYLONGMETHODNAMEOFTHIRTYTWOBYTES", "/", NULL, NULL, 0, 0));
+	ck_assert_int_eq(mtls_error_code(conn), MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_error(conn), "is longer than 31 bytes");
 	/* Nothing was sent: the connection still serves a good request. */
 	{
 		struct mtls_http_response *r = mtls_http_request(conn, "GET", "/",
