@@ -174,6 +174,7 @@ mtls_free(struct mtls *c)
 	mtls_peer_free(&c->peer);
 	http_inbuf_free(&c->http_in);
 	http_request_free(c);
+	mtls_http_req_free(c->http_partial);
 	mtls_config_free(c->cfg);
 	free(c);
 }

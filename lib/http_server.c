@@ -236,11 +236,11 @@ static int
 read_whole_body(struct mtls_http_req *req)
 {
 	char chunk[READ_CHUNK];
-	size_t cap = 0;
 	ssize_t n;
 
 	while ((n = mtls_http_req_read_body(req, chunk, sizeof(chunk))) > 0)
-		if (!http_append(&req->body, &req->body_len, &cap, chunk, (size_t)n))
+		if (!http_append(&req->body, &req->body_len, &req->body_cap, chunk,
+		    (size_t)n))
 			return CONN_FAIL(req->conn, MTLS_ERR_NOMEM, "out of memory "
 			    "reading a request body of %zu bytes", req->body_len);
 	return n < 0 ? -1 : 0;
@@ -266,6 +266,10 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 		    "on this connection was not answered: its client would take "
 		    "the next response for it");
 	}
+	if ((req = c->http_partial) != NULL) {
+		c->http_partial = NULL;     /* a body read a signal cut short */
+		goto body;
+	}
 	if (c->http_done || (rc = await_next_request(c, flags)) == 0)
 		return 0;
 	if (rc < 0)
@@ -277,9 +281,17 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 		goto fail;
 	req->head_only = strcmp(req->head.method, "HEAD") == 0;
 	start_body(c, req);
+body:
 	rc = -1;
-	if (!(flags & MTLS_HTTP_STREAM) && read_whole_body(req) != 0)
+	if (!(flags & MTLS_HTTP_STREAM) && read_whole_body(req) != 0) {
+		/* Interrupted (mtls_config_set_interruptible): kept for the
+		 * next call, which goes on with the body. */
+		if (mtls_error_code(c) == MTLS_ERR_INTERRUPTED) {
+			c->http_partial = req;
+			return -1;
+		}
 		goto fail;
+	}
 	c->http_requests++;
 	c->http_pending = true;
 	*out = req;

@@ -16,7 +16,7 @@ struct mtls_http_req {
 	struct http_body reader;
 	bool expect_continue;       /* 100 Continue owed before the body */
 	char *body;                 /* the body read whole */
-	size_t body_len;
+	size_t body_len, body_cap;
 	enum resp_state resp;
 	uint64_t resp_left;         /* bytes a streamed Content-Length owes */
 	bool head_only;             /* HEAD: the body is not sent */

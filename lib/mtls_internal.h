@@ -185,6 +185,7 @@ struct mtls {
 	struct http_pending *http_request; /* an interrupted client request */
 	bool http_done;             /* the server ended keep-alive */
 	bool http_pending;          /* a request read is not yet answered */
+	struct mtls_http_req *http_partial; /* one whose body was interrupted */
 	unsigned long http_requests; /* requests read by the server helper */
 	struct mtls_errstate err;
 };

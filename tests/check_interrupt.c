@@ -70,7 +70,9 @@ handled(void)
 
 /* ------------------------------------------------- a call in a thread */
 
-enum call_kind { CALL_READ, CALL_ACCEPT, CALL_CONNECT, CALL_WRITE, CALL_HTTP };
+enum call_kind {
+	CALL_READ, CALL_ACCEPT, CALL_CONNECT, CALL_WRITE, CALL_HTTP, CALL_HTTP_READ
+};
 
 /* One blocking call in a thread of its own, signalled from the test's. */
 struct blocked_call {
@@ -82,6 +84,7 @@ struct blocked_call {
 	ssize_t rc;
 	struct mtls *accepted;      /* CALL_ACCEPT: the connection */
 	struct mtls_http_response *response;    /* CALL_HTTP: a POST's */
+	struct mtls_http_req *request;  /* CALL_HTTP_READ: the one read */
 	char buf[64];               /* CALL_READ: what was read */
 	int done;                   /* atomic: the call has returned */
 	pthread_t thread;
@@ -104,6 +107,9 @@ call_main(void *arg)
 		break;
 	case CALL_WRITE:
 		b->rc = mtls_write(b->c, b->data, b->len);
+		break;
+	case CALL_HTTP_READ:
+		b->rc = mtls_http_read_request(b->c, 0, &b->request);
 		break;
 	case CALL_HTTP:
 		b->response = mtls_http_request(b->c, "POST", "/orders", NULL,
@@ -638,6 +644,55 @@ START_TEST(test_signal_ends_http_request_then_resume)
 }
 END_TEST
 
+/* A request read cut by a signal, after the client sent `first`, goes on
+ * when mtls_http_read_request is called again, once `rest` has come. */
+static void
+check_request_read_resumed(const char *first, const char *rest)
+{
+	struct pair p;
+	struct blocked_call b = { .kind = CALL_HTTP_READ };
+	struct mtls_http_req *req;
+	const void *body;
+	size_t len;
+
+	p.scfg = tls_server_config();
+	ck_assert_int_eq(mtls_config_set_interruptible(p.scfg, 1), 0);
+	p.ccfg = client_config(false, false, 0);
+	connect_pair(p.scfg, p.ccfg, &p.listener, &p.server_side,
+	    &p.client_side);
+	ck_assert_int_eq(mtls_write(p.client_side, first, strlen(first)),
+	    (ssize_t)strlen(first));
+	b.c = p.server_side;
+	call_start(&b);
+	ck_assert_msg(signal_call(&b, 2000), "a signal ended the read");
+	call_join(&b);
+	ck_assert_conn_failed(p.server_side, b.rc, MTLS_ERR_INTERRUPTED);
+	ck_assert_int_eq(mtls_write(p.client_side, rest, strlen(rest)),
+	    (ssize_t)strlen(rest));
+	ck_assert_int_eq(mtls_http_read_request(p.server_side, 0, &req), 1);
+	ck_assert_str_eq(mtls_http_req_method(req), "POST");
+	ck_assert_str_eq(mtls_http_req_target(req), "/orders");
+	body = mtls_http_req_body(req, &len);
+	ck_assert_uint_eq(len, 10);
+	ck_assert_int_eq(memcmp(body, "order=1234", 10), 0);
+	mtls_http_req_free(req);
+	pair_close(&p);
+}
+
+START_TEST(test_signal_ends_request_head_read_then_resume)
+{
+	check_request_read_resumed("POST /orders HTTP/1.1\r\nHost: x\r\n",
+	    "Content-Length: 10\r\n\r\norder=1234");
+}
+END_TEST
+
+START_TEST(test_signal_ends_request_body_read_then_resume)
+{
+	check_request_read_resumed("POST /orders HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 10\r\n\r\norder", "=1234");
+}
+END_TEST
+
 /* ------------------------------------------------------------- config */
 
 START_TEST(test_interruptible_is_frozen_with_the_config)
@@ -674,6 +729,8 @@ interrupt_suite(void)
 	tcase_add_test(tc, test_interruptible_is_frozen_with_the_config);
 	tcase_add_test(tc, test_listed_signal_ends_read);
 	tcase_add_test(tc, test_signal_ends_http_request_then_resume);
+	tcase_add_test(tc, test_signal_ends_request_head_read_then_resume);
+	tcase_add_test(tc, test_signal_ends_request_body_read_then_resume);
 	tcase_add_test(tc, test_other_signal_held_during_read);
 	tcase_add_test(tc, test_interrupt_signals_invalid);
 	suite_add_tcase(s, tc);

@@ -61,6 +61,15 @@ class TestInterrupts < Minitest::Test
         puts "ready"
         response = mode == "get" ? http.get("/slow") : http.post("/slow", "body")
         puts "got #{response.status} #{response.body}"
+      when "serve"
+        server = MTLS::Server.new("127.0.0.1", 0, context: MTLS::Context.new(
+          cert: pki.("server.crt"), key: pki.("server.key"), ca_file: pki.("ca.crt")))
+        puts "port #{server.port}"
+        puts "ready"
+        # One connection served on the main thread, where signals land
+        # (Server#serve would serve it on a thread of its own).
+        app = ->(req, _peer) { [200, {}, "served #{req.body}"] }
+        server.send(:serve_connection, server.accept, app, ->(e) { puts "error #{e.message}" })
       when "accept"
         server = MTLS::Server.new("127.0.0.1", 0, context: MTLS::Context.new(
           cert: pki.("server.crt"), key: pki.("server.key"), ca_file: pki.("ca.crt")))
@@ -283,6 +292,26 @@ class TestInterrupts < Minitest::Test
         status, = wait_exit(pid, 5)
         assert_equal 0, status.exitstatus
       end
+    end
+  end
+
+  # Serving a connection (Server#serve's loop for one) while a trapped
+  # signal comes goes on with the same request.
+  def test_trapped_signal_does_not_cut_a_request_being_served
+    with_child("serve") do |pid, line|
+      port = line.call[/\Aport (\d+)\z/, 1].to_i
+      assert_equal "ready", line.call
+      conn = MTLS::Connection.connect("localhost", port, context: client_context)
+      conn.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbo")
+      sleep 0.3
+      signal_and_await_trap(pid, line)
+      conn.write("dy")
+      answer = conn.readpartial(1000)
+      assert_match(/\AHTTP\/1.1 200 /, answer)
+      assert answer.end_with?("served body"), answer
+      conn.close
+      status, = wait_exit(pid, 5)
+      assert_equal 0, status.exitstatus
     end
   end
 

@@ -128,7 +128,9 @@ module MTLS
     def serve_connection(conn, app, on_error)
       req_out = FFI::MemoryPointer.new(:pointer)
       loop do
-        rc = conn.call { |p| Native.mtls_http_read_request(p, 0, req_out) }
+        rc = conn.call do |p|
+          MTLS.retry_interrupted(p) { Native.mtls_http_read_request(p, 0, req_out) }
+        end
         if rc.negative?
           on_error.call(conn.call { |p| MTLS.error_from_conn(p) }) unless @closing
           break
