@@ -39,6 +39,28 @@ module MTLSTest
     thread&.join(10)
   end
 
+  # A server that completes each handshake and then says nothing; the
+  # accepted connections come out of the queue.
+  def with_silent_server
+    server = MTLS::Server.new("127.0.0.1", 0, context: server_context)
+    accepted = Queue.new
+    t = Thread.new do
+      while (c = server.accept)
+        begin
+          c.handshake
+          accepted << c
+        rescue MTLS::Error
+          c.close
+        end
+      end
+    end
+    yield server, accepted
+  ensure
+    server&.close
+    t&.join(5)
+    accepted.size.times { accepted.pop.close } if accepted
+  end
+
   # Waits up to 5 s for an error the server reported.
   def server_error(errors)
     Timeout.timeout(5) { errors.pop }

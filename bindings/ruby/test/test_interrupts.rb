@@ -90,28 +90,6 @@ class TestInterrupts < Minitest::Test
     end
   RUBY
 
-  # A server of the test that completes each handshake and says nothing;
-  # the accepted connections come out of the queue.
-  def with_silent_server
-    server = MTLS::Server.new("127.0.0.1", 0, context: server_context)
-    accepted = Queue.new
-    t = Thread.new do
-      while (c = server.accept)
-        begin
-          c.handshake
-          accepted << c
-        rescue MTLS::Error
-          c.close
-        end
-      end
-    end
-    yield server, accepted
-  ensure
-    server&.close
-    t&.join(5)
-    accepted.size.times { accepted.pop.close } if accepted
-  end
-
   # Runs the child in mode; yields its pid and a line reader.
   def with_child(mode, port = 0)
     out, child_out = IO.pipe

@@ -21,23 +21,6 @@ class TestThreads < Minitest::Test
     end
   end
 
-  # A server that completes the handshake and then says nothing.
-  def with_silent_server
-    server = MTLS::Server.new("127.0.0.1", 0, context: server_context)
-    accepted = Queue.new
-    t = Thread.new do
-      while (c = server.accept)
-        c.handshake
-        accepted << c
-      end
-    end
-    yield server, accepted
-  ensure
-    server&.close
-    t&.join(5)
-    accepted.size.times { accepted.pop.close } if accepted
-  end
-
   def test_timeout_interrupts_a_blocked_read_and_gvl_is_released
     with_silent_server do |server, _|
       conn = MTLS::Connection.connect("localhost", server.port, context: client_context)
