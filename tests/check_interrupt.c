@@ -21,16 +21,6 @@
 
 #include "check_util.h"
 
-#define ck_assert_conn_failed(c, rc, code) \
-	do { \
-		long rc_ = (long)(rc); \
-		ck_assert_msg(rc_ == -1, "expected -1, got %ld", rc_); \
-		ck_assert_msg(mtls_error_code(c) == (code), "expected %s, got " \
-		    "%s: %s", mtls_error_name(code), \
-		    mtls_error_name(mtls_error_code(c)), \
-		    mtls_error(c) ? mtls_error(c) : "(null)"); \
-	} while (0)
-
 /* ----------------------------------------------------------- signals */
 
 static int signals_handled;     /* atomic */

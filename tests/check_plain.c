@@ -14,17 +14,6 @@
 
 #include "check_util.h"
 
-/* rc is -1 and c holds code. */
-#define ck_assert_conn_failed(c, rc, code) \
-	do { \
-		long rc_ = (long)(rc); \
-		ck_assert_msg(rc_ == -1, "expected -1, got %ld", rc_); \
-		ck_assert_msg(mtls_error_code(c) == (code), "expected %s, got " \
-		    "%s: %s", mtls_error_name(code), \
-		    mtls_error_name(mtls_error_code(c)), \
-		    mtls_error(c) ? mtls_error(c) : "(null)"); \
-	} while (0)
-
 /* A plaintext config; timeouts of 5 s end a bug in an assertion rather
  * than in Check's timeout. */
 static struct mtls_config *

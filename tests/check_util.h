@@ -57,6 +57,17 @@ struct mtls_config *make_bad_identity_config(const char *cert,
 		ck_assert_int_eq(mtls_config_error_code(cfg), MTLS_OK); \
 	} while (0)
 
+/* Connection assertion: rc is -1 and c holds code. */
+#define ck_assert_conn_failed(c, rc, code) \
+	do { \
+		long rc_ = (long)(rc); \
+		ck_assert_msg(rc_ == -1, "expected -1, got %ld", rc_); \
+		ck_assert_msg(mtls_error_code(c) == (code), "expected %s, got " \
+		    "%s: %s", mtls_error_name(code), \
+		    mtls_error_name(mtls_error_code(c)), \
+		    mtls_error(c) ? mtls_error(c) : "(null)"); \
+	} while (0)
+
 /* What the test server does with each accepted connection. */
 enum serve_mode {
 	SERVE_ECHO,         /* handshake, echo until the client closes */
