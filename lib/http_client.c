@@ -26,7 +26,7 @@ struct mtls_http_response {
 
 /* A request under way: kept on its connection when a signal interrupts
  * it (MTLS_ERR_INTERRUPTED), for mtls_http_resume. */
-struct http_pending {
+struct http_request {
 	char *req;                  /* the request, until it is all sent */
 	size_t req_len;
 	char method[32];
@@ -67,7 +67,7 @@ check_request(struct mtls *c, const char *method, const char *target,
 
 /* The request's bytes into p->req; 0 or -1. */
 static int
-build_request(struct mtls *c, struct http_pending *p, const char *method,
+build_request(struct mtls *c, struct http_request *p, const char *method,
     const char *target, const char *const *headers, const void *body,
     size_t body_len)
 {
@@ -168,7 +168,7 @@ read_whole_body(struct mtls_http_response *r)
 void
 http_request_free(struct mtls *c)
 {
-	struct http_pending *p = c->http_request;
+	struct http_request *p = c->http_request;
 
 	if (p == NULL)
 		return;
@@ -188,7 +188,7 @@ interrupted(struct mtls *c)
 /* The steps of p not yet done: send, read the head, read the body.  Each
  * step is left as it was when a signal interrupts it: p then stays on c. */
 static struct mtls_http_response *
-run_request(struct mtls *c, struct http_pending *p)
+run_request(struct mtls *c, struct http_request *p)
 {
 	struct mtls_http_response *r;
 
@@ -225,7 +225,7 @@ MTLS_EXPORT struct mtls_http_response *
 mtls_http_request(struct mtls *c, const char *method, const char *target,
     const char *const *headers, const void *body, size_t body_len, int flags)
 {
-	struct http_pending *p;
+	struct http_request *p;
 
 	if (c == NULL)
 		return NULL;

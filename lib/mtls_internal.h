@@ -182,7 +182,7 @@ struct mtls {
 	/* HTTP helpers (http_io.c): bytes read but not yet used, kept on the
 	 * connection so that keep-alive and pipelining lose nothing */
 	struct http_inbuf http_in;
-	struct http_pending *http_request; /* an interrupted client request */
+	struct http_request *http_request; /* an interrupted client request */
 	bool http_done;             /* the server ended keep-alive */
 	bool http_pending;          /* a request read is not yet answered */
 	struct mtls_http_req *http_partial; /* one whose body was interrupted */
