@@ -57,7 +57,7 @@ mtls_config_new(void)
 	http_limits_default(&cfg->http_limits);
 	cfg->http_header_ms = DEFAULT_HTTP_HEADER_MS;
 	cfg->http_idle_ms = DEFAULT_HTTP_IDLE_MS;
-	cfg->ctx = SSL_CTX_new(TLS_method());
+	cfg->ctx = SSL_CTX_new_ex(mtls_libctx(), NULL, TLS_method());
 	if (cfg->ctx == NULL || setup_ctx(cfg->ctx) != 0) {
 		SSL_CTX_free(cfg->ctx);
 		free(cfg);

@@ -190,6 +190,9 @@ struct mtls {
 	struct mtls_errstate err;
 };
 
+/* The library context of every SSL_CTX (libctx.c); NULL: the default. */
+OSSL_LIB_CTX *mtls_libctx(void);
+
 /* error.c */
 /* Records the error; returns -1 so that a failing call can return it. */
 int mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)

@@ -172,6 +172,26 @@ got crl "verify=SUCCESS"
 mc order "$U1" -sS "${ID[@]}" "${CA[@]}" -f
 got order "verify=SUCCESS"
 
+# An openssl.cnf that activates providers: the library then uses OpenSSL's
+# default context as configured, not its own (lib/libctx.c).
+cat >"$tmp/providers.cnf" <<'EOF'
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+default = default_sect
+legacy = legacy_sect
+[default_sect]
+activate = 1
+[legacy_sect]
+activate = 1
+EOF
+OPENSSL_CONF=$tmp/providers.cnf mc providers-cnf "$U1" "${ID[@]}" "${CA[@]}"
+got providers-cnf "verify=SUCCESS"
+OPENSSL_CONF=$tmp/providers.cnf mc providers-cnf-p12 "$U1" \
+    --cert "$PKI/client-legacy.p12:p12pass" --cert-type P12 "${CA[@]}"
+got providers-cnf-p12 "verify=SUCCESS"
+
 # ------------------------------------------------- our identity is wrong
 mc p12-badpass "$U1" --cert "$PKI/client.p12:wrong" --cert-type P12 "${CA[@]}"
 failed p12-badpass 58 "client.p12"
