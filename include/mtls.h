@@ -422,6 +422,20 @@ MTLS_EXPORT int mtls_config_set_crl_file(struct mtls_config *cfg,
     const char *crl_file, int whole_chain);
 
 /*
+ * mtls_config_set_verify_cache - how many verified peer chains the config
+ * keeps (default 256), and for how many seconds (default 60): a peer that
+ * presents the same certificates again, for the same name, is trusted
+ * without checking the chain's signatures again.  It still proves that it
+ * holds its key, and the mode, allow-list and verify callback judge it.
+ * Only successes are kept, never past a certificate's notAfter or a CRL's
+ * nextUpdate.  size 0 turns the cache off.  Returns 0, or -1 with
+ * MTLS_ERR_INVALID (size not 0 to 65536, seconds not 1 to 3600) or
+ * MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_verify_cache(struct mtls_config *cfg,
+    int size, int seconds);
+
+/*
  * mtls_config_allow - adds an entry of the given type (enum
  * mtls_allow_type) to the allow-list.  Once the list has an entry, a peer
  * that presents a certificate is admitted only when it matches at least
@@ -698,6 +712,13 @@ MTLS_EXPORT const char *mtls_conn_alpn(struct mtls *c);
 
 /* mtls_conn_session_resumed - 1 when the handshake resumed a session, else 0. */
 MTLS_EXPORT int mtls_conn_session_resumed(struct mtls *c);
+
+/*
+ * mtls_conn_chain_cached - 1 when the peer's chain was trusted on the
+ * verdict the config kept from an earlier handshake
+ * (mtls_config_set_verify_cache), else 0.
+ */
+MTLS_EXPORT int mtls_conn_chain_cached(struct mtls *c);
 
 /*
  * mtls_conn_describe - the handshake told for a person, as curl -v and

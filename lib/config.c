@@ -70,7 +70,7 @@ mtls_config_new(void)
 	/* Root plus two intermediates; OpenSSL's default is 100. */
 	SSL_CTX_set_verify_depth(cfg->ctx, DEFAULT_VERIFY_DEPTH);
 	if (pthread_mutex_init(&cfg->check_lock, NULL) != 0 ||
-	    mtls_session_setup(cfg) != 0) {
+	    mtls_session_setup(cfg) != 0 || mtls_verify_cache_setup(cfg) != 0) {
 		SSL_CTX_free(cfg->ctx);
 		free(cfg);
 		return NULL;
@@ -93,6 +93,7 @@ mtls_config_free(struct mtls_config *cfg)
 		return;
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
 	mtls_session_free(cfg);
+	mtls_verify_cache_free(cfg);
 	free(cfg->alpn);
 	mtls_allow_free(cfg);
 	mtls_warnings_free(cfg);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -66,6 +67,22 @@ struct mtls_ticket_key {
 	unsigned char aes[32];
 };
 
+/* A chain a config has verified (verify_cache.c), found by its key. */
+struct mtls_verified {
+	unsigned char key[32];      /* SHA-256 of role, name and the chain sent */
+	time_t expires;
+	STACK_OF(X509) *chain;      /* as verified, leaf first; NULL: empty */
+};
+
+struct mtls_verify_cache {
+	pthread_mutex_t lock;
+	struct mtls_verified *slots; /* size of them, allocated on first use */
+	int size, seconds;
+};
+
+#define MTLS_DEFAULT_VERIFY_CACHE_SIZE 256
+#define MTLS_DEFAULT_VERIFY_CACHE_SECONDS 60
+
 #define MTLS_MAX_WARNINGS 8
 
 struct mtls_config {
@@ -91,6 +108,8 @@ struct mtls_config {
 	size_t allow_count;
 	mtls_verify_fn verify_fn;
 	void *verify_arg;
+	time_t crl_next_update;     /* earliest nextUpdate of its CRLs, or 0 */
+	struct mtls_verify_cache verify_cache; /* verify_cache.c */
 	char identity_desc[300];    /* "certificate 'CN=x' from 'file'" */
 	char *warnings[MTLS_MAX_WARNINGS];
 	pthread_mutex_t check_lock; /* the role checks of *_new, run once */
@@ -172,6 +191,7 @@ struct mtls {
 	STACK_OF(X509) *pending_chain;
 	int pending_chain_ok;
 	bool chain_tolerated;       /* a failed chain the mode lets through */
+	bool chain_cached;          /* its verdict came from the verify cache */
 	X509 *refused_cert;         /* the peer certificate the policy refused */
 	char *session_key;          /* client session cache key */
 	char *host_header;          /* "host[:port]" for HTTP requests */
@@ -189,6 +209,14 @@ struct mtls {
 	unsigned long http_requests; /* requests read by the server helper */
 	struct mtls_errstate err;
 };
+
+/* verify_cache.c */
+int mtls_verify_cache_setup(struct mtls_config *cfg);
+void mtls_verify_cache_free(struct mtls_config *cfg);
+bool mtls_verify_cache_lookup(struct mtls *c, X509_STORE_CTX *store,
+    unsigned char key[32]);
+void mtls_verify_cache_add(struct mtls *c, X509_STORE_CTX *store,
+    const unsigned char key[32]);
 
 /* The library context of every SSL_CTX (libctx.c); NULL: the default. */
 OSSL_LIB_CTX *mtls_libctx(void);

@@ -400,3 +400,9 @@ mtls_conn_session_resumed(struct mtls *c)
 {
 	return c != NULL && c->handshake_done && SSL_session_reused(c->ssl);
 }
+
+MTLS_EXPORT int
+mtls_conn_chain_cached(struct mtls *c)
+{
+	return c != NULL && c->handshake_done && c->chain_cached;
+}

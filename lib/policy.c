@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <ctype.h>
 
 #include <openssl/err.h>
@@ -111,6 +112,21 @@ mtls_config_set_ca_names_file(struct mtls_config *cfg, const char *ca_file)
 	return 0;
 }
 
+/* The earliest nextUpdate: kept chain verdicts end there (verify_cache.c). */
+static void
+note_next_update(struct mtls_config *cfg, const X509_CRL *crl)
+{
+	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+	struct tm tm;
+	time_t t;
+
+	if (next == NULL || ASN1_TIME_to_tm(next, &tm) != 1)
+		return;
+	t = timegm(&tm);
+	if (cfg->crl_next_update == 0 || t < cfg->crl_next_update)
+		cfg->crl_next_update = t;
+}
+
 MTLS_EXPORT int
 mtls_config_set_crl_file(struct mtls_config *cfg, const char *crl_file,
     int whole_chain)
@@ -129,6 +145,7 @@ mtls_config_set_crl_file(struct mtls_config *cfg, const char *crl_file,
 	bio = BIO_new_mem_buf(data, (int)len);
 	while (bio != NULL && (crl = PEM_read_bio_X509_CRL(bio, NULL, NULL,
 	    NULL)) != NULL) {
+		note_next_update(cfg, crl);
 		X509_STORE_add_crl(store, crl);
 		X509_CRL_free(crl);
 		n++;
@@ -471,6 +488,22 @@ tolerates_bad_chain(const struct mtls *c)
 	    c->cfg->verify_client == MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA;
 }
 
+/* OpenSSL's chain check, or its verdict on the same chain a while ago. */
+static bool
+verify_chain(struct mtls *c, X509_STORE_CTX *store)
+{
+	unsigned char key[32];
+
+	if (mtls_verify_cache_lookup(c, store, key)) {
+		c->chain_cached = true;
+		return true;
+	}
+	if (X509_verify_cert(store) != 1)
+		return false;
+	mtls_verify_cache_add(c, store, key);
+	return true;
+}
+
 /*
  * Replaces OpenSSL's chain check (SSL_CTX_set_cert_verify_callback): the
  * chain is verified as usual, then the mode, the allow-list and the user's
@@ -483,11 +516,11 @@ mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg)
 	SSL *ssl = X509_STORE_CTX_get_ex_data(store,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct mtls *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
-	int chain_ok = X509_verify_cert(store) == 1;
-	bool admitted;
+	bool admitted, chain_ok;
 
 	if (c == NULL)
-		return chain_ok;
+		return X509_verify_cert(store);
+	chain_ok = verify_chain(c, store);
 	if (!chain_ok && !tolerates_bad_chain(c)) {
 		remember_refusal(c, X509_STORE_CTX_get0_cert(store));
 		return 0;

@@ -3,7 +3,9 @@
  * sides, over real handshakes on loopback, with the messages each side gets.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_util.h"
 
@@ -291,6 +293,197 @@ START_TEST(test_verify_name_override)
 }
 END_TEST
 
+/* ------------------------------------------------------- verify cache */
+
+/* One handshake; fills the chain-cached flags of both sides and the
+ * server's view of the client's chain (PEM, malloc'd). */
+struct cached_pair {
+	int server_cached, client_cached;
+	char *server_chain_pem;
+};
+
+static void
+pair_once(struct mtls_config *scfg, struct mtls_config *ccfg,
+    struct cached_pair *p)
+{
+	struct mtls *listener, *server_side, *client_side;
+
+	connect_pair(scfg, ccfg, &listener, &server_side, &client_side);
+	p->server_cached = mtls_conn_chain_cached(server_side);
+	p->client_cached = mtls_conn_chain_cached(client_side);
+	ck_assert(mtls_peer_cert_verified(server_side));
+	ck_assert(mtls_peer_cert_verified(client_side));
+	p->server_chain_pem = strdup(mtls_peer_chain_pem(server_side));
+	mtls_free(client_side);
+	mtls_free(server_side);
+	mtls_free(listener);
+}
+
+/* Configs whose every handshake is a full one (no session to resume). */
+static void
+full_handshake_configs(const char *srv_cert, const char *srv_key,
+    const char *cli_cert, const char *cli_key, struct mtls_config **scfg,
+    struct mtls_config **ccfg)
+{
+	*scfg = make_config(srv_cert, srv_key, "ca.crt");
+	*ccfg = make_config(cli_cert, cli_key, "ca.crt");
+	ck_assert_int_eq(mtls_config_set_session_tickets(*scfg, 0), 0);
+	ck_assert_int_eq(mtls_config_set_session_cache(*ccfg, 0), 0);
+}
+
+START_TEST(test_verify_cache_second_handshake)
+{
+	struct mtls_config *scfg, *ccfg;
+	struct cached_pair first, second;
+
+	full_handshake_configs("server-chain.crt", "server-int.key",
+	    "client-chain.crt", "client-int.key", &scfg, &ccfg);
+	pair_once(scfg, ccfg, &first);
+	pair_once(scfg, ccfg, &second);
+	ck_assert_int_eq(first.server_cached, 0);
+	ck_assert_int_eq(first.client_cached, 0);
+	ck_assert_int_eq(second.server_cached, 1);
+	ck_assert_int_eq(second.client_cached, 1);
+	/* The kept chain: leaf, intermediate and root, as verified. */
+	ck_assert_str_eq(second.server_chain_pem, first.server_chain_pem);
+	ck_assert_ptr_nonnull(strstr(first.server_chain_pem,
+	    "-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----"));
+	free(first.server_chain_pem);
+	free(second.server_chain_pem);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
+START_TEST(test_verify_cache_off)
+{
+	struct mtls_config *scfg, *ccfg;
+	struct cached_pair first, second;
+
+	full_handshake_configs("server.crt", "server.key", "client.crt",
+	    "client.key", &scfg, &ccfg);
+	ck_assert_int_eq(mtls_config_set_verify_cache(scfg, 0, 60), 0);
+	ck_assert_int_eq(mtls_config_set_verify_cache(ccfg, 0, 60), 0);
+	pair_once(scfg, ccfg, &first);
+	pair_once(scfg, ccfg, &second);
+	ck_assert_int_eq(second.server_cached, 0);
+	ck_assert_int_eq(second.client_cached, 0);
+	free(first.server_chain_pem);
+	free(second.server_chain_pem);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
+START_TEST(test_verify_cache_expires)
+{
+	struct mtls_config *scfg, *ccfg;
+	struct cached_pair first, second;
+
+	full_handshake_configs("server.crt", "server.key", "client.crt",
+	    "client.key", &scfg, &ccfg);
+	ck_assert_int_eq(mtls_config_set_verify_cache(scfg, 16, 1), 0);
+	pair_once(scfg, ccfg, &first);
+	usleep(1100 * 1000);
+	pair_once(scfg, ccfg, &second);
+	ck_assert_int_eq(second.server_cached, 0);   /* 1 s, gone */
+	ck_assert_int_eq(second.client_cached, 1);   /* 60 s by default */
+	free(first.server_chain_pem);
+	free(second.server_chain_pem);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
+/* Another client certificate, or the same server under another name, is
+ * another chain: verified in full. */
+START_TEST(test_verify_cache_other_chain_or_name)
+{
+	struct mtls_config *scfg = make_config("server.crt", "server.key", "ca.crt");
+	struct mtls_config *ccfg = make_config("client.crt", "client.key", "ca.crt");
+	struct mtls_config *ccfg2 = make_config("client-ou.crt", "client-ou.key",
+	    "ca.crt");
+	struct cached_pair first, other;
+	struct test_server srv;
+	int rc;
+	struct mtls *c;
+
+	ck_assert_int_eq(mtls_config_set_session_tickets(scfg, 0), 0);
+	ck_assert_int_eq(mtls_config_set_session_cache(ccfg, 0), 0);
+	pair_once(scfg, ccfg, &first);
+	pair_once(scfg, ccfg2, &other);
+	ck_assert_int_eq(other.server_cached, 0);
+	free(first.server_chain_pem);
+	free(other.server_chain_pem);
+	/* connect_pair said "localhost"; the certificate has IP:127.0.0.1 too. */
+	server_start(&srv, scfg, SERVE_ECHO, 1);
+	c = client_connect(ccfg, "127.0.0.1", srv.port, &rc);
+	ck_assert_msg(rc == 0, "%s", mtls_error(c));
+	ck_assert_int_eq(mtls_conn_chain_cached(c), 0);
+	mtls_close(c);
+	mtls_free(c);
+	server_stop(&srv);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+	mtls_config_free(ccfg2);
+}
+END_TEST
+
+/* A refused chain is not kept: the second attempt is refused alike, and
+ * its message names the cause again. */
+START_TEST(test_verify_cache_keeps_no_failure)
+{
+	struct mtls_config *scfg = make_config("server.crt", "server.key", "ca.crt");
+	struct mtls_config *ccfg = make_bad_identity_config("other-client.crt",
+	    "other-client.key", "ca.crt");
+	struct test_server srv;
+	char msg[1024];
+
+	server_start(&srv, scfg, SERVE_ECHO, 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(exchange(ccfg, "localhost", srv.port, msg,
+		    sizeof(msg)), MTLS_ERR_CERT_REJECTED);
+		ck_assert_msg_has(msg, "server rejected our client certificate: "
+		    "unknown CA");
+	}
+	server_stop(&srv);
+	/* What the server said of the second one. */
+	ck_assert_int_eq(srv.err_code, MTLS_ERR_PEER_UNTRUSTED);
+	ck_assert_msg_has(srv.err_msg, "client certificate not trusted: unable "
+	    "to get local issuer certificate");
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
+START_TEST(test_verify_cache_bad_arguments)
+{
+	struct mtls_config *cfg = mtls_config_new();
+	struct mtls *c;
+
+	ck_assert_cfg_failed(cfg, mtls_config_set_verify_cache(cfg, -1, 60),
+	    MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_config_error(cfg), "size -1 is out of range");
+	ck_assert_cfg_failed(cfg, mtls_config_set_verify_cache(cfg, 65537, 60),
+	    MTLS_ERR_INVALID);
+	ck_assert_cfg_failed(cfg, mtls_config_set_verify_cache(cfg, 16, 0),
+	    MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_config_error(cfg), "lifetime 0 s is out of range");
+	ck_assert_cfg_failed(cfg, mtls_config_set_verify_cache(cfg, 16, 3601),
+	    MTLS_ERR_INVALID);
+	ck_assert_cfg_ok(cfg, mtls_config_set_verify_cache(cfg, 16, 3600));
+	ck_assert_int_eq(mtls_config_set_ca_file(cfg, pki("ca.crt")), 0);
+	c = mtls_client_new(cfg);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_cfg_failed(cfg, mtls_config_set_verify_cache(cfg, 16, 60),
+	    MTLS_ERR_CONFIG_FROZEN);
+	ck_assert_int_eq(mtls_conn_chain_cached(c), 0);
+	ck_assert_int_eq(mtls_conn_chain_cached(NULL), 0);
+	mtls_free(c);
+	mtls_config_free(cfg);
+}
+END_TEST
+
 Suite *
 verify_suite(void)
 {
@@ -314,6 +507,15 @@ verify_suite(void)
 	tcase_add_test(tc, test_cn_only_server_by_ip_fails);
 	tcase_add_test(tc, test_hostname_mismatch_lists_names);
 	tcase_add_test(tc, test_verify_name_override);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("verify cache");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_verify_cache_second_handshake);
+	tcase_add_test(tc, test_verify_cache_off);
+	tcase_add_test(tc, test_verify_cache_expires);
+	tcase_add_test(tc, test_verify_cache_other_chain_or_name);
+	tcase_add_test(tc, test_verify_cache_keeps_no_failure);
+	tcase_add_test(tc, test_verify_cache_bad_arguments);
 	suite_add_tcase(s, tc);
 	return s;
 }
