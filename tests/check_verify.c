@@ -355,43 +355,45 @@ START_TEST(test_verify_cache_second_handshake)
 }
 END_TEST
 
-START_TEST(test_verify_cache_off)
+/* The cached flags of a second full handshake, pause_ms after the first,
+ * with the server's cache set to (size, seconds) and the client's to
+ * client_size. */
+static struct cached_pair
+second_handshake(int size, int seconds, int client_size, unsigned pause_ms)
 {
 	struct mtls_config *scfg, *ccfg;
 	struct cached_pair first, second;
 
 	full_handshake_configs("server.crt", "server.key", "client.crt",
 	    "client.key", &scfg, &ccfg);
-	ck_assert_int_eq(mtls_config_set_verify_cache(scfg, 0, 60), 0);
-	ck_assert_int_eq(mtls_config_set_verify_cache(ccfg, 0, 60), 0);
+	ck_assert_int_eq(mtls_config_set_verify_cache(scfg, size, seconds), 0);
+	ck_assert_int_eq(mtls_config_set_verify_cache(ccfg, client_size, 60), 0);
 	pair_once(scfg, ccfg, &first);
+	usleep(pause_ms * 1000);
 	pair_once(scfg, ccfg, &second);
-	ck_assert_int_eq(second.server_cached, 0);
-	ck_assert_int_eq(second.client_cached, 0);
 	free(first.server_chain_pem);
 	free(second.server_chain_pem);
+	second.server_chain_pem = NULL;
 	mtls_config_free(scfg);
 	mtls_config_free(ccfg);
+	return second;
+}
+
+START_TEST(test_verify_cache_off)
+{
+	struct cached_pair second = second_handshake(0, 60, 0, 0);
+
+	ck_assert_int_eq(second.server_cached, 0);
+	ck_assert_int_eq(second.client_cached, 0);
 }
 END_TEST
 
 START_TEST(test_verify_cache_expires)
 {
-	struct mtls_config *scfg, *ccfg;
-	struct cached_pair first, second;
+	struct cached_pair second = second_handshake(16, 1, 256, 1100);
 
-	full_handshake_configs("server.crt", "server.key", "client.crt",
-	    "client.key", &scfg, &ccfg);
-	ck_assert_int_eq(mtls_config_set_verify_cache(scfg, 16, 1), 0);
-	pair_once(scfg, ccfg, &first);
-	usleep(1100 * 1000);
-	pair_once(scfg, ccfg, &second);
 	ck_assert_int_eq(second.server_cached, 0);   /* 1 s, gone */
-	ck_assert_int_eq(second.client_cached, 1);   /* 60 s by default */
-	free(first.server_chain_pem);
-	free(second.server_chain_pem);
-	mtls_config_free(scfg);
-	mtls_config_free(ccfg);
+	ck_assert_int_eq(second.client_cached, 1);   /* 60 s */
 }
 END_TEST
 
