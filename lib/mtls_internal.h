@@ -210,6 +210,9 @@ struct mtls {
 	struct mtls_errstate err;
 };
 
+/* peer.c: an ASN1_TIME as time_t, or -1 when absent or malformed. */
+time_t mtls_asn1_time(const ASN1_TIME *t);
+
 /* verify_cache.c */
 int mtls_verify_cache_setup(struct mtls_config *cfg);
 void mtls_verify_cache_free(struct mtls_config *cfg);

@@ -164,12 +164,13 @@ pem_of_certs(STACK_OF(X509) *certs, X509 *only)
 	return out;
 }
 
-static time_t
-cert_time(const ASN1_TIME *t)
+time_t
+mtls_asn1_time(const ASN1_TIME *t)
 {
 	struct tm tm;
 
-	if (ASN1_TIME_to_tm(t, &tm) != 1)
+	/* ASN1_TIME_to_tm takes NULL for the current time: not ours. */
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
 		return -1;
 	return timegm(&tm);
 }
@@ -337,7 +338,7 @@ mtls_peer_not_before(struct mtls *c)
 {
 	X509 *cert = peer_cert(c);
 
-	return cert != NULL ? cert_time(X509_get0_notBefore(cert)) : -1;
+	return cert != NULL ? mtls_asn1_time(X509_get0_notBefore(cert)) : -1;
 }
 
 MTLS_EXPORT time_t
@@ -345,7 +346,7 @@ mtls_peer_not_after(struct mtls *c)
 {
 	X509 *cert = peer_cert(c);
 
-	return cert != NULL ? cert_time(X509_get0_notAfter(cert)) : -1;
+	return cert != NULL ? mtls_asn1_time(X509_get0_notAfter(cert)) : -1;
 }
 
 MTLS_EXPORT const char *

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <ctype.h>
 
 #include <openssl/err.h>
@@ -116,13 +115,10 @@ mtls_config_set_ca_names_file(struct mtls_config *cfg, const char *ca_file)
 static void
 note_next_update(struct mtls_config *cfg, const X509_CRL *crl)
 {
-	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
-	struct tm tm;
-	time_t t;
+	time_t t = mtls_asn1_time(X509_CRL_get0_nextUpdate(crl));
 
-	if (next == NULL || ASN1_TIME_to_tm(next, &tm) != 1)
+	if (t == -1)
 		return;
-	t = timegm(&tm);
 	if (cfg->crl_next_update == 0 || t < cfg->crl_next_update)
 		cfg->crl_next_update = t;
 }

@@ -147,7 +147,6 @@ mtls_verify_cache_lookup(struct mtls *c, X509_STORE_CTX *store,
 	STACK_OF(X509) *chain = NULL;
 	struct mtls_verified *s;
 
-	memset(key, 0, 32);
 	if (vc->size == 0 || !chain_key(c, store, key)) {
 		memset(key, 0, 32);
 		return false;
@@ -168,14 +167,6 @@ mtls_verify_cache_lookup(struct mtls *c, X509_STORE_CTX *store,
 	return true;
 }
 
-static time_t
-asn1_time_t(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	return t != NULL && ASN1_TIME_to_tm(t, &tm) == 1 ? timegm(&tm) : 0;
-}
-
 /* How long the verdict on chain holds: see the top of the file. */
 static time_t
 expiry_of(struct mtls_config *cfg, STACK_OF(X509) *chain, time_t now)
@@ -186,7 +177,7 @@ expiry_of(struct mtls_config *cfg, STACK_OF(X509) *chain, time_t now)
 		until = cfg->crl_next_update;
 	for (int i = 0; i < sk_X509_num(chain); i++) {
 		X509 *x = sk_X509_value(chain, i);
-		time_t not_after = asn1_time_t(X509_get0_notAfter(x));
+		time_t not_after = mtls_asn1_time(X509_get0_notAfter(x));
 
 		if (not_after < until)
 			until = not_after;
