@@ -412,11 +412,15 @@ connections_open(long delta)
 	return __atomic_add_fetch(&open, delta, __ATOMIC_RELAXED);
 }
 
+/* The socket is ours (mtls_accept_socket): closed after the connection. */
 void
 close_connection(struct mtls *c)
 {
+	int fd = mtls_fd(c);
+
 	mtls_close(c);
 	mtls_free(c);
+	close(fd);
 	connections_open(-1);
 }
 

@@ -19,7 +19,6 @@
 #include "mtls-server.h"
 
 static struct mtls *listener;
-static volatile sig_atomic_t reload_wanted, stop_wanted;
 
 static void
 usage(void)
@@ -236,11 +235,13 @@ reload(const struct options *o)
 		    "certificates stay in use\n");
 		return;
 	}
-	if (mtls_server_set_config(listener, cfg) != 0)
+	if (mtls_server_set_config(listener, cfg) != 0) {
 		fprintf(stderr, "mtls-server: reload failed, the previous "
 		    "certificates stay in use: %s\n", mtls_error(listener));
-	else
+	} else {
+		workers_set_config(cfg);
 		fprintf(stderr, "mtls-server: reloaded certificates\n");
+	}
 	mtls_config_free(cfg);
 }
 
@@ -267,29 +268,6 @@ setup_backend(struct options *o)
 
 /* ------------------------------------------------------------ serving */
 
-static void
-on_signal(int sig)
-{
-	if (sig == SIGHUP)
-		reload_wanted = 1;
-	else
-		stop_wanted = 1;
-	mtls_wake(listener);        /* async-signal-safe */
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-}
-
 static const struct options *opts;
 
 static void
@@ -298,53 +276,26 @@ serve_one(struct mtls *conn)
 	serve_connection(conn, opts);
 }
 
-/* A thread for conn's requests, until it is idle or done.  Returns 0, or
- * -1 after closing conn. */
-static int
-start_thread(struct mtls *conn)
+/* SIGHUP, SIGTERM and SIGINT go to the main thread alone, which waits for
+ * them with sigwait: every other thread starts with them blocked. */
+static void
+block_signals(sigset_t *set)
 {
-	if (workers_submit(conn) == 0)
-		return 0;
-	close_connection(conn);
-	return -1;
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-/* A parked connection that turned readable. */
+/* Until SIGTERM or SIGINT; SIGHUP reloads. */
 static void
-resume_connection(struct mtls *conn)
+wait_for_signals(const sigset_t *set)
 {
-	(void)start_thread(conn);
-}
+	int sig = 0;
 
-/* A new connection: one thread for it, so that no client can hold up
- * another. */
-static void
-dispatch(struct mtls *conn)
-{
-	if (connections_open(1) > opts->max_connections) {
-		fprintf(stderr, "mtls-server: over %ld connections: one dropped\n",
-		    opts->max_connections);
-		close_connection(conn);
-		return;
-	}
-	start_thread(conn);
-}
-
-static void
-accept_loop(void)
-{
-	while (!stop_wanted) {
-		struct mtls *conn;
-
-		if (reload_wanted) {
-			reload_wanted = 0;
-			reload(opts);
-		}
-		if (mtls_accept(listener, &conn) == 0)
-			dispatch(conn);
-		else if (mtls_error_code(listener) != MTLS_ERR_WOKEN)
-			fprintf(stderr, "mtls-server: %s\n", mtls_error(listener));
-	}
+	while (sigwait(set, &sig) == 0 && sig == SIGHUP)
+		reload(opts);
 }
 
 /* Idle connections close, the others finish their request, for a while. */
@@ -352,8 +303,8 @@ static void
 drain(void)
 {
 	park_stop();
-	for (int i = 0; i < 200 && connections_open(0) > 0; i++)
-		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	if (workers_stop(2000) == 0)
+		mtls_free(listener);
 }
 
 int
@@ -361,6 +312,7 @@ main(int argc, char **argv)
 {
 	struct options o = { 0 };
 	struct mtls_config *cfg;
+	sigset_t signals;
 	char host[256];
 	const char *port;
 
@@ -384,25 +336,25 @@ main(int argc, char **argv)
 		mtls_config_free(cfg);
 		return EXIT_CONFIG;
 	}
-	mtls_config_free(cfg);          /* the server holds its reference */
 	if (mtls_listen(listener, host[0] ? host : NULL, port, 0) != 0) {
 		fprintf(stderr, "mtls-server: %s\n", mtls_error(listener));
 		mtls_free(listener);
+		mtls_config_free(cfg);
 		return EXIT_LISTEN;
 	}
 	opts = &o;
-	workers_init(serve_one);
-	if (park_start(o.keepalive, resume_connection) != 0) {
+	block_signals(&signals);
+	if (park_start(o.keepalive, workers_resume) != 0 ||
+	    workers_start(listener, cfg, o.max_connections, serve_one) != 0) {
 		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
 		return EXIT_CONFIG;
 	}
-	install_signals();
+	mtls_config_free(cfg);          /* the workers hold their reference */
 	printf("listening on %s:%d\n", host[0] ? host : "*",
 	    mtls_local_port(listener));
 	fflush(stdout);
-	accept_loop();
+	wait_for_signals(&signals);
 	drain();
-	mtls_free(listener);
 	mtls_config_free(o.upstream.cfg);
 	return 0;
 }

@@ -43,10 +43,20 @@ void serve_connection(struct mtls *conn, const struct options *o);
 void close_connection(struct mtls *conn);
 long connections_open(long delta);
 
-/* mtls-server-workers.c: threads for busy connections, kept for reuse;
- * workers_submit returns -1, conn untouched, when no thread can be had. */
-void workers_init(void (*serve)(struct mtls *conn));
-int workers_submit(struct mtls *conn);
+/*
+ * mtls-server-workers.c: the threads that accept connections from the
+ * listener and serve them (serve), one each at a time, with one always
+ * idle.  workers_start returns 0 or -1 (errno set); workers_set_config
+ * gives connections accepted from now on cfg (a reload); workers_resume
+ * queues a parked connection that turned readable for the next idle
+ * worker; workers_stop ends them (busy ones after their connection),
+ * waiting up to wait_ms, and returns -1 when some are still busy.
+ */
+int workers_start(struct mtls *listener, struct mtls_config *cfg,
+    long max_connections, void (*serve)(struct mtls *conn));
+void workers_set_config(struct mtls_config *cfg);
+void workers_resume(struct mtls *conn);
+int workers_stop(int wait_ms);
 
 /* mtls-server-park.c: idle connections wait in one epoll thread; resume
  * gets each one that becomes readable. */

@@ -55,6 +55,25 @@ raw() {
 	unset RUN_INPUT
 }
 
+# paused NAME SECONDS: two requests over one connection, SECONDS apart, so
+# that the connection is idle (parked, with no thread) in between; the
+# answers are in $tmp/NAME.out.
+paused() {
+	{
+		printf 'GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n'
+		sleep "$2"
+		printf 'GET /second HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+	} | timeout -k 5 "$TEST_TIMEOUT" "$OPENSSL" s_client -quiet \
+	    -connect "127.0.0.1:$P" -servername localhost -CAfile "$PKI/ca.crt" \
+	    "${CLIENT[@]}" >"$tmp/$1.out" 2>"$tmp/$1.err"
+}
+
+# answers NAME N: $tmp/NAME.out holds N HTTP answers.
+answers() {
+	[ "$(grep -c '^HTTP/1.1 200 OK' "$tmp/$1.out")" = "$2" ] ||
+	    fail "$1: expected $2 answers" "$tmp/$1.out" "$tmp/$1.err"
+}
+
 # ------------------------------------------------- required (the default)
 start_mtls_server srv "${ID[@]}"
 P=$SERVER_PORT
@@ -109,6 +128,26 @@ say "ok: pipelined: two answers"
 exec 3<&-
 fetch after_bad / "${CLIENT[@]}"
 answered after_bad 200 "verify: SUCCESS"
+# Idle keep-alive connections give up their threads and are served again
+# when their next request comes, three at once.
+pids=()
+for i in 1 2 3; do
+	paused parked$i 1 &
+	pids+=($!)
+done
+wait "${pids[@]}"
+for i in 1 2 3; do
+	answers parked$i 2
+done
+say "ok: parked: three idle connections answered again"
+stop_bg "$SERVER_PID"
+
+# --keepalive-timeout: an idle connection is closed once it has passed.
+start_mtls_server srv "${ID[@]}" --keepalive-timeout 1
+P=$SERVER_PORT
+paused expired 4
+answers expired 1
+say "ok: keepalive-timeout: the idle connection was closed"
 stop_bg "$SERVER_PID"
 
 # ------------------------------- optional, with the seed's protected prefix
