@@ -55,6 +55,28 @@ s_client tls12 "${ID[@]}" -CAfile "$PKI/ca.crt" -quiet -tls1_2
 answered tls12
 expect_server_log "$tmp/srv.out" "version=TLSv1.2" "$SERVER_PID"
 
+# Every cipher suite a server offers for an ECDSA certificate (OpenSSL's
+# DEFAULT list):
+# the library's SSL_CTXs get their ciphers through a provider of their own
+# (lib/libctx.c), which must leave none of these out.
+for suite in TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256 \
+    TLS_AES_128_GCM_SHA256; do
+	mark_log "$tmp/srv.out"
+	s_client "$suite" "${ID[@]}" -CAfile "$PKI/ca.crt" -quiet \
+	    -ciphersuites "$suite"
+	answered "$suite"
+	expect_server_log "$tmp/srv.out" "cipher=$suite" "$SERVER_PID"
+done
+for suite in ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305 \
+    ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-SHA384 \
+    ECDHE-ECDSA-AES128-SHA256 ECDHE-ECDSA-AES256-SHA ECDHE-ECDSA-AES128-SHA; do
+	mark_log "$tmp/srv.out"
+	s_client "$suite" "${ID[@]}" -CAfile "$PKI/ca.crt" -quiet -tls1_2 \
+	    -cipher "$suite"
+	answered "$suite"
+	expect_server_log "$tmp/srv.out" "cipher=$suite" "$SERVER_PID"
+done
+
 # The seed article's check: the server asks for a certificate and names
 # the CA it accepts.  Without -quiet s_client prints the handshake.
 s_client canames "${ID[@]}" -CAfile "$PKI/ca.crt" -ign_eof
