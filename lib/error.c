@@ -78,6 +78,30 @@ mtls_clear_error(struct mtls_errstate *e)
 }
 
 /*
+ * A callback that OpenSSL calls inside a handshake (verify, session,
+ * ticket, policy) must leave the thread's error queue as it found it:
+ * when the handshake then has to wait for more data, SSL_get_error(3)
+ * reads the queue, and a stale entry turns "want read" into a fatal
+ * error.  So each callback sets a mark on entry and, on its way out,
+ * pops what it added when it succeeded; a failure keeps it, as the reason
+ * OpenSSL's own error for the failed handshake will follow.
+ */
+void
+mtls_callback_enter(void)
+{
+	ERR_set_mark();
+}
+
+void
+mtls_callback_leave(bool failed)
+{
+	if (failed)
+		ERR_clear_last_mark();
+	else
+		ERR_pop_to_mark();
+}
+
+/*
  * Appends ": <OpenSSL's reason>" for the earliest error on the thread's queue,
  * the one closest to the cause; nothing when the queue is empty.
  */

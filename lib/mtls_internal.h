@@ -230,6 +230,10 @@ int mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mtls_clear_error(struct mtls_errstate *e);
 void mtls_append_ssl_reason(char *buf, size_t len);
+/* Brackets the body of every callback OpenSSL calls inside a handshake:
+ * see error.c. */
+void mtls_callback_enter(void);
+void mtls_callback_leave(bool failed);
 #define CFG_FAIL(cfg, code, ...) mtls_set_error(&(cfg)->err, (code), __VA_ARGS__)
 #define CONN_FAIL(c, code, ...) mtls_set_error(&(c)->err, (code), __VA_ARGS__)
 /* ENSURE(cond, object, code, msg...): fail the call unless cond holds. */

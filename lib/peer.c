@@ -306,14 +306,17 @@ mtls_peer_verify_error(struct mtls *c)
 	return result == X509_V_OK ? NULL : X509_verify_cert_error_string(result);
 }
 
-/* A string fact: computed by expr (with cert in scope) on first use. */
+/* A string fact: computed by expr (with cert in scope) on first use.
+ * It may be asked for inside a handshake (by a verify callback): what
+ * expr leaves on the error queue is dropped, and nothing else. */
 #define PEER_STRING(fn, flag, field, expr) \
 	MTLS_EXPORT const char *fn(struct mtls *c) \
 	{ \
 		X509 *cert = to_compute(c, flag); \
 		if (cert != NULL) { \
+			ERR_set_mark(); \
 			c->peer.field = (expr); \
-			ERR_clear_error(); \
+			ERR_pop_to_mark(); \
 		} \
 		return peer_cert(c) != NULL ? c->peer.field : NULL; \
 	}

@@ -500,14 +500,10 @@ verify_chain(struct mtls *c, X509_STORE_CTX *store)
 	return true;
 }
 
-/*
- * Replaces OpenSSL's chain check (SSL_CTX_set_cert_verify_callback): the
- * chain is verified as usual, then the mode, the allow-list and the user's
- * callback decide.  A refusal becomes X509_V_ERR_CERT_REJECTED, which the
- * peer receives as a bad_certificate alert.
- */
-int
-mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg)
+/* The chain, then the mode, the allow-list and the user's callback:
+ * 1 to go on, 0 to refuse. */
+static int
+judge_chain(X509_STORE_CTX *store)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(store,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -537,6 +533,23 @@ mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg)
 	}
 	/* A tolerated failure keeps its error: SSL_get_verify_result shows it. */
 	return 1;
+}
+
+/*
+ * Replaces OpenSSL's chain check (SSL_CTX_set_cert_verify_callback): the
+ * chain is verified as usual, then the mode, the allow-list and the user's
+ * callback decide.  A refusal becomes X509_V_ERR_CERT_REJECTED, which the
+ * peer receives as a bad_certificate alert.
+ */
+int
+mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg)
+{
+	int ok;
+
+	mtls_callback_enter();
+	ok = judge_chain(store);
+	mtls_callback_leave(ok != 1);
+	return ok;
 }
 
 /*

@@ -51,10 +51,9 @@ new_slot(struct mtls_config *cfg, const char *key)
 	return cfg->session_count++;
 }
 
-/* Called by OpenSSL with each new session (in TLS 1.3, each ticket).
- * Returns 1 when we keep the reference it hands us. */
+/* A new session of c's: 1 when we keep the reference to it. */
 static int
-new_session_cb(SSL *ssl, SSL_SESSION *session)
+keep_new_session(SSL *ssl, SSL_SESSION *session)
 {
 	struct mtls *c = SSL_get_app_data(ssl);
 	struct mtls_config *cfg;
@@ -76,6 +75,20 @@ new_session_cb(SSL *ssl, SSL_SESSION *session)
 	return i >= 0;
 }
 
+/* Called by OpenSSL with each new session (in TLS 1.3, each ticket).
+ * Returns 1 when we keep the reference it hands us; keeping none is no
+ * failure of the handshake. */
+static int
+new_session_cb(SSL *ssl, SSL_SESSION *session)
+{
+	int kept;
+
+	mtls_callback_enter();
+	kept = keep_new_session(ssl, session);
+	mtls_callback_leave(false);
+	return kept;
+}
+
 /*
  * A server's stateless ticket carries the chain verdict of the handshake
  * that made it (RFC 8446, 4.6.1 leaves the contents to the server), so
@@ -86,14 +99,18 @@ ticket_gen_cb(SSL *ssl, void *arg)
 {
 	bool chain_ok = SSL_get0_peer_certificate(ssl) != NULL &&
 	    SSL_get_verify_result(ssl) == X509_V_OK;
+	int ok;
 
-	return SSL_SESSION_set1_ticket_appdata(SSL_get_session(ssl),
+	mtls_callback_enter();
+	ok = SSL_SESSION_set1_ticket_appdata(SSL_get_session(ssl),
 	    chain_ok ? "1" : "0", 1);
+	mtls_callback_leave(ok != 1);
+	return ok;
 }
 
+/* Whether the session a ticket held may be resumed: see ticket_dec_cb. */
 static SSL_TICKET_RETURN
-ticket_dec_cb(SSL *ssl, SSL_SESSION *session, const unsigned char *name,
-    size_t name_len, SSL_TICKET_STATUS status, void *arg)
+judge_ticket(SSL *ssl, SSL_SESSION *session, SSL_TICKET_STATUS status)
 {
 	struct mtls *c = SSL_get_app_data(ssl);
 	void *appdata = NULL;
@@ -117,6 +134,18 @@ ticket_dec_cb(SSL *ssl, SSL_SESSION *session, const unsigned char *name,
 		return SSL_TICKET_RETURN_IGNORE;
 	return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW :
 	    SSL_TICKET_RETURN_USE;
+}
+
+static SSL_TICKET_RETURN
+ticket_dec_cb(SSL *ssl, SSL_SESSION *session, const unsigned char *name,
+    size_t name_len, SSL_TICKET_STATUS status, void *arg)
+{
+	SSL_TICKET_RETURN verdict;
+
+	mtls_callback_enter();
+	verdict = judge_ticket(ssl, session, status);
+	mtls_callback_leave(verdict == SSL_TICKET_RETURN_ABORT);
+	return verdict;
 }
 
 /* Whether a server's tickets hold the whole session (stateless). */
@@ -269,7 +298,7 @@ find_ticket_key(const struct mtls_config *cfg, const unsigned char name[16])
  * 0 (unknown key: full handshake) or -1.
  */
 static int
-ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+init_ticket_crypto(SSL *ssl, unsigned char name[16], unsigned char *iv,
     EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac, int encrypt)
 {
 	const struct mtls_config *cfg = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
@@ -295,6 +324,18 @@ ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	if (EVP_MAC_init(mac, key->hmac, sizeof(key->hmac), params) != 1)
 		return -1;
 	return encrypt || key == &cfg->ticket_keys[0] ? 1 : 2;
+}
+
+static int
+ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
+    EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac, int encrypt)
+{
+	int rc;
+
+	mtls_callback_enter();
+	rc = init_ticket_crypto(ssl, name, iv, cipher, mac, encrypt);
+	mtls_callback_leave(rc < 0);
+	return rc;
 }
 
 MTLS_EXPORT int

@@ -166,7 +166,7 @@ expired(SSL_SESSION *session)
  * its peer; else the handshake is a full one.
  */
 static SSL_SESSION *
-get_session_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
+find_session_for(SSL *ssl, const unsigned char *id, int len)
 {
 	struct mtls *c = SSL_get_app_data(ssl);
 	struct mtls_config *cfg;
@@ -174,7 +174,6 @@ get_session_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
 	bool chain_ok = false;
 	int i;
 
-	*copy = 0;
 	if (c == NULL || len <= 0)
 		return NULL;
 	cfg = c->cfg;
@@ -195,6 +194,19 @@ get_session_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
 		SSL_SESSION_free(session);
 		return NULL;
 	}
+	return session;
+}
+
+/* A session not found is a full handshake, not a failure. */
+static SSL_SESSION *
+get_session_cb(SSL *ssl, const unsigned char *id, int len, int *copy)
+{
+	SSL_SESSION *session;
+
+	*copy = 0;
+	mtls_callback_enter();
+	session = find_session_for(ssl, id, len);
+	mtls_callback_leave(false);
 	return session;
 }
 

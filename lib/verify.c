@@ -72,17 +72,12 @@ certificate_names(X509 *cert, char *buf, size_t len)
 	}
 }
 
-int
-mtls_verify_cb(int preverify_ok, X509_STORE_CTX *store)
+/* The evidence of the store's current failure, for diagnose.c. */
+static void
+keep_verify_failure(struct mtls *c, X509_STORE_CTX *store)
 {
-	SSL *ssl = X509_STORE_CTX_get_ex_data(store,
-	    SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct mtls *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
 	X509 *cert;
 
-	if (preverify_ok || c == NULL || c->verify_err != 0)
-		return preverify_ok;
-	/* Keep the first failure: later ones are usually its consequences. */
 	c->verify_err = X509_STORE_CTX_get_error(store);
 	c->verify_depth = X509_STORE_CTX_get_error_depth(store);
 	cert = X509_STORE_CTX_get_current_cert(store);
@@ -101,6 +96,23 @@ mtls_verify_cb(int preverify_ok, X509_STORE_CTX *store)
 		mtls_format_dn(X509_get_issuer_name(cert), c->verify_issuer,
 		    sizeof(c->verify_issuer));
 	}
+}
+
+int
+mtls_verify_cb(int preverify_ok, X509_STORE_CTX *store)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(store,
+	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct mtls *c = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+
+	if (preverify_ok || c == NULL || c->verify_err != 0)
+		return preverify_ok;
+	/* Keep the first failure: later ones are usually its consequences.
+	 * The verdict is in the store; formatting it adds nothing to the
+	 * error queue. */
+	mtls_callback_enter();
+	keep_verify_failure(c, store);
+	mtls_callback_leave(false);
 	return preverify_ok;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "mtls_internal.h"
@@ -73,8 +74,15 @@ static bool
 digest_names(EVP_MD_CTX *md, X509_STORE_CTX *store)
 {
 	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(store);
-	char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
-	bool ok = digest_string(md, X509_VERIFY_PARAM_get0_host(param, 0)) &&
+	char *ip;
+	bool ok;
+
+	/* No IP expected is NULL with an error on the queue ("passed a null
+	 * parameter"), which must not outlive this call: see error.c. */
+	ERR_set_mark();
+	ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+	ERR_pop_to_mark();
+	ok = digest_string(md, X509_VERIFY_PARAM_get0_host(param, 0)) &&
 	    digest_string(md, ip);
 
 	OPENSSL_free(ip);

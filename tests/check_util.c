@@ -84,6 +84,8 @@ record(struct test_server *s, struct mtls *c, int rc)
 	    mtls_peer_common_name(c) ? mtls_peer_common_name(c) : "");
 	s->peer_provided = mtls_peer_cert_provided(c);
 	s->peer_verified = mtls_peer_cert_verified(c);
+	s->resumed = mtls_conn_session_resumed(c) == 1;
+	s->chain_cached = mtls_conn_chain_cached(c) == 1;
 }
 
 static void

@@ -91,6 +91,7 @@ struct test_server {
 	char peer_subject[512];
 	char peer_cn[256];
 	bool peer_provided, peer_verified;
+	bool resumed, chain_cached;
 };
 
 /* Starts a server on 127.0.0.1 (or host) on a free port; cfg is borrowed. */
@@ -138,5 +139,6 @@ Suite *http_client_suite(void);
 Suite *http_server_suite(void);
 Suite *plain_suite(void);
 Suite *interrupt_suite(void);
+Suite *split_suite(void);
 
 #endif
