@@ -149,7 +149,8 @@ MTLS_EXPORT const char *mtls_error_name(int code);
 
 /*
  * mtls_config_new - a new, empty configuration with secure defaults:
- * peer verification on, TLS 1.2 minimum, renegotiation off, client
+ * peer verification on, TLS 1.2 minimum, renegotiation off (a TLS 1.2
+ * peer that tries it fails with MTLS_ERR_PROTOCOL, saying so), client
  * certificates required on the server side, connect and handshake timeouts
  * of 30 seconds, no I/O timeout.
  * Returns a config with one reference, owned by the caller (release it with

@@ -163,6 +163,27 @@ fail_rejected(struct mtls *c, const char *alert)
 	    "certificate: %s (acceptable CA names: %s)", alert, names);
 }
 
+/*
+ * The peer asked to renegotiate and we refused (SSL_OP_NO_RENEGOTIATION:
+ * renegotiation is off in every config, as RFC 8446 removed it and TLS
+ * 1.2's has been the way in for attacks such as CVE-2009-3555 and
+ * client-initiated DoS).  The peer's answer, if any, follows: an OpenSSL
+ * client sends handshake_failure.
+ */
+static int
+fail_renegotiation(struct mtls *c, const char *op)
+{
+	char then[160] = "";
+
+	if (c->alert_received >= 0)
+		snprintf(then, sizeof(then), "; it then sent alert '%s'",
+		    SSL_alert_desc_string_long(c->alert_received));
+	return CONN_FAIL(c, MTLS_ERR_PROTOCOL, "%s with %s failed: the %s "
+	    "tried to renegotiate the TLS session, and renegotiation is refused "
+	    "(it is off in libmtls: make a new connection instead)%s", op,
+	    c->peer_desc, peer_role(c), then);
+}
+
 static int
 fail_alert(struct mtls *c, const char *op)
 {
@@ -281,6 +302,8 @@ mtls_fail_ssl(struct mtls *c, int ssl_err, const char *op)
 		return CONN_FAIL(c, MTLS_ERR_NOT_ALLOWED, "%s", c->policy_reason);
 	if (c->verify_err != 0 && !c->chain_tolerated)
 		return fail_verify(c);
+	if (c->renegotiation_refused)
+		return fail_renegotiation(c, op);
 	if (c->alert_received >= 0)
 		return fail_alert(c, op);
 	if (ssl_err == SSL_ERROR_SYSCALL && err == 0)

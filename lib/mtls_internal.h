@@ -181,6 +181,8 @@ struct mtls {
 	char verify_detail[512];    /* expiry date, or the names a certificate has */
 	int alert_received;         /* last fatal alert from the peer, -1 if none */
 	bool cert_requested;        /* the server sent a CertificateRequest */
+	bool renegotiation_refused; /* we answered the peer's renegotiation
+	                               with a no_renegotiation alert */
 	int last_errno;             /* errno of the last failed socket call */
 	/* policy evidence */
 	bool policy_done;           /* allow-list and callback ran */

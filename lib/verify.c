@@ -128,6 +128,13 @@ mtls_info_cb(const SSL *ssl, int where, int ret)
 	if (c != NULL && (where & SSL_CB_ALERT) && (where & SSL_CB_READ) &&
 	    (ret >> 8) == SSL3_AL_FATAL)
 		c->alert_received = ret & 0xff;
+	/* SSL_OP_NO_RENEGOTIATION answers a TLS 1.2 peer's new ClientHello (or
+	 * HelloRequest) with a no_renegotiation warning; OpenSSL peers then
+	 * end the connection with a bare handshake_failure, which alone would
+	 * read as a failed negotiation of version or cipher. */
+	if (c != NULL && (where & SSL_CB_ALERT) && (where & SSL_CB_WRITE) &&
+	    (ret & 0xff) == SSL_AD_NO_RENEGOTIATION)
+		c->renegotiation_refused = true;
 }
 
 int

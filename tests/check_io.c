@@ -1,7 +1,8 @@
 /*
  * check_io.c - reading, writing and closing: large transfers, clean close
  * versus truncation, writing to a peer that has gone (no SIGPIPE), timeouts,
- * mtls_wake, and the same calls on non-blocking sockets.
+ * mtls_wake, the same calls on non-blocking sockets, and a TLS 1.2 client
+ * that tries to renegotiate.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include "check_util.h"
 
@@ -311,6 +314,75 @@ START_TEST(test_close_twice_and_free_null)
 }
 END_TEST
 
+/* A raw libssl TLS 1.2 client (libmtls's own never renegotiates): it
+ * writes "hi", then asks to renegotiate. */
+struct renegotiator {
+	int port;
+	int renegotiate_rc;
+};
+
+static void *
+renegotiator_main(void *arg)
+{
+	struct renegotiator *r = arg;
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)r->port) };
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	SSL *ssl;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	r->renegotiate_rc = -99;
+	if (ctx == NULL || fd < 0 ||
+	    !SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_use_certificate_chain_file(ctx, pki("client.crt")) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, pki("client.key"),
+	    SSL_FILETYPE_PEM) != 1 ||
+	    connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    (ssl = SSL_new(ctx)) == NULL)
+		goto out;
+	SSL_set_fd(ssl, fd);
+	if (SSL_connect(ssl) == 1 && SSL_write(ssl, "hi", 2) == 2 &&
+	    SSL_renegotiate(ssl) == 1)
+		r->renegotiate_rc = SSL_do_handshake(ssl);
+	SSL_free(ssl);
+out:
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* Issue 11: the refused renegotiation was reported as "no common TLS
+ * version or cipher", from the client's handshake_failure alert. */
+START_TEST(test_renegotiation_refused)
+{
+	struct mtls *srv = mtls_server_new(server_cfg), *c = NULL;
+	struct renegotiator r = { 0, 0 };
+	char buf[8];
+	pthread_t t;
+
+	ck_assert_ptr_nonnull(srv);
+	ck_assert_int_eq(mtls_listen(srv, "127.0.0.1", "0", 4), 0);
+	r.port = mtls_local_port(srv);
+	ck_assert_int_eq(pthread_create(&t, NULL, renegotiator_main, &r), 0);
+	ck_assert_int_eq(mtls_accept(srv, &c), 0);
+	ck_assert_int_eq(mtls_handshake(c), 0);
+	ck_assert_str_eq(mtls_conn_version(c), "TLSv1.2");
+	ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), 2);
+	ck_assert_conn_failed(c, mtls_read(c, buf, sizeof(buf)),
+	    MTLS_ERR_PROTOCOL);
+	ck_assert_msg_has(mtls_error(c), "the client tried to renegotiate the "
+	    "TLS session, and renegotiation is refused");
+	ck_assert_msg_has(mtls_error(c), "alert 'handshake failure'");
+	ck_assert_ptr_null(strstr(mtls_error(c), "no common"));
+	pthread_join(t, NULL);
+	ck_assert_int_le(r.renegotiate_rc, 0);      /* it was refused */
+	mtls_free(c);
+	mtls_free(srv);
+}
+END_TEST
+
 Suite *
 io_suite(void)
 {
@@ -328,6 +400,7 @@ io_suite(void)
 	tcase_add_test(tc, test_wake_blocked_accept);
 	tcase_add_test(tc, test_nonblocking_event_loop);
 	tcase_add_test(tc, test_close_twice_and_free_null);
+	tcase_add_test(tc, test_renegotiation_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,7 +5,8 @@
 # What it shows: a libmtls server talks to OpenSSL's own client in TLS 1.3
 # and 1.2, advertises its CA names in the certificate request (what the
 # seed article reads as "Acceptable client certificate CA names"), and
-# names the cause in its log when it refuses a client.
+# names the cause in its log when it refuses a client, a client that
+# tries to renegotiate included.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
@@ -107,6 +108,20 @@ mark_log "$tmp/srv.err"
 s_client notyet -cert "$PKI/client-notyet.crt" -key "$PKI/client-notyet.key" \
     -CAfile "$PKI/ca.crt" -quiet
 refused notyet "client certificate not trusted"
+
+# "R" asks s_client (without -quiet, which turns its commands off) to
+# renegotiate: the server refuses, and says so rather than "no common TLS
+# version or cipher" from the client's handshake_failure alert.
+mark_log "$tmp/srv.err"
+RUN_INPUT=$'R\n' run renegotiate "$OPENSSL" s_client \
+    -connect "127.0.0.1:$SERVER_PORT" -servername localhost -tls1_2 \
+    "${ID[@]}" -CAfile "$PKI/ca.crt"
+expect_contains "$tmp/renegotiate.err" "RENEGOTIATING"
+expect_server_log "$tmp/srv.err" \
+    "the client tried to renegotiate the TLS session, and renegotiation is refused" \
+    "$SERVER_PID"
+expect_not_contains "$tmp/srv.err" "no common TLS version"
+say "ok: renegotiate: server: renegotiation refused"
 stop_bg "$SERVER_PID"
 
 # The seed article's set, with its combined PEM as s_client's -cert (the
