@@ -33,7 +33,8 @@ usage(void)
 	    "         [--root DIR | --proxy http://HOST:PORT]\n"
 	    "         [--max-body BYTES] [--max-connections N]\n"
 	    "         [--keepalive-timeout SECONDS]\n"
-	    "         [--tickets N] [--ticket-key FILE]\n");
+	    "         [--tickets N] [--ticket-key FILE]\n"
+	    "         [--max-header-line SIZE]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -49,6 +50,26 @@ number(const char *opt, const char *val)
 		exit(EXIT_USAGE);
 	}
 	return n;
+}
+
+/* A size as nginx writes one: bytes, or with k or m for KiB or MiB. */
+static long
+size(const char *opt, const char *val)
+{
+	char *end;
+	long n = strtol(val, &end, 10), unit = 1;
+
+	if (*end == 'k' || *end == 'K')
+		unit = 1024;
+	else if (*end == 'm' || *end == 'M')
+		unit = 1024 * 1024;
+	if (*val == '\0' || end == val || n < 0 || n > (1L << 40) ||
+	    end[unit > 1] != '\0') {
+		fprintf(stderr, "mtls-server: %s takes a size in bytes (or with "
+		    "k or m: 8k, 10m), not '%s'\n", opt, val);
+		exit(EXIT_USAGE);
+	}
+	return n * unit;
 }
 
 static int
@@ -111,7 +132,7 @@ list_option(struct options *o, const char *opt, const char *val)
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
-	o->verify_depth = o->tickets = o->max_body = -1;
+	o->verify_depth = o->tickets = o->max_body = o->max_header_line = -1;
 	o->max_connections = 1024;
 	o->keepalive = 75;              /* nginx's keepalive_timeout */
 	for (int i = 1; i < argc; i++) {
@@ -141,6 +162,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->max_connections = number(opt, val);
 		else if (!strcmp(opt, "--keepalive-timeout"))
 			o->keepalive = number(opt, val);
+		else if (!strcmp(opt, "--max-header-line"))
+			o->max_header_line = size(opt, val);
 		else if (!list_option(o, opt, val)) {
 			fprintf(stderr, "mtls-server: unknown option '%s'\n", opt);
 			usage();
@@ -151,6 +174,11 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->root != NULL && o->proxy != NULL) {
 		fprintf(stderr, "mtls-server: --root and --proxy exclude each "
 		    "other\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->max_header_line == 0) {
+		fprintf(stderr, "mtls-server: --max-header-line is at least 1 "
+		    "byte\n");
 		exit(EXIT_USAGE);
 	}
 	if (o->keepalive < 1) {
@@ -198,6 +226,13 @@ load_settings(struct mtls_config *cfg, const struct options *o)
 	if (rc == 0)
 		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_IDLE_TIMEOUT_MS,
 		    (unsigned long long)o->keepalive * 1000);
+	/* One size for both lines, as nginx's large_client_header_buffers. */
+	if (rc == 0 && o->max_header_line >= 0)
+		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_REQUEST_LINE,
+		    (unsigned long long)o->max_header_line);
+	if (rc == 0 && o->max_header_line >= 0)
+		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_HEADER_LINE,
+		    (unsigned long long)o->max_header_line);
 	return rc;
 }
 

@@ -31,6 +31,7 @@ struct options {
 	const char *ticket_keys[MAX_LIST];
 	int nallow, nprotect, nticket_keys;
 	long verify_depth, tickets, max_body, max_connections, keepalive;
+	long max_header_line;       /* --max-header-line, -1 for the default */
 	int crl_chain;
 };
 

@@ -900,8 +900,8 @@ MTLS_EXPORT struct mtls_http_response *mtls_http_url(struct mtls *c,
 /* Limits of the HTTP/1.1 server helper, for mtls_config_set_http_limit();
  * the defaults are nginx's. */
 enum mtls_http_limit {
-	MTLS_HTTP_MAX_REQUEST_LINE = 1, /* bytes of the request line, default
-	                                   8192; longer: 414 */
+	MTLS_HTTP_MAX_REQUEST_LINE = 1, /* bytes of the request line, CRLF not
+	                                   counted, default 8192; longer: 414 */
 	MTLS_HTTP_MAX_HEADER_BYTES,     /* bytes of the whole head, default
 	                                   32768; more: 431 */
 	MTLS_HTTP_MAX_HEADERS,          /* header fields, default 100; more: 431 */
@@ -913,16 +913,32 @@ enum mtls_http_limit {
 	                                   for a connection's first request),
 	                                   default 60000 (client_header_timeout);
 	                                   later: 408.  Slowloris ends here */
-	MTLS_HTTP_IDLE_TIMEOUT_MS       /* how long a keep-alive connection may
+	MTLS_HTTP_IDLE_TIMEOUT_MS,      /* how long a keep-alive connection may
 	                                   wait for its next request, default
 	                                   75000 (keepalive_timeout) */
+	MTLS_HTTP_MAX_HEADER_LINE       /* bytes of one header field line, CRLF
+	                                   not counted, default 8192 (nginx's
+	                                   large_client_header_buffers 4 8k: a
+	                                   line must fit in one 8 KiB buffer);
+	                                   longer: 431, even when the head has
+	                                   room for it */
 };
 
 /*
  * mtls_config_set_http_limit - sets one limit (enum mtls_http_limit) of the
  * HTTP server helper for connections made from cfg.  A timeout of 0 means
- * none.  Returns 0, or -1 with MTLS_ERR_INVALID (unknown limit, or 0 for a
- * size other than MTLS_HTTP_MAX_BODY) or MTLS_ERR_CONFIG_FROZEN.
+ * none.  Returns 0, or -1 with MTLS_ERR_INVALID (unknown limit, 0 for a
+ * size other than MTLS_HTTP_MAX_BODY, or a timeout over a day) or
+ * MTLS_ERR_CONFIG_FROZEN.
+ *
+ * nginx sizes the request line and each header line with one setting,
+ * large_client_header_buffers; to do as `large_client_header_buffers 4 16k`
+ * does, set MTLS_HTTP_MAX_REQUEST_LINE and MTLS_HTTP_MAX_HEADER_LINE to
+ * 16384 and MTLS_HTTP_MAX_HEADER_BYTES to 65536:
+ *
+ *	mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_REQUEST_LINE, 16384);
+ *	mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_HEADER_LINE, 16384);
+ *	mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_HEADER_BYTES, 65536);
  */
 MTLS_EXPORT int mtls_config_set_http_limit(struct mtls_config *cfg,
     int limit, unsigned long long value);
@@ -940,7 +956,12 @@ struct mtls_http_req;
  * before it is read.  A malformed or ambiguous request, or one over a
  * limit, is answered with 400, 413, 414, 431, 501 or 505 (a head that does
  * not arrive in time with 408) and "Connection: close": the connection
- * must then be closed.
+ * must then be closed.  Methods are case-sensitive (RFC 9110, 9.1): the
+ * helper knows GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH and the
+ * WebDAV methods PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK and UNLOCK,
+ * and answers any other ("get", CONNECT, "FOO") with 501 Not Implemented;
+ * a method that is not a token at all gets 400.  The caller answers a
+ * known method it does not serve (405 Method Not Allowed, with Allow).
  * With MTLS_HTTP_NOWAIT in flags the call does not wait for a request to
  * begin: when no byte of one has arrived it returns MTLS_WANT_POLLIN, and
  * the caller can park the connection (in its own poll or epoll loop, on

@@ -26,6 +26,7 @@ http_limits_default(struct http_limits *lim)
 	lim->max_header_bytes = 32768;
 	lim->max_headers = 100;
 	lim->max_body = 1024 * 1024;
+	lim->max_header_line = 8192;
 }
 
 /* ------------------------------------------------------- character classes */
@@ -138,7 +139,7 @@ http_head_end(const char *buf, size_t len, const struct http_limits *lim,
 {
 	struct http_limits def;
 	bool first_line = true;
-	size_t i;
+	size_t i, line_start = 0;
 	long bad;
 
 	lim = limits_or_default(lim, &def);
@@ -151,10 +152,39 @@ http_head_end(const char *buf, size_t len, const struct http_limits *lim,
 			first_line = false;
 		else if (first_line && is_request && i >= lim->max_request_line)
 			return -414;
+		/* nginx refuses a line its 8 KiB buffer cannot hold, whatever
+		 * room the head has left. */
+		else if (!first_line && is_request && lim->max_header_line > 0 &&
+		    buf[i] != CR && buf[i] != LF &&
+		    i - line_start >= lim->max_header_line)
+			return -431;
 		if (buf[i] == LF && i >= 3 && buf[i - 2] == LF)
 			return (long)(i + 1);       /* CRLF CRLF ends the head */
+		if (buf[i] == LF)
+			line_start = i + 1;
 	}
 	return 0;
+}
+
+size_t
+http_longest_field_line(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *eol;
+	size_t longest = 0, n;
+
+	/* The start line is not a field line. */
+	if (buf == NULL || (p = memchr(buf, LF, len)) == NULL)
+		return 0;
+	for (p++; p < end; p = eol + 1) {
+		if ((eol = memchr(p, LF, (size_t)(end - p))) == NULL)
+			eol = end;
+		n = (size_t)(eol - p);
+		if (n > 0 && p[n - 1] == CR)
+			n--;
+		if (n > longest)
+			longest = n;
+	}
+	return longest;
 }
 
 /* --------------------------------------------------------------- lines */
@@ -218,8 +248,26 @@ target_ok(const char *t)
 	return true;
 }
 
+bool
+http_method_known(const char *method)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+	    "DELETE", "OPTIONS", "TRACE", "PATCH", "PROPFIND", "PROPPATCH",
+	    "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK" };
+	size_t i;
+
+	for (i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(method, known[i]) == 0)
+			return true;
+	return false;
+}
+
 /* request-line = method SP request-target SP HTTP-version (RFC 9112, 3):
- * exactly one SP between the parts. */
+ * exactly one SP between the parts.  The method is case-sensitive (RFC
+ * 9110, 9.1): "get" is a token, but no method we know, and an origin
+ * server answers a method it does not implement with 501 (RFC 9110,
+ * 15.6.2).  nginx answers a method of anything but capitals, "_" and "-"
+ * with 400. */
 static int
 parse_request_line(char *line, const struct http_limits *lim,
     struct http_head *out)
@@ -238,6 +286,8 @@ parse_request_line(char *line, const struct http_limits *lim,
 		return 400;
 	if ((minor = parse_version(sp2 + 1)) < 0)
 		return -minor;
+	if (!http_method_known(line))
+		return 501;
 	out->method = line;
 	out->target = sp1 + 1;
 	out->minor_version = minor;
@@ -523,7 +573,9 @@ http_parse_request(const char *buf, size_t len,
 	}
 	if ((rc = parse_request_line(start, lim, out)) != 0)
 		return rc;
-	if (len > lim->max_header_bytes || out->header_count > lim->max_headers)
+	if (len > lim->max_header_bytes || out->header_count > lim->max_headers ||
+	    (lim->max_header_line > 0 &&
+	    http_longest_field_line(buf, len) > lim->max_header_line))
 		return 431;
 	if (!host_fields_ok(out))
 		return 400;

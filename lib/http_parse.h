@@ -20,6 +20,10 @@ struct http_limits {
 	size_t max_header_bytes;    /* 32768 for the whole head: more -> 431 */
 	size_t max_headers;         /* 100: more -> 431 */
 	uint64_t max_body;          /* 1 MiB (nginx client_max_body_size): -> 413 */
+	size_t max_header_line;     /* 8192 for one field line of a request,
+	                               CRLF not counted (nginx's
+	                               large_client_header_buffers): longer ->
+	                               431; 0 for no limit */
 };
 
 void http_limits_default(struct http_limits *lim);
@@ -56,8 +60,11 @@ struct http_head {
 /*
  * http_head_end - the length of the head in buf (through the CRLFCRLF
  * that ends it), 0 when more bytes are needed, or -status when what is
- * there is already bad (431 when max_header_bytes pass without an end, 400
- * for a bare CR or a NUL, 414 for a request line over the limit).
+ * there is already bad (431 when max_header_bytes pass without an end or,
+ * in a request, a field line passes max_header_line; 400 for a bare CR or
+ * a NUL; 414 for a request line over the limit).  The verdict on each byte
+ * depends on the bytes before it only, so a head read in pieces fails
+ * where it would have failed whole.
  */
 long http_head_end(const char *buf, size_t len, const struct http_limits *lim,
     bool is_request);
@@ -65,11 +72,13 @@ long http_head_end(const char *buf, size_t len, const struct http_limits *lim,
 /*
  * http_parse_request - parses a request head of exactly len bytes (as
  * http_head_end found).  Returns 0, or the status to answer: 400 (syntax,
- * obs-fold, Content-Length with Transfer-Encoding, duplicate or bad
- * Content-Length, missing Host in HTTP/1.1, control characters), 413 (body
- * over max_body), 414, 431, 501 (a Transfer-Encoding other than chunked),
- * 505 (not HTTP/1.0 or 1.1), or 500 if out of memory.  On 0, out is
- * filled; free it with
+ * a method that is not a token, obs-fold, Content-Length with
+ * Transfer-Encoding, duplicate or bad Content-Length, missing Host in
+ * HTTP/1.1, control characters), 413 (body over max_body), 414, 431 (a
+ * field line over max_header_line, a head over max_header_bytes or more
+ * than max_headers fields), 501 (a method that http_method_known does not
+ * know, or a Transfer-Encoding other than chunked), 505 (not HTTP/1.0 or
+ * 1.1), or 500 if out of memory.  On 0, out is filled; free it with
  * http_head_free in every case.
  */
 int http_parse_request(const char *buf, size_t len,
@@ -86,6 +95,24 @@ int http_parse_response(const char *buf, size_t len, const char *request_method,
     struct http_head *out);
 
 void http_head_free(struct http_head *head);
+
+/*
+ * http_method_known - whether method is one the server helper answers
+ * (compared case-sensitively, RFC 9110, 9.1): GET, HEAD, POST, PUT,
+ * DELETE, OPTIONS and TRACE (RFC 9110), PATCH (RFC 5789), and the WebDAV
+ * methods nginx also parses (RFC 4918: PROPFIND, PROPPATCH, MKCOL, COPY,
+ * MOVE, LOCK, UNLOCK).  CONNECT, which asks for a tunnel the helper does
+ * not make, is not among them.
+ */
+bool http_method_known(const char *method);
+
+/*
+ * http_longest_field_line - the length of the longest field line (after
+ * the start line, CRLF not counted) in the len bytes of buf, the last one
+ * counted even when its end has not arrived: what max_header_line is
+ * checked against, for a message that names the cause.
+ */
+size_t http_longest_field_line(const char *buf, size_t len);
 
 /* Bytes read from a connection and not yet used: data[off..len). */
 struct http_inbuf {

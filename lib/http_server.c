@@ -15,6 +15,23 @@
 
 /* ------------------------------------------------------------- limits */
 
+static const char *
+limit_name(int limit)
+{
+	switch (limit) {
+	case MTLS_HTTP_MAX_REQUEST_LINE:
+		return "MTLS_HTTP_MAX_REQUEST_LINE";
+	case MTLS_HTTP_MAX_HEADER_BYTES:
+		return "MTLS_HTTP_MAX_HEADER_BYTES";
+	case MTLS_HTTP_MAX_HEADERS:
+		return "MTLS_HTTP_MAX_HEADERS";
+	case MTLS_HTTP_MAX_HEADER_LINE:
+		return "MTLS_HTTP_MAX_HEADER_LINE";
+	default:
+		return "?";
+	}
+}
+
 MTLS_EXPORT int
 mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
     unsigned long long value)
@@ -27,8 +44,10 @@ mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
 	ENSURE_CFG(value > 0 || limit == MTLS_HTTP_MAX_BODY ||
 	    limit == MTLS_HTTP_HEADER_TIMEOUT_MS ||
 	    limit == MTLS_HTTP_IDLE_TIMEOUT_MS, cfg, MTLS_ERR_INVALID,
-	    "HTTP limit %d cannot be 0: no request would fit", limit);
-	ENSURE_CFG(limit < MTLS_HTTP_HEADER_TIMEOUT_MS || value <= 86400000, cfg,
+	    "HTTP limit %d (%s) cannot be 0: no request would fit", limit,
+	    limit_name(limit));
+	ENSURE_CFG((limit != MTLS_HTTP_HEADER_TIMEOUT_MS &&
+	    limit != MTLS_HTTP_IDLE_TIMEOUT_MS) || value <= 86400000, cfg,
 	    MTLS_ERR_INVALID, "HTTP timeout %llu ms is over a day", value);
 	switch (limit) {
 	case MTLS_HTTP_MAX_REQUEST_LINE:
@@ -49,6 +68,9 @@ mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
 	case MTLS_HTTP_IDLE_TIMEOUT_MS:
 		cfg->http_idle_ms = (int)value;
 		return 0;
+	case MTLS_HTTP_MAX_HEADER_LINE:
+		lim->max_header_line = (size_t)value;
+		return 0;
 	default:
 		return CFG_FAIL(cfg, MTLS_ERR_INVALID, "unknown HTTP limit %d (see "
 		    "enum mtls_http_limit)", limit);
@@ -57,40 +79,86 @@ mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
 
 /* ----------------------------------------------------------- requests */
 
+/* The method of the request line at the start of head (up to its first
+ * SP, at most 31 bytes shown), for the message of a 501. */
 static void
-bad_request_cause(int status, const struct http_limits *lim, char *buf,
-    size_t len)
+request_method(const char *head, size_t len, char *buf, size_t buflen)
 {
+	size_t n = 0;
+
+	if (head == NULL)
+		len = 0;
+	while (n < len && n + 1 < buflen && n < 31 && head[n] != ' ' &&
+	    head[n] != '\r' && head[n] != '\n')
+		n++;
+	if (n > 0)
+		memcpy(buf, head, n);
+	buf[n] = '\0';
+}
+
+/* Why a head over the limits got 431: the one limit it passed (head NULL:
+ * the chunked body's trailer section, http_chunked_decode's limit). */
+static void
+too_large_cause(const struct http_limits *lim, const char *head, size_t len,
+    char *buf, size_t buflen)
+{
+	size_t longest = http_longest_field_line(head, len);
+
+	if (head == NULL)
+		snprintf(buf, buflen, "the trailer section of its chunked body "
+		    "is over 4096 bytes");
+	else if (lim->max_header_line > 0 && longest > lim->max_header_line)
+		snprintf(buf, buflen, "a header line is longer than %zu bytes "
+		    "(MTLS_HTTP_MAX_HEADER_LINE)", lim->max_header_line);
+	else
+		snprintf(buf, buflen, "its head is over %zu bytes or %zu fields "
+		    "(MTLS_HTTP_MAX_HEADER_BYTES, MTLS_HTTP_MAX_HEADERS)",
+		    lim->max_header_bytes, lim->max_headers);
+}
+
+/* What was wrong with the request answered status; head holds the len
+ * bytes of its head read so far (NULL once the body is being read). */
+static void
+bad_request_cause(int status, const struct http_limits *lim, const char *head,
+    size_t len, char *buf, size_t buflen)
+{
+	char method[32];
+
 	switch (status) {
 	case 408:
-		snprintf(buf, len, "its head did not arrive in time "
+		snprintf(buf, buflen, "its head did not arrive in time "
 		    "(MTLS_HTTP_HEADER_TIMEOUT_MS)");
 		break;
 	case 413:
-		snprintf(buf, len, "its body is over the limit of %llu bytes "
+		snprintf(buf, buflen, "its body is over the limit of %llu bytes "
 		    "(MTLS_HTTP_MAX_BODY)", (unsigned long long)lim->max_body);
 		break;
 	case 414:
-		snprintf(buf, len, "its request line is over %zu bytes "
+		snprintf(buf, buflen, "its request line is over %zu bytes "
 		    "(MTLS_HTTP_MAX_REQUEST_LINE)", lim->max_request_line);
 		break;
 	case 431:
-		snprintf(buf, len, "its head is over %zu bytes or %zu fields "
-		    "(MTLS_HTTP_MAX_HEADER_BYTES, MTLS_HTTP_MAX_HEADERS)",
-		    lim->max_header_bytes, lim->max_headers);
+		too_large_cause(lim, head, len, buf, buflen);
 		break;
 	case 501:
-		snprintf(buf, len, "it uses a Transfer-Encoding other than "
-		    "chunked");
+		request_method(head, len, method, sizeof(method));
+		if (!http_method_known(method) && http_token_ok(method))
+			snprintf(buf, buflen, "its method '%s' is not one the "
+			    "server knows (methods are case-sensitive; known: GET, "
+			    "HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH and "
+			    "WebDAV's)", method);
+		else
+			snprintf(buf, buflen, "it uses a Transfer-Encoding other "
+			    "than chunked");
 		break;
 	case 505:
-		snprintf(buf, len, "its HTTP version is not 1.0 or 1.1");
+		snprintf(buf, buflen, "its HTTP version is not 1.0 or 1.1");
 		break;
 	case 500:
-		snprintf(buf, len, "the server ran out of memory reading it");
+		snprintf(buf, buflen, "the server ran out of memory reading it");
 		break;
 	default:
-		snprintf(buf, len, "it is malformed or ambiguous (request line, "
+		snprintf(buf, buflen, "it is malformed or ambiguous (request line, "
 		    "bare CR or LF, NUL, obs-fold, missing Host, bad chunk, or "
 		    "conflicting Content-Length and Transfer-Encoding)");
 		break;
@@ -100,16 +168,18 @@ bad_request_cause(int status, const struct http_limits *lim, char *buf,
 /*
  * Answers a bad request with status and "Connection: close" (best effort:
  * the client may be gone), ends keep-alive, and fails with code and a
- * message naming the cause.
+ * message naming the cause, found in the len bytes of head read (NULL when
+ * the body was at fault).
  */
 static int
-refuse(struct mtls *c, int status, int code)
+refuse(struct mtls *c, int status, int code, const char *head, size_t len)
 {
 	char cause[256], resp[512];
 	const char *reason = http_reason_phrase(status);
 	int n;
 
-	bad_request_cause(status, &c->cfg->http_limits, cause, sizeof(cause));
+	bad_request_cause(status, &c->cfg->http_limits, head, len, cause,
+	    sizeof(cause));
 	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nContent-Type: "
 	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
 	    "%d %s\n", status, reason, strlen(reason) + 5, status, reason);
@@ -183,15 +253,17 @@ read_request_head(struct mtls *c, struct mtls_http_req *req)
 		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "client %s closed the "
 		    "connection inside an HTTP request head", c->peer_desc);
 	if (end == -1 && mtls_error_code(c) == MTLS_ERR_TIMEOUT)
-		return refuse(c, 408, MTLS_ERR_TIMEOUT);
+		return refuse(c, 408, MTLS_ERR_TIMEOUT, NULL, 0);
 	if (end == -1)
 		return -1;
 	if (end == -2)
-		return refuse(c, bad_status, MTLS_ERR_HTTP);
+		return refuse(c, bad_status, MTLS_ERR_HTTP, in->data + in->off,
+		    in->len - in->off);
 	rc = http_parse_request(in->data + in->off, (size_t)end,
 	    &c->cfg->http_limits, &req->head);
 	if (rc != 0)
-		return refuse(c, rc, MTLS_ERR_HTTP);
+		return refuse(c, rc, MTLS_ERR_HTTP, in->data + in->off,
+		    (size_t)end);
 	in->off += (size_t)end;
 	return 1;
 }
@@ -228,7 +300,7 @@ mtls_http_req_read_body(struct mtls_http_req *req, void *buf, size_t len)
 	}
 	n = http_body_read(c, &req->reader, buf, len);
 	if (n < 0 && req->reader.bad_status != 0)
-		return refuse(c, req->reader.bad_status, MTLS_ERR_HTTP);
+		return refuse(c, req->reader.bad_status, MTLS_ERR_HTTP, NULL, 0);
 	return n;
 }
 

@@ -470,6 +470,22 @@ static const struct bad_case bad_cases[] = {
 	  "zz\r\nhello\r\n0\r\n\r\n", 400, "bad chunk" },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
 	  "-5\r\nhello\r\n0\r\n\r\n", 400, "bad chunk" },
+	/* issue 11: methods are case-sensitive, unknown ones are not served */
+	{ "get / HTTP/1.1\r\nHost: a\r\n\r\n", 501,
+	  "its method 'get' is not one the server knows (methods are "
+	  "case-sensitive" },
+	{ "FOO / HTTP/1.1\r\nHost: a\r\n\r\n", 501, "method 'FOO'" },
+	{ "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 501,
+	  "method 'CONNECT'" },
+	{ "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "malformed" },
+	/* issue 11: one header line over MTLS_HTTP_MAX_HEADER_LINE (32 here),
+	 * in a head far under MTLS_HTTP_MAX_HEADER_BYTES */
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX-Long: 12345678901234567890123456\r\n"
+	  "\r\n", 431, "a header line is longer than 32 bytes "
+	  "(MTLS_HTTP_MAX_HEADER_LINE)" },
+	/* cut short as soon as the line passes the limit, its end unsent */
+	{ "GET / HTTP/1.1\r\nHost: a\r\nX-Long: 12345678901234567890123456",
+	  431, "a header line is longer than 32 bytes" },
 };
 
 START_TEST(test_bad_request_answered)
@@ -484,6 +500,8 @@ START_TEST(test_bad_request_answered)
 	    4), 0);
 	ck_assert_int_eq(mtls_config_set_http_limit(scfg, MTLS_HTTP_MAX_BODY,
 	    10), 0);
+	ck_assert_int_eq(mtls_config_set_http_limit(scfg,
+	    MTLS_HTTP_MAX_HEADER_LINE, 32), 0);
 	pair();
 	client_send(bc->raw, strlen(bc->raw));
 	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), -1);
@@ -503,6 +521,75 @@ START_TEST(test_bad_request_answered)
 	ck_assert_msg(strncmp(wire, status_line, strlen(status_line)) == 0,
 	    "answer: %s", wire);
 	ck_assert_ptr_nonnull(strstr(wire, "Connection: close\r\n"));
+}
+END_TEST
+
+/* A head of one Host line and one "X-Long: yyy..." line of n bytes (CRLF
+ * not counted); the caller frees it. */
+static char *
+head_with_line(size_t n)
+{
+	static const char start[] = "GET / HTTP/1.1\r\nHost: a\r\nX-Long: ";
+	size_t s = sizeof(start) - 1;
+	char *raw = malloc(s + n + 8);
+
+	ck_assert_ptr_nonnull(raw);
+	memcpy(raw, start, s);
+	memset(raw + s, 'y', n - 8);
+	memcpy(raw + s + n - 8, "\r\n\r\n", 5);
+	return raw;
+}
+
+/* With the default limits (nginx's): a header line of 8192 bytes is
+ * served, one of 8193 is answered 431 and the connection closed; a request
+ * line of 8193 bytes gets 414. */
+START_TEST(test_header_line_limit_default)
+{
+	struct mtls_http_req *req = NULL;
+	char *raw = head_with_line(8192);
+
+	pair();
+	client_send(raw, strlen(raw));
+	free(raw);
+	req = read_req(0);
+	ck_assert_uint_eq(strlen(mtls_http_req_header(req, "X-Long", 0)), 8184);
+	respond_text(req, 200, "ok\n");
+	mtls_http_req_free(req);
+	ck_assert(recv_until("ok\n"));
+	raw = head_with_line(8193);
+	client_send(raw, strlen(raw));
+	free(raw);
+	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), -1);
+	ck_assert_int_eq(mtls_error_code(server_side), MTLS_ERR_HTTP);
+	ck_assert_msg_has(mtls_error(server_side), "a header line is longer "
+	    "than 8192 bytes (MTLS_HTTP_MAX_HEADER_LINE); answered 431");
+	mtls_close(server_side);
+	recv_to_end();
+	ck_assert_ptr_nonnull(strstr(wire, "HTTP/1.1 431 "));
+	ck_assert_ptr_nonnull(strstr(wire, "Connection: close\r\n"));
+}
+END_TEST
+
+START_TEST(test_request_line_limit_default)
+{
+	struct mtls_http_req *req = NULL;
+	char *raw = malloc(8300);
+
+	/* "GET /" + 8179 bytes + " HTTP/1.1" = 8193 bytes */
+	ck_assert_ptr_nonnull(raw);
+	memcpy(raw, "GET /", 5);
+	memset(raw + 5, 'a', 8179);
+	strcpy(raw + 8184, " HTTP/1.1\r\nHost: a\r\n\r\n");
+	pair();
+	client_send(raw, strlen(raw));
+	free(raw);
+	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), -1);
+	ck_assert_int_eq(mtls_error_code(server_side), MTLS_ERR_HTTP);
+	ck_assert_msg_has(mtls_error(server_side), "its request line is over "
+	    "8192 bytes (MTLS_HTTP_MAX_REQUEST_LINE); answered 414");
+	mtls_close(server_side);
+	recv_to_end();
+	ck_assert_ptr_nonnull(strstr(wire, "HTTP/1.1 414 "));
 }
 END_TEST
 
@@ -616,6 +703,12 @@ START_TEST(test_limit_setter_errors)
 	    MTLS_HTTP_MAX_HEADERS, 0), MTLS_ERR_INVALID);
 	ck_assert_msg_has(mtls_config_error(scfg), "cannot be 0");
 	ck_assert_cfg_failed(scfg, mtls_config_set_http_limit(scfg,
+	    MTLS_HTTP_MAX_HEADER_LINE, 0), MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_config_error(scfg), "(MTLS_HTTP_MAX_HEADER_LINE) "
+	    "cannot be 0");
+	ck_assert_cfg_ok(scfg, mtls_config_set_http_limit(scfg,
+	    MTLS_HTTP_MAX_HEADER_LINE, 90000000));      /* a size, no timeout */
+	ck_assert_cfg_failed(scfg, mtls_config_set_http_limit(scfg,
 	    MTLS_HTTP_IDLE_TIMEOUT_MS, 90000000), MTLS_ERR_INVALID);
 	ck_assert_msg_has(mtls_config_error(scfg), "over a day");
 	ck_assert_cfg_ok(scfg, mtls_config_set_http_limit(scfg,
@@ -650,6 +743,8 @@ http_server_suite(void)
 	tcase_add_test(tc, test_nowait_parks);
 	tcase_add_loop_test(tc, test_bad_request_answered, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, test_header_line_limit_default);
+	tcase_add_test(tc, test_request_line_limit_default);
 	tcase_add_test(tc, test_slow_head_gets_408);
 	tcase_add_test(tc, test_head_cut_is_truncation);
 	tcase_add_test(tc, test_body_cut_is_truncation);

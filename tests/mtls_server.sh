@@ -275,4 +275,50 @@ run noca "$MTLS_SERVER" --listen 127.0.0.1:0 --cert "$PKI/server.crt" \
 expect_status noca "$rc" 2
 expect_contains "$tmp/noca.err" "no trust anchors"
 say "ok: bad invocations: exit 1 for usage, 2 for files, each naming the cause"
+# ------------------------------------ issue 11: methods and header lines
+# As nginx: a method is case-sensitive, and one header line must fit in
+# 8 KiB (large_client_header_buffers 4 8k) whatever room the head has.
+# mtls-server answers an unknown method 501 (nginx: 400 for "get"), a long
+# header line 431 (nginx: 400) and a long request line 414, and closes.
+start_mtls_server lines "${ID[@]}"
+P=$SERVER_PORT
+# long_line N: a header line "X-Long: yyy..." of N bytes, CRLF not counted.
+long_line() {
+	printf 'X-Long: %s' "$(head -c $(($1 - 8)) /dev/zero | tr '\0' y)"
+}
+raw lowercase $'get / HTTP/1.1\r\nHost: localhost\r\n\r\n'
+expect_contains "$tmp/lowercase.out" "HTTP/1.1 501 Not Implemented"
+expect_contains "$tmp/lowercase.out" "Connection: close"
+expect_server_log "$tmp/lines.err" \
+    "its method 'get' is not one the server knows (methods are case-sensitive" \
+    "$SERVER_PID"
+say "ok: lowercase method: 501 and closed, the cause logged"
+raw line_at_limit "GET / HTTP/1.1"$'\r\n'"Host: localhost"$'\r\n'"$(long_line 8192)"$'\r\nConnection: close\r\n\r\n'
+expect_contains "$tmp/line_at_limit.out" "HTTP/1.1 200 OK"
+mark_log "$tmp/lines.err"
+raw line_over "GET / HTTP/1.1"$'\r\n'"Host: localhost"$'\r\n'"$(long_line 8193)"$'\r\n\r\n'
+expect_contains "$tmp/line_over.out" "HTTP/1.1 431 "
+expect_contains "$tmp/line_over.out" "Connection: close"
+expect_server_log "$tmp/lines.err" \
+    "a header line is longer than 8192 bytes (MTLS_HTTP_MAX_HEADER_LINE); answered 431" \
+    "$SERVER_PID"
+raw request_line_over "GET /$(head -c 8179 /dev/zero | tr '\0' a) HTTP/1.1"$'\r\nHost: localhost\r\n\r\n'
+expect_contains "$tmp/request_line_over.out" "HTTP/1.1 414 "
+say "ok: a header line of 8192 bytes served, 8193 answered 431; a request line of 8193 answered 414"
+stop_bg "$SERVER_PID"
+# --max-header-line sets both lines, with nginx's k suffix.
+start_mtls_server lines1k "${ID[@]}" --max-header-line 1k
+P=$SERVER_PORT
+raw line_1k "GET / HTTP/1.1"$'\r\n'"Host: localhost"$'\r\n'"$(long_line 1024)"$'\r\nConnection: close\r\n\r\n'
+expect_contains "$tmp/line_1k.out" "HTTP/1.1 200 OK"
+raw line_over_1k "GET / HTTP/1.1"$'\r\n'"Host: localhost"$'\r\n'"$(long_line 1025)"$'\r\n\r\n'
+expect_contains "$tmp/line_over_1k.out" "HTTP/1.1 431 "
+expect_server_log "$tmp/lines1k.err" "longer than 1024 bytes" "$SERVER_PID"
+raw request_line_over_1k "GET /$(head -c 1011 /dev/zero | tr '\0' a) HTTP/1.1"$'\r\nHost: localhost\r\n\r\n'
+expect_contains "$tmp/request_line_over_1k.out" "HTTP/1.1 414 "
+stop_bg "$SERVER_PID"
+run badline "$MTLS_SERVER" --listen 127.0.0.1:0 "${ID[@]}" --max-header-line 8x
+expect_status badline "$rc" 1
+expect_contains "$tmp/badline.err" "--max-header-line takes a size"
+say "ok: --max-header-line 1k: 1024 bytes served, 1025 answered 431, a request line of 1025 answered 414"
 exit 0
