@@ -33,7 +33,7 @@ usage(void)
 	    "         [--root DIR | --proxy http://HOST:PORT]\n"
 	    "         [--max-body BYTES] [--max-connections N]\n"
 	    "         [--keepalive-timeout SECONDS]\n"
-	    "         [--tickets N] [--ticket-key FILE]\n"
+	    "         [--tickets N] [--ticket-key FILE] [--session-cache SIZE]\n"
 	    "         [--max-header-line SIZE]\n");
 	exit(EXIT_USAGE);
 }
@@ -133,6 +133,7 @@ static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	o->verify_depth = o->tickets = o->max_body = o->max_header_line = -1;
+	o->session_cache = -1;
 	o->max_connections = 1024;
 	o->keepalive = 75;              /* nginx's keepalive_timeout */
 	for (int i = 1; i < argc; i++) {
@@ -164,6 +165,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->keepalive = number(opt, val);
 		else if (!strcmp(opt, "--max-header-line"))
 			o->max_header_line = size(opt, val);
+		else if (!strcmp(opt, "--session-cache"))
+			o->session_cache = size(opt, val);
 		else if (!list_option(o, opt, val)) {
 			fprintf(stderr, "mtls-server: unknown option '%s'\n", opt);
 			usage();
@@ -220,6 +223,9 @@ load_settings(struct mtls_config *cfg, const struct options *o)
 		rc = mtls_config_set_session_tickets(cfg, (int)o->tickets);
 	for (int i = 0; rc == 0 && i < o->nticket_keys; i++)
 		rc = mtls_config_add_ticket_key_file(cfg, o->ticket_keys[i]);
+	if (rc == 0 && o->session_cache >= 0)
+		rc = mtls_config_set_session_store_bytes(cfg,
+		    (size_t)o->session_cache);
 	if (rc == 0 && o->max_body >= 0)
 		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_BODY,
 		    (unsigned long long)o->max_body);

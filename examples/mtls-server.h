@@ -32,6 +32,7 @@ struct options {
 	int nallow, nprotect, nticket_keys;
 	long verify_depth, tickets, max_body, max_connections, keepalive;
 	long max_header_line;       /* --max-header-line, -1 for the default */
+	long session_cache;         /* --session-cache bytes, -1: default */
 	int crl_chain;
 };
 

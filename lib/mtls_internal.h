@@ -50,6 +50,7 @@ struct mtls_stored_session {
 	SSL_SESSION *session;       /* NULL: an empty slot */
 	bool chain_ok;              /* the chain verdict of its handshake */
 	int next;                   /* next slot in the bucket, or -1 */
+	size_t bytes;               /* its estimated memory (session_cost) */
 };
 
 /* The store: a ring of slots, oldest evicted first, and hash buckets. */
@@ -58,6 +59,9 @@ struct mtls_session_store {
 	int *buckets;
 	unsigned mask;              /* bucket count - 1 */
 	int max, newest;
+	int count;                  /* sessions kept */
+	size_t bytes;               /* their estimated memory, at most the
+	                               config's server_session_bytes */
 };
 
 /* A session-ticket key in nginx's 80-byte layout. */
@@ -120,6 +124,7 @@ struct mtls_config {
 	int session_max, session_count;
 	struct mtls_session_store server_sessions; /* session_store.c */
 	int server_session_max;
+	size_t server_session_bytes; /* the store's memory cap, 0: no store */
 	int ticket_count;           /* TLS 1.3 tickets per full handshake */
 	struct mtls_ticket_key *ticket_keys;
 	size_t ticket_key_count;

@@ -17,6 +17,9 @@
 
 #define DEFAULT_SESSION_CACHE 100
 #define DEFAULT_SERVER_SESSIONS 2048  /* about 7 KiB each: see the man page */
+/* nginx's usual ssl_session_cache shared:SSL:10m */
+#define DEFAULT_SERVER_SESSION_BYTES ((size_t)10 * 1024 * 1024)
+#define MIN_SERVER_SESSION_BYTES ((size_t)64 * 1024)
 #define DEFAULT_TICKETS 1
 #define TICKET_KEY_FILE_SIZE 80
 
@@ -190,6 +193,7 @@ mtls_session_setup(struct mtls_config *cfg)
 	if (cfg->sessions == NULL)
 		return -1;
 	cfg->server_session_max = DEFAULT_SERVER_SESSIONS;
+	cfg->server_session_bytes = DEFAULT_SERVER_SESSION_BYTES;
 	cfg->ticket_count = DEFAULT_TICKETS;
 	/* OpenSSL stores nothing itself: every session is ours to judge. */
 	SSL_CTX_sess_set_new_cb(cfg->ctx, new_session_cb);
@@ -264,6 +268,20 @@ mtls_config_set_session_cache(struct mtls_config *cfg, int size)
 	cfg->sessions = slots;
 	cfg->session_max = size;
 	cfg->server_session_max = size;
+	apply_resumption_mode(cfg);
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_session_store_bytes(struct mtls_config *cfg, size_t bytes)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(bytes == 0 || bytes >= MIN_SERVER_SESSION_BYTES, cfg,
+	    MTLS_ERR_INVALID, "session store size %zu bytes is too small: at "
+	    "least %zu (a session with a client certificate takes about 7 "
+	    "KiB), or 0 to keep no sessions", bytes, MIN_SERVER_SESSION_BYTES);
+	cfg->server_session_bytes = bytes;
 	apply_resumption_mode(cfg);
 	return 0;
 }

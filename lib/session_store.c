@@ -8,13 +8,53 @@
  * between servers, a ticket need only name a session that the server
  * keeps: that is this store.  Sessions are found by their ID in a hash
  * table and kept in a ring, so that the oldest makes room for a new one.
- * All of it is under cfg->session_lock.
+ * The store is bounded twice: by a count of sessions and by the memory
+ * they hold (nginx sizes its ssl_session_cache in bytes), each session
+ * counted at an estimate of its heap (session_cost).  All of it is under
+ * cfg->session_lock.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "mtls_internal.h"
+
+/*
+ * What a kept session costs, estimated from what OpenSSL 3.0 allocates
+ * (measured with mallinfo2 over a thousand d2i_SSL_SESSION and d2i_X509
+ * calls on the test PKI): about 1 KiB for the session itself, and for
+ * each certificate it holds decoded (the peer's, and the chain it sent
+ * with it) about 2.7 KiB plus 4.7 times its DER length: 5.4 KiB for a
+ * 566-byte P-256 client certificate.  Rounded up, with the slot.
+ */
+#define SESSION_BASE_COST 1024
+#define CERT_BASE_COST 3072
+#define CERT_DER_FACTOR 5
+
+static size_t
+cert_cost(X509 *cert)
+{
+	int der = cert != NULL ? i2d_X509(cert, NULL) : 0;
+
+	return cert == NULL ? 0 :
+	    CERT_BASE_COST + CERT_DER_FACTOR * (size_t)(der > 0 ? der : 0);
+}
+
+/* The estimated heap of session, made by the handshake on ssl. */
+static size_t
+session_cost(SSL *ssl, SSL_SESSION *session)
+{
+	/* On a server, OpenSSL's peer chain leaves out the peer's own
+	 * certificate (SSL_get_peer_cert_chain(3)). */
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	size_t cost = SESSION_BASE_COST + sizeof(struct mtls_stored_session) +
+	    cert_cost(SSL_SESSION_get0_peer(session));
+	int i;
+
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		cost += cert_cost(sk_X509_value(chain, i));
+	return cost;
+}
 
 /* The bucket of a session ID: IDs are random, their first bytes will do. */
 static unsigned
@@ -82,14 +122,32 @@ store_drop(struct mtls_session_store *store, int i)
 		link = &store->slots[*link].next;
 	*link = slot->next;
 	SSL_SESSION_free(slot->session);
+	store->count--;
+	store->bytes -= slot->bytes;
 	memset(slot, 0, sizeof(*slot));
 }
 
-/* Keeps session (taking the reference) in the slot after the newest,
- * evicting the oldest session when the ring is full.  Returns 0 or -1. */
+/* Drops the oldest sessions, never the newest, until the store holds no
+ * more than max_bytes. */
+static void
+store_trim(struct mtls_session_store *store, size_t max_bytes)
+{
+	int i = store->newest;
+
+	while (store->bytes > max_bytes && store->count > 1) {
+		i = (i + 1) % store->max;
+		if (i != store->newest)
+			store_drop(store, i);
+	}
+}
+
+/* Keeps session (taking the reference), of an estimated cost in bytes,
+ * in the slot after the newest, evicting the oldest session when the ring
+ * is full and as many old ones as it takes to stay within max_bytes.  A
+ * session over max_bytes alone is not kept.  Returns 0 or -1. */
 static int
-store_add(struct mtls_session_store *store, int max, SSL_SESSION *session,
-    bool chain_ok)
+store_add(struct mtls_session_store *store, int max, size_t max_bytes,
+    SSL_SESSION *session, bool chain_ok, size_t bytes)
 {
 	struct mtls_stored_session *slot;
 	const unsigned char *id;
@@ -97,7 +155,7 @@ store_add(struct mtls_session_store *store, int max, SSL_SESSION *session,
 	int i;
 
 	id = SSL_SESSION_get_id(session, &len);
-	if (len == 0 || len > sizeof(slot->id) ||
+	if (len == 0 || len > sizeof(slot->id) || bytes > max_bytes ||
 	    (store->slots == NULL && store_alloc(store, max) != 0))
 		return -1;
 	if ((i = store_find(store, id, len)) >= 0)
@@ -109,9 +167,13 @@ store_add(struct mtls_session_store *store, int max, SSL_SESSION *session,
 	slot->id_len = len;
 	slot->session = session;
 	slot->chain_ok = chain_ok;
+	slot->bytes = bytes;
 	b = bucket_of(store, id, len);
 	slot->next = store->buckets[b];
 	store->buckets[b] = i;
+	store->count++;
+	store->bytes += bytes;
+	store_trim(store, max_bytes);
 	return 0;
 }
 
@@ -132,7 +194,7 @@ bool
 mtls_store_in_use(const struct mtls_config *cfg)
 {
 	return cfg->ticket_count > 0 && cfg->ticket_key_count == 0 &&
-	    cfg->server_session_max > 0;
+	    cfg->server_session_max > 0 && cfg->server_session_bytes > 0;
 }
 
 /* From OpenSSL, a server's new session: kept, with the chain verdict
@@ -143,13 +205,32 @@ mtls_store_new_session(struct mtls *c, SSL_SESSION *session)
 	struct mtls_config *cfg = c->cfg;
 	bool chain_ok = SSL_get0_peer_certificate(c->ssl) != NULL &&
 	    SSL_get_verify_result(c->ssl) == X509_V_OK;
+	size_t bytes = session_cost(c->ssl, session);
 	int kept;
 
 	pthread_mutex_lock(&cfg->session_lock);
 	kept = mtls_store_in_use(cfg) && store_add(&cfg->server_sessions,
-	    cfg->server_session_max, session, chain_ok) == 0;
+	    cfg->server_session_max, cfg->server_session_bytes, session,
+	    chain_ok, bytes) == 0;
 	pthread_mutex_unlock(&cfg->session_lock);
 	return kept;
+}
+
+MTLS_EXPORT size_t
+mtls_config_session_store_bytes(struct mtls_config *cfg, int *count)
+{
+	size_t bytes;
+
+	if (count != NULL)
+		*count = 0;
+	if (cfg == NULL)
+		return 0;
+	pthread_mutex_lock(&cfg->session_lock);
+	bytes = cfg->server_sessions.bytes;
+	if (count != NULL)
+		*count = cfg->server_sessions.count;
+	pthread_mutex_unlock(&cfg->session_lock);
+	return bytes;
 }
 
 static bool

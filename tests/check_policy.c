@@ -1661,6 +1661,116 @@ START_TEST(test_session_store_off_stateless_tickets)
 }
 END_TEST
 
+/* n full handshakes of ccfg (a client that keeps no session) with servers
+ * of scfg, MAX_CONNS at a time; after each, check(scfg, i) if not NULL. */
+static void
+full_handshakes(struct mtls_config *scfg, struct mtls_config *ccfg, int n,
+    void (*check)(struct mtls_config *, int))
+{
+	struct psrv s;
+	struct seen r;
+	int i = 0, batch;
+
+	while (i < n) {
+		batch = n - i < MAX_CONNS ? n - i : MAX_CONNS;
+		psrv_start(&s, scfg, batch);
+		for (; batch > 0; batch--, i++) {
+			exchange(ccfg, s.port, &r);
+			ck_assert_msg(r.code == MTLS_OK, "handshake %d: %s", i, r.msg);
+			ck_assert_int_eq(r.resumed, 0);
+			if (check != NULL)
+				check(scfg, i);
+		}
+		psrv_stop(&s);
+	}
+}
+
+/* Within 64 KiB after every handshake; the first ones all kept. */
+static void
+within_64k(struct mtls_config *scfg, int i)
+{
+	int count;
+
+	ck_assert_uint_le(mtls_config_session_store_bytes(scfg, &count),
+	    64 * 1024);
+	if (i < 5)
+		ck_assert_int_eq(count, i + 1);
+}
+
+/*
+ * The store is capped in bytes as well as in sessions (issue 11: RSS grew
+ * until 2048 sessions of about 7 KiB each were kept).  Full handshakes of
+ * clients that keep no session fill a store of 64 KiB: it keeps what fits,
+ * the newest, and a client that comes back soon still resumes.
+ */
+START_TEST(test_session_store_capped_by_bytes)
+{
+	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
+	struct mtls_config *once = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls_config *back = cfg_new("client.crt", "client.key", "ca.crt");
+	struct psrv s;
+	struct seen r;
+	size_t bytes;
+	int count;
+
+	ck_assert_cfg_ok(scfg, mtls_config_set_session_store_bytes(scfg,
+	    64 * 1024));
+	ck_assert_cfg_ok(once, mtls_config_set_session_cache(once, 0));
+	full_handshakes(scfg, once, 20, within_64k);
+	/* about 7 KiB each, counted: some 9 fit, far from all 20 */
+	bytes = mtls_config_session_store_bytes(scfg, &count);
+	ck_assert_int_ge(count, 5);
+	ck_assert_int_lt(count, 15);
+	ck_assert_uint_ge(bytes, (size_t)count * 4096);
+	psrv_start(&s, scfg, 2);
+	exchange(back, s.port, &r);
+	exchange(back, s.port, &r);
+	psrv_stop(&s);
+	ck_assert_int_eq(r.code, MTLS_OK);
+	ck_assert_int_eq(r.resumed, 1);
+	ck_assert_uint_le(mtls_config_session_store_bytes(scfg, NULL), 64 * 1024);
+	mtls_config_free(scfg);
+	mtls_config_free(once);
+	mtls_config_free(back);
+}
+END_TEST
+
+/* Under the default cap (10 MiB), 20 sessions are all kept, each counted
+ * at its estimate; with a cap of 0 nothing is kept and tickets hold the
+ * whole session, as with a store of size 0. */
+START_TEST(test_session_store_bytes_default_and_off)
+{
+	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
+	struct mtls_config *off = cfg_new("server.crt", "server.key", "ca.crt");
+	struct mtls_config *once = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls_config *ccfg = cfg_new("client.crt", "client.key", "ca.crt");
+	struct psrv s;
+	struct seen r;
+	size_t bytes;
+	int count;
+
+	ck_assert_cfg_ok(once, mtls_config_set_session_cache(once, 0));
+	full_handshakes(scfg, once, 20, NULL);
+	bytes = mtls_config_session_store_bytes(scfg, &count);
+	ck_assert_int_eq(count, 20);
+	ck_assert_uint_ge(bytes, 20 * 4096);
+	ck_assert_uint_le(bytes, 20 * 16384);
+	ck_assert_cfg_ok(off, mtls_config_set_session_store_bytes(off, 0));
+	psrv_start(&s, off, 2);
+	exchange(ccfg, s.port, &r);
+	exchange(ccfg, s.port, &r);
+	psrv_stop(&s);
+	ck_assert_int_eq(r.resumed, 1);
+	ck_assert_uint_eq(mtls_config_session_store_bytes(off, &count), 0);
+	ck_assert_int_eq(count, 0);
+	ck_assert_uint_eq(mtls_config_session_store_bytes(NULL, &count), 0);
+	mtls_config_free(scfg);
+	mtls_config_free(off);
+	mtls_config_free(once);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
 START_TEST(test_session_settings_invalid)
 {
 	struct mtls_config *cfg = mtls_config_new();
@@ -1669,6 +1779,10 @@ START_TEST(test_session_settings_invalid)
 	    MTLS_ERR_INVALID, "-1");
 	ck_assert_cfg_failed_has(cfg, mtls_config_set_session_tickets(cfg, -1),
 	    MTLS_ERR_INVALID, "-1");
+	ck_assert_cfg_failed_has(cfg, mtls_config_set_session_store_bytes(cfg,
+	    1000), MTLS_ERR_INVALID, "session store size 1000 bytes is too "
+	    "small: at least 65536");
+	ck_assert_cfg_ok(cfg, mtls_config_set_session_store_bytes(cfg, 65536));
 	ck_assert_cfg_ok(cfg, mtls_config_set_session_tickets(cfg, 4));
 	ck_assert_cfg_failed_has(cfg, mtls_config_add_ticket_key_file(cfg,
 	    pki("no-such.key")), MTLS_ERR_FILE, "no-such.key");
@@ -2412,6 +2526,8 @@ policy_suite(void)
 	tcase_add_test(tc, test_session_store_evicts_oldest);
 	tcase_add_test(tc, test_session_store_keeps_each_client);
 	tcase_add_test(tc, test_session_store_off_stateless_tickets);
+	tcase_add_test(tc, test_session_store_capped_by_bytes);
+	tcase_add_test(tc, test_session_store_bytes_default_and_off);
 	tcase_add_test(tc, test_session_settings_invalid);
 	tcase_add_test(tc, test_ticket_key_shared_between_instances);
 	tcase_add_test(tc, test_ticket_key_different_not_resumed);
