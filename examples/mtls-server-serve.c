@@ -94,22 +94,20 @@ write_all(int fd, const char *line, size_t len)
 
 /*
  * nginx's combined format, with the client certificate's verdict and
- * subject at the end.  A line goes out in one write(2), which keeps the
- * lines of several threads whole without a lock (on a pipe, lines up to
- * PIPE_BUF bytes).
+ * subject at the end; request is the request line.  A line goes out in
+ * one write(2), which keeps the lines of several threads whole without a
+ * lock (on a pipe, lines up to PIPE_BUF bytes).
  */
 static void
-log_request(int log_fd, struct mtls *c, const char *addr,
-    struct mtls_http_req *req, int status, unsigned long long bytes)
+log_access(int log_fd, struct mtls *c, const char *addr, const char *request,
+    int status, unsigned long long bytes)
 {
 	char verify[300], line[16384];
 	int n;
 
 	client_verify(c, verify, sizeof(verify));
-	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s %s %s\" %d %llu "
-	    "\"%s\" %s\n", addr, log_time(),
-	    mtls_http_req_method(req), mtls_http_req_target(req),
-	    mtls_http_req_version(req), status, bytes,
+	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %llu "
+	    "\"%s\" %s\n", addr, log_time(), request, status, bytes,
 	    or_dash(mtls_peer_subject(c)), verify);
 	if (n < 0)
 		return;
@@ -118,6 +116,30 @@ log_request(int log_fd, struct mtls *c, const char *addr,
 		line[n - 1] = '\n';
 	}
 	(void)write_all(log_fd, line, (size_t)n);
+}
+
+static void
+log_request(int log_fd, struct mtls *c, const char *addr,
+    struct mtls_http_req *req, int status, unsigned long long bytes)
+{
+	char request[8192];
+
+	snprintf(request, sizeof(request), "%s %s %s", mtls_http_req_method(req),
+	    mtls_http_req_target(req), mtls_http_req_version(req));
+	log_access(log_fd, c, addr, request, status, bytes);
+}
+
+/* A request the library refused and answered itself (400, 408, 413,
+ * 414, 431, 501, 505): nginx logs those too, with the line as it came,
+ * "-" when none did. */
+static void
+log_refused(int log_fd, struct mtls *c, const char *addr)
+{
+	const char *line;
+	int status = mtls_http_refused(c, &line);
+
+	if (status != 0)
+		log_access(log_fd, c, addr, *line != '\0' ? line : "-", status, 0);
 }
 
 /* ----------------------------------------------------------- answers */
@@ -458,6 +480,8 @@ serve_connection(struct mtls *c, const struct options *o)
 		if (rc != 0)
 			break;
 	}
+	if (rc != 0)
+		log_refused(STDOUT_FILENO, c, addr);
 	if (rc != 0 && mtls_error(c) != NULL) {
 		pthread_mutex_lock(&log_lock);
 		fprintf(stderr, "mtls-server: %s\n", mtls_error(c));

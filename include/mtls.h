@@ -1006,6 +1006,19 @@ MTLS_EXPORT int mtls_http_read_request(struct mtls *c, int flags,
     struct mtls_http_req **req);
 
 /*
+ * mtls_http_refused - after mtls_http_read_request or
+ * mtls_http_req_read_body failed having answered a bad request itself
+ * (MTLS_ERR_HTTP, or MTLS_ERR_TIMEOUT with 408), what an access log
+ * records of it: returns the status answered (400, 408, 413, 414, 431,
+ * 501 or 505), and sets *request_line (when not NULL) to the request line
+ * as far as it arrived, at most 1024 bytes, with bytes outside printable
+ * ASCII, '"' and '\' written \xNN as nginx logs them ("" when none
+ * arrived); borrowed from c until it is freed.  Returns 0, with "", when
+ * the helper refused no request on c.
+ */
+MTLS_EXPORT int mtls_http_refused(struct mtls *c, const char **request_line);
+
+/*
  * The request's method ("GET"), target as sent ("/path?q=1"), and version
  * ("HTTP/1.1" or "HTTP/1.0").  Borrowed from req.
  */

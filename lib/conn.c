@@ -175,6 +175,7 @@ mtls_free(struct mtls *c)
 	http_inbuf_free(&c->http_in);
 	http_request_free(c);
 	mtls_http_req_free(c->http_partial);
+	free(c->http_refused_line);
 	mtls_config_free(c->cfg);
 	free(c);
 }

@@ -277,15 +277,23 @@ parse_request_line(char *line, const struct http_limits *lim,
 
 	if (strlen(line) > lim->max_request_line)
 		return 414;
+	out->fault = "its request line is not 'METHOD target HTTP/1.x' with one "
+	    "space between the parts";
 	if ((sp1 = strchr(line, ' ')) == NULL ||
 	    (sp2 = strchr(sp1 + 1, ' ')) == NULL)
 		return 400;
 	*sp1 = '\0';
 	*sp2 = '\0';
-	if (!http_token_ok(line) || !target_ok(sp1 + 1))
+	if (!http_token_ok(line))
 		return 400;
+	out->fault = "its request target is empty or holds a space, a control "
+	    "character or a byte over 0x7e";
+	if (!target_ok(sp1 + 1))
+		return 400;
+	out->fault = "its HTTP version is not written 'HTTP/' digit '.' digit";
 	if ((minor = parse_version(sp2 + 1)) < 0)
 		return -minor;
+	out->fault = NULL;
 	if (!http_method_known(line))
 		return 501;
 	out->method = line;
@@ -325,17 +333,25 @@ parse_status_line(char *line, struct http_head *out)
 /*
  * field-line = field-name ":" OWS field-value OWS (RFC 9112, 5).  No
  * whitespace between name and colon (5.1: 400); a line that begins with
- * whitespace is obs-fold (5.2), refused here.
+ * whitespace is obs-fold (5.2), refused here.  Returns NULL, or the rule
+ * the line broke.
  */
-static bool
+static const char *
 parse_field(char *line, struct http_header *h)
 {
 	char *p = line, *end;
 
 	while (http_is_tchar((unsigned char)*p))
 		p++;
+	if (p == line && is_ows((unsigned char)*p))
+		return "a field line begins with whitespace (obs-fold, RFC 9112, "
+		    "5.2)";
+	if (p != line && is_ows((unsigned char)*p))
+		return "a field name is followed by whitespace before its colon "
+		    "(RFC 9112, 5.1)";
 	if (p == line || *p != ':')
-		return false;
+		return "a field line has no name, a name that is not a token, or "
+		    "no colon";
 	*p++ = '\0';
 	while (is_ows((unsigned char)*p))
 		p++;
@@ -347,22 +363,25 @@ parse_field(char *line, struct http_header *h)
 	h->value = p;
 	for (; p < end; p++)
 		if (http_is_bad_ctl((unsigned char)*p))
-			return false;
-	return true;
+			return "a field value holds a control character";
+	return NULL;
 }
 
-/* Parses every field line up to the empty one; false on the first bad. */
-static bool
+/* Parses every field line up to the empty one.  Returns NULL, or the rule
+ * the first bad line broke. */
+static const char *
 parse_fields(char *p, struct http_head *out)
 {
+	const char *fault;
 	char *line;
 
 	for (;;) {
 		line = next_line(&p);
-		if (*line == '\0')
-			return *p == '\0';      /* the empty line ends the head */
-		if (!parse_field(line, &out->headers[out->header_count]))
-			return false;
+		if (*line == '\0')      /* the empty line ends the head */
+			return *p == '\0' ? NULL : "bytes follow the empty line that "
+			    "ends its head";
+		if ((fault = parse_field(line, &out->headers[out->header_count])))
+			return fault;
 		out->header_count++;
 	}
 }
@@ -377,8 +396,11 @@ split_head(const char *buf, size_t len, struct http_head *out,
 	char *p;
 
 	memset(out, 0, sizeof(*out));
-	if (buf == NULL || !head_bytes_ok(buf, len, &lines) || lines < 2)
+	if (buf == NULL || !head_bytes_ok(buf, len, &lines) || lines < 2) {
+		out->fault = "it has a bare CR or LF, a NUL, or no empty line "
+		    "ending its head";
 		return -1;
+	}
 	*nfields = lines - 2;
 	if ((out->buf = malloc(len + 1)) == NULL ||
 	    (out->headers = calloc(*nfields + 1, sizeof(*out->headers))) == NULL)
@@ -387,7 +409,7 @@ split_head(const char *buf, size_t len, struct http_head *out,
 	out->buf[len] = '\0';
 	p = out->buf;
 	*start_line = next_line(&p);
-	return parse_fields(p, out) ? 0 : -1;
+	return (out->fault = parse_fields(p, out)) == NULL ? 0 : -1;
 }
 
 const char *
@@ -472,7 +494,7 @@ parse_content_length(const struct http_head *h, uint64_t *cl)
 
 enum framing_result {
 	FR_OK,
-	FR_BAD,         /* malformed or ambiguous: 400 / -1 */
+	FR_BAD,         /* malformed or ambiguous: 400 / -1, h->fault says why */
 	FR_CODING,      /* a transfer coding we do not do: 501 / -1 */
 };
 
@@ -488,11 +510,17 @@ framing_from_fields(struct http_head *h)
 	bool has_cl = http_head_get(h, "Content-Length", 0) != NULL;
 	size_t te = count_headers(h, "Transfer-Encoding");
 
-	if (has_cl && te > 0)
+	if (has_cl && te > 0) {
+		h->fault = "it has both Content-Length and Transfer-Encoding "
+		    "(RFC 9112, 6.3)";
 		return FR_BAD;
+	}
 	if (te > 0) {
-		if (h->minor_version == 0)
+		if (h->minor_version == 0) {
+			h->fault = "it is HTTP/1.0 with a Transfer-Encoding (RFC 9112, "
+			    "6.1)";
 			return FR_BAD;
+		}
 		if (te != 1 || strcasecmp(http_head_get(h, "Transfer-Encoding",
 		    0), "chunked") != 0)
 			return FR_CODING;
@@ -500,8 +528,11 @@ framing_from_fields(struct http_head *h)
 		return FR_OK;
 	}
 	if (has_cl) {
-		if (!parse_content_length(h, &h->content_length))
+		if (!parse_content_length(h, &h->content_length)) {
+			h->fault = "its Content-Length is not one field of digits "
+			    "(a list, a repeat, a sign or over 19 digits)";
 			return FR_BAD;
+		}
 		h->framing = HTTP_BODY_LENGTH;
 		return FR_OK;
 	}
@@ -522,14 +553,19 @@ host_ok(const char *v)
 
 /* RFC 9112, 3.2: 400 for an HTTP/1.1 request without Host, and for any
  * request with more than one Host or an invalid one. */
-static bool
-host_fields_ok(const struct http_head *h)
+static const char *
+host_fault(const struct http_head *h)
 {
 	size_t n = count_headers(h, "Host");
 
-	if (n > 1 || (n == 0 && h->minor_version >= 1))
-		return false;
-	return n == 0 || host_ok(http_head_get(h, "Host", 0));
+	if (n > 1)
+		return "it has more than one Host field";
+	if (n == 0 && h->minor_version >= 1)
+		return "it has no Host field, which HTTP/1.1 requires";
+	if (n == 1 && !host_ok(http_head_get(h, "Host", 0)))
+		return "its Host is not a host name or address with an optional "
+		    "port";
+	return NULL;
 }
 
 /* ------------------------------------------------------------ requests */
@@ -577,7 +613,7 @@ http_parse_request(const char *buf, size_t len,
 	    (lim->max_header_line > 0 &&
 	    http_longest_field_line(buf, len) > lim->max_header_line))
 		return 431;
-	if (!host_fields_ok(out))
+	if ((out->fault = host_fault(out)) != NULL)
 		return 400;
 	if ((rc = request_framing(out, lim)) != 0)
 		return rc;

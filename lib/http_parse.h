@@ -55,6 +55,8 @@ struct http_head {
 	enum http_framing framing;
 	uint64_t content_length;    /* for HTTP_BODY_LENGTH */
 	bool keep_alive;            /* per version and Connection header */
+	const char *fault;          /* when a parse failed: the rule the head
+	                               broke, for a message (static), or NULL */
 };
 
 /*

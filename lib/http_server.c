@@ -117,10 +117,11 @@ too_large_cause(const struct http_limits *lim, const char *head, size_t len,
 }
 
 /* What was wrong with the request answered status; head holds the len
- * bytes of its head read so far (NULL once the body is being read). */
+ * bytes of its head read so far (NULL once the body is being read), fault
+ * the rule the parser found broken (NULL when it did not parse it). */
 static void
 bad_request_cause(int status, const struct http_limits *lim, const char *head,
-    size_t len, char *buf, size_t buflen)
+    size_t len, const char *fault, char *buf, size_t buflen)
 {
 	char method[32];
 
@@ -158,27 +159,84 @@ bad_request_cause(int status, const struct http_limits *lim, const char *head,
 		snprintf(buf, buflen, "the server ran out of memory reading it");
 		break;
 	default:
-		snprintf(buf, buflen, "it is malformed or ambiguous (request line, "
-		    "bare CR or LF, NUL, obs-fold, missing Host, bad chunk, or "
-		    "conflicting Content-Length and Transfer-Encoding)");
+		/* A head refused before its end has a bare CR or LF, or a NUL
+		 * (http_head_end); a body refused, a bad chunk. */
+		snprintf(buf, buflen, "%s", fault != NULL ? fault : head != NULL ?
+		    "its head has a bare CR or LF, or a NUL" : "its chunked body "
+		    "is malformed (a chunk size line, a chunk's end or its "
+		    "trailer)");
 		break;
 	}
+}
+
+/* The longest request line mtls_http_refused gives, before escaping. */
+#define REFUSED_LINE_MAX 1024
+
+/*
+ * The request line of a refused request, for an access log: the first
+ * line of the len bytes of head as far as it arrived, or the parsed line
+ * of req once the body was at fault; bytes outside printable ASCII and
+ * '"' and '\\' escaped as \xNN, as nginx writes them.  NULL when out of
+ * memory.
+ */
+static char *
+refused_line(const char *head, size_t len, const struct mtls_http_req *req)
+{
+	char parsed[REFUSED_LINE_MAX];
+	char *out, *o;
+	size_t i;
+
+	if (head == NULL && req != NULL) {
+		snprintf(parsed, sizeof(parsed), "%s %s %s", req->head.method,
+		    req->head.target, mtls_http_req_version(req));
+		head = parsed;
+		len = strlen(parsed);
+	}
+	for (i = 0; head != NULL && i < len && i < REFUSED_LINE_MAX &&
+	    head[i] != '\r' && head[i] != '\n'; i++)
+		;
+	if ((o = out = malloc(i * 4 + 1)) == NULL)
+		return NULL;
+	for (size_t j = 0; j < i; j++) {
+		unsigned char b = (unsigned char)head[j];
+
+		if (b < 0x20 || b > 0x7e || b == '"' || b == '\\')
+			o += sprintf(o, "\\x%02X", b);
+		else
+			*o++ = (char)b;
+	}
+	*o = '\0';
+	return out;
+}
+
+MTLS_EXPORT int
+mtls_http_refused(struct mtls *c, const char **request_line)
+{
+	if (request_line != NULL)
+		*request_line = c != NULL && c->http_refused_line != NULL ?
+		    c->http_refused_line : "";
+	return c != NULL ? c->http_refused : 0;
 }
 
 /*
  * Answers a bad request with status and "Connection: close" (best effort:
  * the client may be gone), ends keep-alive, and fails with code and a
- * message naming the cause, found in the len bytes of head read (NULL when
- * the body was at fault).
+ * message naming the cause: fault, the rule the parser found broken, or
+ * what the len bytes of head read tell (head NULL when the body was at
+ * fault).
  */
 static int
-refuse(struct mtls *c, int status, int code, const char *head, size_t len)
+refuse(struct mtls *c, int status, int code, const char *head, size_t len,
+    const char *fault, const struct mtls_http_req *req)
 {
 	char cause[256], resp[512];
 	const char *reason = http_reason_phrase(status);
 	int n;
 
-	bad_request_cause(status, &c->cfg->http_limits, head, len, cause,
+	free(c->http_refused_line);
+	c->http_refused_line = refused_line(head, len, req);
+	c->http_refused = status;
+	bad_request_cause(status, &c->cfg->http_limits, head, len, fault, cause,
 	    sizeof(cause));
 	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nContent-Type: "
 	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
@@ -253,17 +311,18 @@ read_request_head(struct mtls *c, struct mtls_http_req *req)
 		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "client %s closed the "
 		    "connection inside an HTTP request head", c->peer_desc);
 	if (end == -1 && mtls_error_code(c) == MTLS_ERR_TIMEOUT)
-		return refuse(c, 408, MTLS_ERR_TIMEOUT, NULL, 0);
+		return refuse(c, 408, MTLS_ERR_TIMEOUT, in->data + in->off,
+		    in->len - in->off, NULL, NULL);
 	if (end == -1)
 		return -1;
 	if (end == -2)
 		return refuse(c, bad_status, MTLS_ERR_HTTP, in->data + in->off,
-		    in->len - in->off);
+		    in->len - in->off, NULL, NULL);
 	rc = http_parse_request(in->data + in->off, (size_t)end,
 	    &c->cfg->http_limits, &req->head);
 	if (rc != 0)
 		return refuse(c, rc, MTLS_ERR_HTTP, in->data + in->off,
-		    (size_t)end);
+		    (size_t)end, req->head.fault, NULL);
 	in->off += (size_t)end;
 	return 1;
 }
@@ -300,7 +359,8 @@ mtls_http_req_read_body(struct mtls_http_req *req, void *buf, size_t len)
 	}
 	n = http_body_read(c, &req->reader, buf, len);
 	if (n < 0 && req->reader.bad_status != 0)
-		return refuse(c, req->reader.bad_status, MTLS_ERR_HTTP, NULL, 0);
+		return refuse(c, req->reader.bad_status, MTLS_ERR_HTTP, NULL, 0,
+		    NULL, req);
 	return n;
 }
 

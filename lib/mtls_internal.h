@@ -214,6 +214,9 @@ struct mtls {
 	bool http_pending;          /* a request read is not yet answered */
 	struct mtls_http_req *http_partial; /* one whose body was interrupted */
 	unsigned long http_requests; /* requests read by the server helper */
+	int http_refused;           /* status the helper answered a bad
+	                               request with, or 0 */
+	char *http_refused_line;    /* its request line, escaped */
 	struct mtls_errstate err;
 };
 

@@ -165,6 +165,9 @@ START_TEST(request_table)
 	rc = http_parse_request(c->in, strlen(c->in), &lim, &h);
 	ck_assert_msg(rc == c->status, "%s: expected %d, got %d", c->name,
 	    c->status, rc);
+	/* Every 400 names the one rule the head broke. */
+	ck_assert_msg(rc != 400 || h.fault != NULL, "%s: 400 without a fault",
+	    c->name);
 	if (rc == 0) {
 		ck_assert_msg(h.framing == c->framing, "%s: framing %d", c->name,
 		    (int)h.framing);
@@ -173,6 +176,44 @@ START_TEST(request_table)
 		ck_assert_msg(h.keep_alive == c->keep_alive, "%s: keep_alive",
 		    c->name);
 	}
+	http_head_free(&h);
+}
+END_TEST
+
+/* The rule a refused head broke, as the server's message will say it:
+ * one case per rule. */
+static const struct {
+	const char *in;
+	const char *fault;
+} fault_cases[] = {
+	{ "GET / HTTP/1.1\nHost: h\r\n\r\n", "bare CR or LF" },
+	{ "GET/" H11 "\r\n", "request line is not 'METHOD target HTTP/1.x'" },
+	{ "G(T /" H11 "\r\n", "request line is not" },
+	{ "GET /\x01" H11 "\r\n", "request target is empty or holds" },
+	{ "GET / http/1.1\r\nHost: h\r\n\r\n", "HTTP version is not written" },
+	{ "GET /" H11 "X: a\r\n b\r\n\r\n", "begins with whitespace (obs-fold" },
+	{ "GET /" H11 "X : a\r\n\r\n", "whitespace before its colon" },
+	{ "GET /" H11 "Xa\r\n\r\n", "no colon" },
+	{ "GET /" H11 "X: a\x7f" "b\r\n\r\n", "control character" },
+	{ "GET /" H11 "\r\nX: y\r\n\r\n", "bytes follow the empty line" },
+	{ "GET / HTTP/1.1\r\nX: y\r\n\r\n", "no Host field" },
+	{ "GET /" H11 "Host: h\r\n\r\n", "more than one Host" },
+	{ "GET / HTTP/1.1\r\nHost: u@h\r\n\r\n", "Host is not a host name" },
+	{ "POST /" H11 "Content-Length: 1, 1\r\n\r\n",
+	  "Content-Length is not one field of digits" },
+	{ "POST /" H11 "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  "both Content-Length and Transfer-Encoding" },
+	{ "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+	  "HTTP/1.0 with a Transfer-Encoding" },
+};
+
+START_TEST(request_fault_named)
+{
+	struct http_head h;
+
+	ck_assert_int_eq(http_parse_request(fault_cases[_i].in,
+	    strlen(fault_cases[_i].in), NULL, &h), 400);
+	ck_assert_msg_has(h.fault, fault_cases[_i].fault);
 	http_head_free(&h);
 }
 END_TEST
@@ -731,6 +772,7 @@ http_parse_suite(void)
 	TCase *tc = tcase_create("requests");
 
 	tcase_add_loop_test(tc, request_table, 0, NCASES(req_cases));
+	tcase_add_loop_test(tc, request_fault_named, 0, NCASES(fault_cases));
 	tcase_add_test(tc, request_fields);
 	tcase_add_test(tc, request_limits);
 	tcase_add_test(tc, request_header_line_limit);

@@ -447,12 +447,12 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
 	{ "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
-	  "Transfer-Encoding: chunked\r\n\r\nhello", 400, "conflicting" },
+	  "Transfer-Encoding: chunked\r\n\r\nhello", 400, "both Content-Length and Transfer-Encoding" },
 	{ "GET / HTTP/1.1\nHost: a\n\n", 400, "bare CR or LF" },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", 400, "obs-fold" },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
 	  "Content-Length: 2\r\n\r\nab", 400, "Content-Length" },
-	{ "GET / HTTP/1.1\r\n\r\n", 400, "missing Host" },
+	{ "GET / HTTP/1.1\r\n\r\n", 400, "no Host field" },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400, "bare CR" },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
 	  "other than chunked" },
@@ -467,9 +467,9 @@ static const struct bad_case bad_cases[] = {
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
 	  "b\r\nhello world\r\n0\r\n\r\n", 413, "limit of 10 bytes" },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-	  "zz\r\nhello\r\n0\r\n\r\n", 400, "bad chunk" },
+	  "zz\r\nhello\r\n0\r\n\r\n", 400, "chunked body is malformed" },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
-	  "-5\r\nhello\r\n0\r\n\r\n", 400, "bad chunk" },
+	  "-5\r\nhello\r\n0\r\n\r\n", 400, "chunked body is malformed" },
 	/* issue 11: methods are case-sensitive, unknown ones are not served */
 	{ "get / HTTP/1.1\r\nHost: a\r\n\r\n", 501,
 	  "its method 'get' is not one the server knows (methods are "
@@ -477,7 +477,7 @@ static const struct bad_case bad_cases[] = {
 	{ "FOO / HTTP/1.1\r\nHost: a\r\n\r\n", 501, "method 'FOO'" },
 	{ "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", 501,
 	  "method 'CONNECT'" },
-	{ "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "malformed" },
+	{ "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "request line is not" },
 	/* issue 11: one header line over MTLS_HTTP_MAX_HEADER_LINE (32 here),
 	 * in a head far under MTLS_HTTP_MAX_HEADER_BYTES */
 	{ "GET / HTTP/1.1\r\nHost: a\r\nX-Long: 12345678901234567890123456\r\n"
@@ -502,10 +502,18 @@ START_TEST(test_bad_request_answered)
 	    10), 0);
 	ck_assert_int_eq(mtls_config_set_http_limit(scfg,
 	    MTLS_HTTP_MAX_HEADER_LINE, 32), 0);
+	const char *line;
+
 	pair();
+	ck_assert_int_eq(mtls_http_refused(server_side, &line), 0);
+	ck_assert_str_eq(line, "");
 	client_send(bc->raw, strlen(bc->raw));
 	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), -1);
 	ck_assert_ptr_null(req);
+	/* What an access log records: the status and the line as it came. */
+	ck_assert_int_eq(mtls_http_refused(server_side, &line), bc->status);
+	ck_assert_msg(strlen(line) == strcspn(bc->raw, "\r\n") &&
+	    strncmp(line, bc->raw, strlen(line)) == 0, "request line '%s'", line);
 	ck_assert_msg(mtls_error_code(server_side) == MTLS_ERR_HTTP, "%s: %s",
 	    mtls_error_name(mtls_error_code(server_side)),
 	    mtls_error(server_side));
@@ -521,6 +529,26 @@ START_TEST(test_bad_request_answered)
 	ck_assert_msg(strncmp(wire, status_line, strlen(status_line)) == 0,
 	    "answer: %s", wire);
 	ck_assert_ptr_nonnull(strstr(wire, "Connection: close\r\n"));
+}
+END_TEST
+
+/* The refused request's line as an access log shows it: bytes outside
+ * printable ASCII, '"' and '\\' escaped as nginx escapes them. */
+START_TEST(test_refused_line_escaped)
+{
+	static const char raw[] = "GET /a\"b\\\x01\xff HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct mtls_http_req *req = NULL;
+	const char *line;
+
+	pair();
+	client_send(raw, strlen(raw));
+	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), -1);
+	ck_assert_int_eq(mtls_http_refused(server_side, &line), 400);
+	ck_assert_str_eq(line, "GET /a\\x22b\\x5C\\x01\\xFF HTTP/1.1");
+	ck_assert_int_eq(mtls_http_refused(NULL, &line), 0);
+	ck_assert_str_eq(line, "");
+	mtls_close(server_side);
+	recv_to_end();
 }
 END_TEST
 
@@ -743,6 +771,7 @@ http_server_suite(void)
 	tcase_add_test(tc, test_nowait_parks);
 	tcase_add_loop_test(tc, test_bad_request_answered, 0,
 	    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	tcase_add_test(tc, test_refused_line_escaped);
 	tcase_add_test(tc, test_header_line_limit_default);
 	tcase_add_test(tc, test_request_line_limit_default);
 	tcase_add_test(tc, test_slow_head_gets_408);

@@ -114,13 +114,17 @@ fetch beside_silent / "${CLIENT[@]}"
 answered beside_silent 200 "verify: SUCCESS"
 
 # A smuggling attempt is answered 400 and the connection ends; the server
-# goes on serving others.
+# goes on serving others.  Standard error names the one rule broken, and
+# the access log has the refused request, as nginx's does.
 mark_log "$tmp/srv.err"
+mark_log "$tmp/srv.out"
 raw smuggle $'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
 expect_contains "$tmp/smuggle.out" "HTTP/1.1 400 Bad Request"
 expect_contains "$tmp/smuggle.out" "Connection: close"
-expect_server_log "$tmp/srv.err" "sent a bad HTTP request" "$SERVER_PID"
-say "ok: smuggle: answered 400 and closed"
+expect_server_log "$tmp/srv.err" "sent a bad HTTP request: it has both Content-Length and Transfer-Encoding (RFC 9112, 6.3); answered 400" "$SERVER_PID"
+expect_not_contains "$tmp/srv.err" "malformed or ambiguous"
+expect_server_log "$tmp/srv.out" '"POST / HTTP/1.1" 400 0 "CN=client,OU=testers,O=libmtls test" SUCCESS' "$SERVER_PID"
+say "ok: smuggle: answered 400 and closed; the cause and the access-log line written"
 raw pipelined $'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
 [ "$(grep -c '^HTTP/1.1 200 OK' "$tmp/pipelined.out")" = 2 ] ||
     fail "pipelined: expected two answers" "$tmp/pipelined.out"
@@ -292,7 +296,8 @@ expect_contains "$tmp/lowercase.out" "Connection: close"
 expect_server_log "$tmp/lines.err" \
     "its method 'get' is not one the server knows (methods are case-sensitive" \
     "$SERVER_PID"
-say "ok: lowercase method: 501 and closed, the cause logged"
+expect_server_log "$tmp/lines.out" '"get / HTTP/1.1" 501 0' "$SERVER_PID"
+say "ok: lowercase method: 501 and closed, the cause and the access-log line written"
 raw line_at_limit "GET / HTTP/1.1"$'\r\n'"Host: localhost"$'\r\n'"$(long_line 8192)"$'\r\nConnection: close\r\n\r\n'
 expect_contains "$tmp/line_at_limit.out" "HTTP/1.1 200 OK"
 mark_log "$tmp/lines.err"
