@@ -10,6 +10,12 @@
  * wake-up.  One worker is always idle: the one that takes the last idle
  * place starts another.  A worker idle for IDLE_WORKER_SECONDS exits,
  * unless it is the last idle one.
+ *
+ * Out of descriptors, a worker stops watching the listener for
+ * ACCEPT_PAUSE_MS, as nginx disables its accept events for 500 ms, and
+ * serves parked connections meanwhile: no spinning on a listener that
+ * stays readable, one line on standard error when it starts and one when
+ * descriptors free up again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +34,7 @@
 
 #define THREAD_STACK (256 * 1024)
 #define IDLE_WORKER_SECONDS 10
+#define ACCEPT_PAUSE_MS 500
 
 /* What an epoll event of a worker stands for. */
 enum source { FROM_LISTENER = 1, FROM_QUEUE, FROM_STOP };
@@ -40,6 +48,7 @@ static int idle_workers, live_workers;
 static struct mtls_config *current_cfg;   /* what new connections get */
 static unsigned cfg_generation;
 static bool stopping;
+static bool out_of_descriptors;   /* said once, until an accept succeeds */
 static int listen_fd = -1, queue_fd = -1, stop_fd = -1;
 static long max_open;         /* --max-connections */
 static pthread_attr_t attr;
@@ -51,9 +60,66 @@ struct worker {
 	int epfd;
 	struct mtls *acceptor;
 	unsigned generation;
+	long accept_paused_until;   /* monotonic ms, 0: watching the listener */
 };
 
 static int start_worker(void);
+static int watch(int epfd, int fd, enum source what, uint32_t events);
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Out of descriptors (err EMFILE or ENFILE): this worker leaves the
+ * listener alone for a while; the first to find the limit says so. */
+static void
+pause_accepting(struct worker *w, const char *what, int err)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (w->accept_paused_until == 0 &&
+	    epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL) == 0)
+		w->accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+	if (__atomic_exchange_n(&out_of_descriptors, true, __ATOMIC_ACQ_REL))
+		return;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	fprintf(stderr, "mtls-server: cannot accept: the %s descriptor limit "
+	    "is reached (%s: %s; ulimit -n is %llu): accepting again every %d "
+	    "ms until descriptors free up\n", err == ENFILE ? "system's" :
+	    "process's", what, strerror(err), (unsigned long long)rl.rlim_cur,
+	    ACCEPT_PAUSE_MS);
+}
+
+/* The listener again, once the pause is over. */
+static void
+resume_accepting(struct worker *w)
+{
+	if (w->accept_paused_until == 0 || now_ms() < w->accept_paused_until)
+		return;
+	if (watch(w->epfd, listen_fd, FROM_LISTENER,
+	    EPOLLIN | EPOLLEXCLUSIVE) == 0)
+		w->accept_paused_until = 0;
+	else
+		w->accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+}
+
+/* How long the next epoll_wait may last: until idle_until, or the end of
+ * an accept pause. */
+static int
+wait_ms(const struct worker *w, long idle_until)
+{
+	long until = idle_until, left;
+
+	if (w->accept_paused_until != 0 && w->accept_paused_until < until)
+		until = w->accept_paused_until;
+	left = until - now_ms();
+	return left > 0 ? (int)left : 0;
+}
 
 /* eventfd counters: a write fails only past 2^64 - 2, a read of a
  * non-zero counter never. */
@@ -99,27 +165,30 @@ static struct mtls *
 accept_one(struct worker *w)
 {
 	struct mtls *conn;
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC), err = errno;
 
-	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			fprintf(stderr, "mtls-server: cannot accept: %s\n",
-			    strerror(errno));
-			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
-		}
+	if (fd < 0 && (err == EMFILE || err == ENFILE))
+		pause_accepting(w, "accept4", err);
+	else if (fd < 0 && (err == ENOBUFS || err == ENOMEM))
+		fprintf(stderr, "mtls-server: cannot accept: %s\n", strerror(err));
+	if (fd < 0)
 		return NULL;        /* EAGAIN: another worker took it */
-	}
-	if (refresh_acceptor(w) != 0) {
-		fprintf(stderr, "mtls-server: cannot accept: out of memory\n");
+	/* Each object needs an eventfd: the limit may be hit here too. */
+	if (refresh_acceptor(w) != 0 ||
+	    mtls_accept_socket(w->acceptor, &conn, fd) != 0) {
+		err = errno;
 		close(fd);
+		if (err == EMFILE || err == ENFILE)
+			pause_accepting(w, "a connection's eventfd", err);
+		else
+			fprintf(stderr, "mtls-server: cannot accept: %s\n",
+			    w->acceptor != NULL && mtls_error(w->acceptor) != NULL ?
+			    mtls_error(w->acceptor) : strerror(err));
 		return NULL;
 	}
-	if (mtls_accept_socket(w->acceptor, &conn, fd) != 0) {
-		fprintf(stderr, "mtls-server: %s\n", mtls_error(w->acceptor));
-		close(fd);
-		return NULL;
-	}
+	if (__atomic_exchange_n(&out_of_descriptors, false, __ATOMIC_ACQ_REL))
+		fprintf(stderr, "mtls-server: descriptors free again: accepting "
+		    "connections\n");
 	if (connections_open(1) > max_open) {
 		fprintf(stderr, "mtls-server: over %ld connections: one dropped\n",
 		    max_open);
@@ -187,17 +256,21 @@ retire(void)
 static struct mtls *
 next_connection(struct worker *w)
 {
+	long idle_until = now_ms() + IDLE_WORKER_SECONDS * 1000;
 	struct epoll_event ev[3];
 	struct mtls *conn = NULL;
 
 	while (conn == NULL) {
-		int n = epoll_wait(w->epfd, ev, 3, IDLE_WORKER_SECONDS * 1000);
+		int n = epoll_wait(w->epfd, ev, 3, wait_ms(w, idle_until));
 
+		resume_accepting(w);
 		if (n < 0)
 			continue;
-		if (n == 0 || __atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+		if ((n == 0 && now_ms() >= idle_until) ||
+		    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
 			if (retire())
 				return NULL;
+			idle_until = now_ms() + IDLE_WORKER_SECONDS * 1000;
 			continue;
 		}
 		for (int i = 0; i < n; i++) {

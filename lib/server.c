@@ -137,6 +137,23 @@ mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
 	return 0;
 }
 
+/* What to add to a message about errno err: the descriptor limit it
+ * means, and what to do, when it is one. */
+static const char *
+descriptor_hint(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return ": the process's descriptor limit is reached (raise it with "
+		    "ulimit -n or systemd's LimitNOFILE=, or allow fewer "
+		    "connections)";
+	case ENFILE:
+		return ": the system's descriptor limit is reached (fs.file-max)";
+	default:
+		return "";
+	}
+}
+
 static int
 new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
     const struct sockaddr *peer)
@@ -147,10 +164,17 @@ new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
 
 	mtls_config_free(cfg);      /* c holds its own reference */
 	if (c == NULL) {
+		int err = errno;
+
 		if (own_fd)
 			close(fd);
-		return CONN_FAIL(srv, MTLS_ERR_NOMEM, "cannot create a connection "
-		    "object: %s", strerror(errno));
+		/* Its eventfd is a descriptor too (mtls_conn_alloc).  errno is
+		 * kept for a caller that backs off on EMFILE. */
+		CONN_FAIL(srv, err == EMFILE || err == ENFILE ? MTLS_ERR_IO :
+		    MTLS_ERR_NOMEM, "cannot create a connection object: %s%s",
+		    strerror(err), descriptor_hint(err));
+		errno = err;
+		return -1;
 	}
 	if (peer != NULL)
 		mtls_describe_addr(peer, c->peer_desc, sizeof(c->peer_desc));
@@ -194,8 +218,8 @@ mtls_accept(struct mtls *srv, struct mtls **conn)
 				return -1;
 		} else if (errno != ECONNABORTED) {
 			/* EMFILE and friends: the caller decides to back off. */
-			return CONN_FAIL(srv, MTLS_ERR_IO, "accept on %s failed: %s",
-			    srv->peer_desc, strerror(errno));
+			return CONN_FAIL(srv, MTLS_ERR_IO, "accept on %s failed: %s%s",
+			    srv->peer_desc, strerror(errno), descriptor_hint(errno));
 		}
 	}
 }
