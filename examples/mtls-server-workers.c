@@ -9,7 +9,11 @@
  * no hand-over from an accepting thread, so a new connection costs one
  * wake-up.  One worker is always idle: the one that takes the last idle
  * place starts another.  A worker idle for IDLE_WORKER_SECONDS exits,
- * unless it is the last idle one.
+ * unless it is the last idle one.  Workers are joined, not detached: a
+ * worker that ends puts its thread on the list of ended ones, which the
+ * next start of a worker and workers_stop join, so that no thread is
+ * still tearing down (OpenSSL frees its per-thread state at thread exit)
+ * when main returns.
  *
  * Out of descriptors, a worker stops watching the listener for
  * ACCEPT_PAUSE_MS, as nginx disables its accept events for 500 ms, and
@@ -45,6 +49,9 @@ static pthread_cond_t all_gone = PTHREAD_COND_INITIALIZER;
 static struct mtls **queued;
 static size_t nqueued, queued_cap;
 static int idle_workers, live_workers;
+/* Workers whose thread has ended or is ending, not yet joined. */
+static pthread_t *ended;
+static size_t nended, ended_cap;
 static struct mtls_config *current_cfg;   /* what new connections get */
 static unsigned cfg_generation;
 static bool stopping;
@@ -215,11 +222,10 @@ take_queued(void)
 	return conn;
 }
 
-/* An idle worker leaves the count; the caller holds the lock. */
+/* A worker is no longer live; the caller holds the lock. */
 static void
 count_gone(void)
 {
-	idle_workers--;
 	if (--live_workers == 0)
 		pthread_cond_broadcast(&all_gone);
 }
@@ -229,12 +235,56 @@ static void
 worker_gone(void)
 {
 	pthread_mutex_lock(&lock);
+	idle_workers--;
 	count_gone();
 	pthread_mutex_unlock(&lock);
 }
 
-/* Whether this idle worker exits (and is counted out): when stopping, or
- * when it is not the last idle one. */
+/* The calling worker, at the end of its thread: on the list to be joined,
+ * then out of the count (which workers_stop waits for).  If the list
+ * cannot grow, the thread detaches itself instead. */
+static void
+worker_ended(void)
+{
+	pthread_mutex_lock(&lock);
+	if (nended == ended_cap) {
+		size_t cap = ended_cap ? ended_cap * 2 : 16;
+		pthread_t *grown = realloc(ended, cap * sizeof(*ended));
+
+		if (grown != NULL) {
+			ended = grown;
+			ended_cap = cap;
+		}
+	}
+	if (nended < ended_cap)
+		ended[nended++] = pthread_self();
+	else
+		pthread_detach(pthread_self());
+	count_gone();
+	pthread_mutex_unlock(&lock);
+}
+
+/* Joins the workers that have ended: each has left its loop, so a join
+ * waits only for its thread's teardown. */
+static void
+join_ended(void)
+{
+	pthread_t t;
+
+	for (;;) {
+		pthread_mutex_lock(&lock);
+		if (nended == 0) {
+			pthread_mutex_unlock(&lock);
+			return;
+		}
+		t = ended[--nended];
+		pthread_mutex_unlock(&lock);
+		pthread_join(t, NULL);
+	}
+}
+
+/* Whether this idle worker exits (and leaves the idle ones): when
+ * stopping, or when it is not the last idle one. */
 static bool
 retire(void)
 {
@@ -242,7 +292,7 @@ retire(void)
 
 	pthread_mutex_lock(&lock);
 	if ((gone = stopping || idle_workers > 1))
-		count_gone();
+		idle_workers--;
 	pthread_mutex_unlock(&lock);
 	return gone;
 }
@@ -321,6 +371,7 @@ worker_main(void *arg)
 	}
 	close(w.epfd);
 	mtls_free(w.acceptor);
+	worker_ended();
 	return NULL;
 }
 
@@ -357,6 +408,7 @@ start_worker(void)
 	pthread_t t;
 	int epfd, err;
 
+	join_ended();
 	pthread_mutex_lock(&lock);
 	idle_workers++;
 	live_workers++;
@@ -389,7 +441,6 @@ workers_start(struct mtls *listener, struct mtls_config *cfg, long max_conns,
 	    (stop_fd = eventfd(0, EFD_CLOEXEC)) < 0)
 		return -1;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, THREAD_STACK);
 	return start_worker();
 }
@@ -451,6 +502,8 @@ workers_stop(int wait_ms)
 	rc = live_workers > 0 ? -1 : 0;
 	pthread_mutex_unlock(&lock);
 	if (rc == 0) {
+		join_ended();
+		free(ended);
 		while (nqueued > 0)
 			close_connection(queued[--nqueued]);
 		free(queued);
