@@ -286,9 +286,12 @@ MTLS_EXPORT int mtls_config_set_alpn(struct mtls_config *cfg,
 /*
  * mtls_config_set_timeouts - limits in milliseconds, 0 for none:
  * connect_ms for TCP connect (client), handshake_ms for the whole TLS
- * handshake (both sides: a silent or trickling peer is dropped when it
- * passes), io_ms for each read or write to make progress.  They apply to
- * blocking sockets; on non-blocking ones the caller's loop keeps time.
+ * handshake (both sides, counted from accept or connect across every
+ * call: a silent or trickling peer is dropped when it passes), io_ms for
+ * each read or write to make progress.  They apply to blocking sockets;
+ * on non-blocking ones the caller's loop keeps time, with
+ * mtls_handshake_ms_left for the handshake (which a late call still
+ * refuses).
  * Returns 0, or -1 with MTLS_ERR_INVALID for a negative value.
  */
 MTLS_EXPORT int mtls_config_set_timeouts(struct mtls_config *cfg,
@@ -669,7 +672,11 @@ MTLS_EXPORT int mtls_accept_socket(struct mtls *server, struct mtls **conn,
 
 /*
  * mtls_handshake - performs the TLS handshake if it has not happened yet.
- * Called implicitly by mtls_read and mtls_write.
+ * Called implicitly by mtls_read and mtls_write.  The handshake timeout
+ * (mtls_config_set_timeouts) is one deadline for the whole handshake,
+ * counted from accept or connect: calls that each make a little progress
+ * (a client trickling its hello) do not extend it, and once it has passed
+ * the call fails with MTLS_ERR_TIMEOUT, on a non-blocking socket too.
  * Returns 0, MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on a non-blocking socket,
  * or -1 with MTLS_ERR_TIMEOUT, MTLS_ERR_PEER_UNTRUSTED, MTLS_ERR_HOSTNAME,
  * MTLS_ERR_NO_PEER_CERT, MTLS_ERR_CERT_REJECTED, MTLS_ERR_PROTOCOL,
@@ -677,6 +684,15 @@ MTLS_EXPORT int mtls_accept_socket(struct mtls *server, struct mtls **conn,
  * or MTLS_ERR_HANDSHAKE.
  */
 MTLS_EXPORT int mtls_handshake(struct mtls *c);
+
+/*
+ * mtls_handshake_ms_left - for an event loop that parks connections: the
+ * milliseconds left before c's handshake deadline, 0 when it has passed
+ * (the next mtls_handshake fails with MTLS_ERR_TIMEOUT), or -1 when the
+ * handshake is done, c has no socket yet, is plaintext, or has no
+ * handshake timeout.
+ */
+MTLS_EXPORT long mtls_handshake_ms_left(struct mtls *c);
 
 /*
  * mtls_read - reads up to len bytes of application data into buf.
@@ -990,8 +1006,10 @@ struct mtls_http_req;
  * a method that is not a token at all gets 400.  The caller answers a
  * known method it does not serve (405 Method Not Allowed, with Allow).
  * With MTLS_HTTP_NOWAIT in flags the call does not wait for a request to
- * begin: when no byte of one has arrived it returns MTLS_WANT_POLLIN, and
- * the caller can park the connection (in its own poll or epoll loop, on
+ * begin, nor for the client's part of the handshake: when no byte of one
+ * has arrived it returns MTLS_WANT_POLLIN (the handshake's deadline still
+ * counts from accept: mtls_handshake_ms_left), and the caller can park
+ * the connection (in its own poll or epoll loop, on
  * mtls_fd) and call again when the socket is readable, so that an idle
  * keep-alive connection needs no thread.  Once a request has begun, the
  * call waits for the rest of it, bounded by MTLS_HTTP_HEADER_TIMEOUT_MS.

@@ -146,6 +146,8 @@ mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
 		    strerror(errno));
 	c->fd = fd;
 	c->own_fd = own_fd;
+	/* From accept (or connect) on, however many calls it takes. */
+	c->handshake_deadline = mtls_deadline(c->cfg->handshake_ms);
 	if (!c->plain && attach_tls(c) != 0)
 		return -1;
 	c->attached = true;

@@ -253,8 +253,8 @@ refuse(struct mtls *c, int status, int code, const char *head, size_t len,
  * Before a connection's next request: waits up to the idle timeout for
  * its first byte, or not at all with MTLS_HTTP_NOWAIT.  Returns 1 when one
  * may come, 0 when the client closed or stayed idle (no request lost:
- * nothing is reported), MTLS_WANT_POLLIN when nothing has arrived yet
- * (MTLS_HTTP_NOWAIT), -1 on error.
+ * nothing is reported), MTLS_WANT_POLLIN when nothing has arrived yet or
+ * the handshake waits for the client (MTLS_HTTP_NOWAIT), -1 on error.
  */
 static int
 await_next_request(struct mtls *c, int flags)
@@ -268,6 +268,11 @@ await_next_request(struct mtls *c, int flags)
 
 	if (c->http_in.off < c->http_in.len || (c->http_requests == 0 && !nowait))
 		return 1;
+	/* A handshake waiting for the client is parked like an idle
+	 * connection, its deadline counted from accept. */
+	if (nowait && !c->handshake_done && !c->plain &&
+	    (n = mtls_handshake_step(c)) != 0)
+		return (int)n;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
 	http_inbuf_free(&c->http_in);
 	if (nowait && c->handshake_done && !mtls_input_pending(c))

@@ -321,6 +321,46 @@ mtls_input_pending(struct mtls *c)
 
 /* ------------------------------------------------------------ the calls */
 
+MTLS_EXPORT long
+mtls_handshake_ms_left(struct mtls *c)
+{
+	long left;
+
+	if (c == NULL || !c->attached || c->plain || c->handshake_done ||
+	    c->handshake_deadline < 0)
+		return -1;
+	left = c->handshake_deadline - now_ms();
+	return left > 0 ? left : 0;
+}
+
+/* The handshake's deadline has passed: the connection is done for. */
+static int
+fail_handshake_deadline(struct mtls *c)
+{
+	c->fatal = true;
+	return CONN_FAIL(c, MTLS_ERR_TIMEOUT, "TLS handshake with %s timed out "
+	    "after %d ms", c->peer_desc, c->cfg->handshake_ms);
+}
+
+/*
+ * What the server helper's MTLS_HTTP_NOWAIT needs of a handshake: the
+ * steps that can be made with what has arrived, then MTLS_WANT_POLLIN
+ * instead of a wait for more, so that a silent or trickling client holds
+ * no thread.  A wait to write (a client that does not read our flight)
+ * still blocks, bounded by the deadline.  Returns as mtls_handshake.
+ */
+int
+mtls_handshake_step(struct mtls *c)
+{
+	bool nonblocking = c->nonblocking;
+	int rc;
+
+	c->nonblocking = true;
+	rc = mtls_handshake(c);
+	c->nonblocking = nonblocking;
+	return rc == MTLS_WANT_POLLOUT ? mtls_handshake(c) : rc;
+}
+
 MTLS_EXPORT int
 mtls_handshake(struct mtls *c)
 {
@@ -332,7 +372,9 @@ mtls_handshake(struct mtls *c)
 	/* A plain connection has no handshake: it is ready once attached. */
 	if (c->handshake_done || c->plain)
 		return 0;
-	deadline = mtls_deadline(c->cfg->handshake_ms);
+	deadline = c->handshake_deadline;
+	if (deadline >= 0 && mtls_handshake_ms_left(c) == 0)
+		return fail_handshake_deadline(c);
 	for (;;) {
 		ERR_clear_error();
 		rc = SSL_do_handshake(c->ssl);
@@ -344,8 +386,11 @@ mtls_handshake(struct mtls *c)
 		if (!wants_io(rc))
 			return mtls_fail_ssl(c, rc, "TLS handshake");
 		if ((rc = await(c, rc, deadline, c->cfg->handshake_ms,
-		    "TLS handshake")) != 1)
+		    "TLS handshake")) != 1) {
+			if (rc == -1 && c->err.code == MTLS_ERR_TIMEOUT)
+				c->fatal = true;
 			return rc;
+		}
 	}
 }
 

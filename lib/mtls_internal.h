@@ -167,6 +167,9 @@ struct mtls {
 	bool nonblocking;           /* caller's non-blocking socket: return WANT_* */
 	bool handshake_done;        /* the TLS handshake completed; never set on
 	                               a plain connection, so it implies ssl */
+	long handshake_deadline;    /* monotonic ms, set once when the socket
+	                               is attached: the whole handshake, across
+	                               calls and waits; -1 for none */
 	bool fatal;                 /* SSL failed: no more SSL calls but free */
 	bool eof;                   /* the socket read end-of-file */
 	bool closed;
@@ -276,6 +279,7 @@ void mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len);
 
 /* io.c */
 long mtls_deadline(int timeout_ms);
+int mtls_handshake_step(struct mtls *c);
 int mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
     const char *what);
 int mtls_fail_interrupted(struct mtls *c, const char *what);

@@ -12,7 +12,13 @@
  * handshake, a resumed one, and a full one from a new client config (a
  * verify cache hit on the server when the cache is on).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -175,6 +181,116 @@ START_TEST(test_split_callback_error_left)
 }
 END_TEST
 
+static long
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1000 +
+	    (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+struct trickling_client {
+	struct mtls_config *cfg;
+	int port;
+	pthread_t thread;
+};
+
+static void *
+trickling_client_main(void *arg)
+{
+	struct trickling_client *tc = arg;
+	int rc;
+
+	mtls_free(client_connect(tc->cfg, "localhost", tc->port, &rc));
+	return NULL;
+}
+
+/* The handshake timeout is one deadline for the whole handshake: a client
+ * whose bytes arrive every 50 ms, each read well within any per-read
+ * limit, is dropped once 1 s has passed since accept, however many calls
+ * the server makes (here mtls_http_read_request with MTLS_HTTP_NOWAIT,
+ * which parks the connection between bytes, as mtls-server does). */
+START_TEST(test_split_trickle_meets_deadline)
+{
+	struct mtls_config *scfg = make_config("server.crt", "server.key",
+	    "ca.crt");
+	struct trickling_client tc = { make_config("client.crt", "client.key",
+	    "ca.crt"), 0, 0 };
+	struct mtls *srv, *conn = NULL;
+	struct mtls_http_req *req = NULL;
+	struct timespec start;
+	struct relay r;
+	int rc = MTLS_WANT_POLLIN, calls = 0;
+
+	ck_assert_int_eq(mtls_config_set_timeouts(scfg, 0, 1000, 0), 0);
+	srv = mtls_server_new(scfg);
+	ck_assert_int_eq(mtls_listen(srv, "127.0.0.1", "0", 4), 0);
+	ck_assert_int_eq(relay_start(&r, mtls_local_port(srv), RELAY_BYTES,
+	    50000, 1), 0);
+	tc.port = r.port;
+	ck_assert_int_eq(pthread_create(&tc.thread, NULL, trickling_client_main,
+	    &tc), 0);
+	ck_assert_int_eq(mtls_accept(srv, &conn), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (rc == MTLS_WANT_POLLIN && elapsed_ms(&start) < 5000) {
+		struct pollfd pfd = { .fd = mtls_fd(conn), .events = POLLIN };
+
+		(void)poll(&pfd, 1, 100);
+		rc = mtls_http_read_request(conn, MTLS_HTTP_NOWAIT, &req);
+		calls++;
+	}
+	ck_assert_conn_failed(conn, rc, MTLS_ERR_TIMEOUT);
+	ck_assert_msg_has(mtls_error(conn), "TLS handshake with 127.0.0.1:");
+	ck_assert_msg_has(mtls_error(conn), "timed out after 1000 ms");
+	ck_assert_int_lt(elapsed_ms(&start), 1500);
+	ck_assert_int_gt(calls, 5);
+	mtls_free(conn);
+	pthread_join(tc.thread, NULL);
+	relay_stop(&r);
+	mtls_free(srv);
+	mtls_config_free(tc.cfg);
+	mtls_config_free(scfg);
+}
+END_TEST
+
+/* An event loop's view: the time left shrinks from accept on, and a call
+ * after the deadline fails at once, without waiting. */
+START_TEST(test_handshake_ms_left)
+{
+	struct mtls_config *scfg = make_config("server.crt", "server.key",
+	    "ca.crt");
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct mtls *srv, *conn = NULL;
+	struct timespec start;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	long left;
+
+	ck_assert_int_eq(mtls_config_set_timeouts(scfg, 0, 500, 0), 0);
+	srv = mtls_server_new(scfg);
+	ck_assert_int_eq(mtls_listen(srv, "127.0.0.1", "0", 4), 0);
+	sin.sin_port = htons((uint16_t)mtls_local_port(srv));
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(mtls_handshake_ms_left(srv), -1);
+	ck_assert_int_eq(mtls_handshake_ms_left(NULL), -1);
+	ck_assert_int_eq(mtls_accept(srv, &conn), 0);
+	left = mtls_handshake_ms_left(conn);
+	ck_assert_msg(left > 300 && left <= 500, "left %ld ms", left);
+	usleep(600 * 1000);
+	ck_assert_int_eq(mtls_handshake_ms_left(conn), 0);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	ck_assert_conn_failed(conn, mtls_handshake(conn), MTLS_ERR_TIMEOUT);
+	ck_assert_msg_has(mtls_error(conn), "timed out after 500 ms");
+	ck_assert_int_lt(elapsed_ms(&start), 100);
+	mtls_free(conn);
+	close(fd);
+	mtls_free(srv);
+	mtls_config_free(scfg);
+}
+END_TEST
+
 Suite *
 split_suite(void)
 {
@@ -184,6 +300,8 @@ split_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_split_handshakes, 0, 16);
 	tcase_add_loop_test(tc, test_split_callback_error_left, 0, 2);
+	tcase_add_test(tc, test_split_trickle_meets_deadline);
+	tcase_add_test(tc, test_handshake_ms_left);
 	suite_add_tcase(s, tc);
 	return s;
 }
