@@ -288,9 +288,12 @@ map_path(const char *root, const char *target, char *out, size_t len)
 	    path[n - 1] == '/' ? "index.html" : "") < (int)len ? 0 : -1;
 }
 
-/* Streams the open file fd of size bytes as the response body. */
+/* Streams the open file fd of size bytes as the response body; *bytes
+ * counts what went out (nginx's $body_bytes_sent), a cut-off response
+ * included. */
 static int
-send_file(struct mtls_http_req *req, int fd, const char *path, off_t size)
+send_file(struct mtls_http_req *req, int fd, const char *path, off_t size,
+    unsigned long long *bytes)
 {
 	char type[80], length[48], *buf = malloc(FILE_CHUNK);
 	const char *hdrs[] = { type, length, NULL };
@@ -307,6 +310,8 @@ send_file(struct mtls_http_req *req, int fd, const char *path, off_t size)
 		rc = n == size ? mtls_http_respond(req, 200, hdrs, buf, (size_t)n) :
 		    respond_text(req, 500, "500 Internal Server Error\n",
 		    &(unsigned long long){ 0 });
+		*bytes = rc == 0 && n == size && strcmp(mtls_http_req_method(req),
+		    "HEAD") != 0 ? (unsigned long long)n : 0;
 		free(buf);
 		return rc;
 	}
@@ -314,8 +319,10 @@ send_file(struct mtls_http_req *req, int fd, const char *path, off_t size)
 	    (long long)size);
 	rc = mtls_http_respond_start(req, 200, hdrs);
 	while (rc == 0 && strcmp(mtls_http_req_method(req), "HEAD") != 0 &&
-	    (n = read(fd, buf, FILE_CHUNK)) > 0)
+	    (n = read(fd, buf, FILE_CHUNK)) > 0) {
 		rc = mtls_http_respond_write(req, buf, (size_t)n) == n ? 0 : -1;
+		*bytes += rc == 0 ? (unsigned long long)n : 0;
+	}
 	free(buf);
 	if (rc == 0)
 		rc = mtls_http_respond_end(req);
@@ -348,8 +355,8 @@ respond_file(const struct options *o, struct mtls_http_req *req,
 		    "403 Forbidden\n" : "404 Not Found\n", bytes);
 	}
 	*status = 200;
-	*bytes = strcmp(method, "HEAD") == 0 ? 0 : (unsigned long long)st.st_size;
-	rc = send_file(req, fd, path, st.st_size);
+	*bytes = 0;
+	rc = send_file(req, fd, path, st.st_size, bytes);
 	close(fd);
 	return rc;
 }

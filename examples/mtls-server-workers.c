@@ -196,9 +196,11 @@ accept_one(struct worker *w)
 	if (__atomic_exchange_n(&out_of_descriptors, false, __ATOMIC_ACQ_REL))
 		fprintf(stderr, "mtls-server: descriptors free again: accepting "
 		    "connections\n");
-	if (connections_open(1) > max_open) {
-		fprintf(stderr, "mtls-server: over %ld connections: one dropped\n",
-		    max_open);
+	/* At the limit, the oldest idle connection makes room, as nginx's
+	 * do; the new one is dropped only when every connection is busy. */
+	if (connections_open(1) > max_open && !park_reclaim()) {
+		fprintf(stderr, "mtls-server: over %ld connections, all busy: one "
+		    "dropped\n", max_open);
 		close_connection(conn);
 		return NULL;
 	}

@@ -32,7 +32,8 @@ usage(void)
 	    "         [--allow-ip ADDR] [--allow-spki SHA256] [--protect PREFIX]\n"
 	    "         [--root DIR | --proxy http://HOST:PORT]\n"
 	    "         [--max-body BYTES] [--max-connections N]\n"
-	    "         [--keepalive-timeout SECONDS]\n"
+	    "         [--keepalive-timeout SECONDS] [--handshake-timeout SECONDS]\n"
+	    "         [--send-timeout SECONDS]\n"
 	    "         [--tickets N] [--ticket-key FILE] [--session-cache SIZE]\n"
 	    "         [--max-header-line SIZE]\n");
 	exit(EXIT_USAGE);
@@ -129,6 +130,18 @@ list_option(struct options *o, const char *opt, const char *val)
 	return true;
 }
 
+/* A timeout option: 1 second to a day (the library's limits are in
+ * milliseconds, in an int). */
+static void
+check_seconds(const char *opt, long seconds)
+{
+	if (seconds >= 1 && seconds <= 86400)
+		return;
+	fprintf(stderr, "mtls-server: %s takes 1 to 86400 seconds, not %ld\n",
+	    opt, seconds);
+	exit(EXIT_USAGE);
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -136,6 +149,8 @@ parse_options(int argc, char **argv, struct options *o)
 	o->session_cache = -1;
 	o->max_connections = 1024;
 	o->keepalive = 75;              /* nginx's keepalive_timeout */
+	o->handshake_timeout = 30;      /* the library's */
+	o->send_timeout = 60;           /* nginx's send_timeout */
 	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val = argv[i + 1];
 		const char **slot = string_slot(o, opt);
@@ -163,6 +178,10 @@ parse_options(int argc, char **argv, struct options *o)
 			o->max_connections = number(opt, val);
 		else if (!strcmp(opt, "--keepalive-timeout"))
 			o->keepalive = number(opt, val);
+		else if (!strcmp(opt, "--handshake-timeout"))
+			o->handshake_timeout = number(opt, val);
+		else if (!strcmp(opt, "--send-timeout"))
+			o->send_timeout = number(opt, val);
 		else if (!strcmp(opt, "--max-header-line"))
 			o->max_header_line = size(opt, val);
 		else if (!strcmp(opt, "--session-cache"))
@@ -184,11 +203,9 @@ parse_options(int argc, char **argv, struct options *o)
 		    "byte\n");
 		exit(EXIT_USAGE);
 	}
-	if (o->keepalive < 1) {
-		fprintf(stderr, "mtls-server: --keepalive-timeout is at least 1 "
-		    "second\n");
-		exit(EXIT_USAGE);
-	}
+	check_seconds("--keepalive-timeout", o->keepalive);
+	check_seconds("--handshake-timeout", o->handshake_timeout);
+	check_seconds("--send-timeout", o->send_timeout);
 }
 
 /* ------------------------------------------------------------- config */
@@ -232,6 +249,12 @@ load_settings(struct mtls_config *cfg, const struct options *o)
 	if (rc == 0)
 		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_IDLE_TIMEOUT_MS,
 		    (unsigned long long)o->keepalive * 1000);
+	/* io_ms bounds each write (nginx's send_timeout: between two
+	 * successive writes) and each read of a body (client_body_timeout,
+	 * also 60 s in nginx). */
+	if (rc == 0)
+		rc = mtls_config_set_timeouts(cfg, 0, (int)o->handshake_timeout *
+		    1000, (int)o->send_timeout * 1000);
 	/* One size for both lines, as nginx's large_client_header_buffers. */
 	if (rc == 0 && o->max_header_line >= 0)
 		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_REQUEST_LINE,

@@ -31,6 +31,8 @@ struct options {
 	const char *ticket_keys[MAX_LIST];
 	int nallow, nprotect, nticket_keys;
 	long verify_depth, tickets, max_body, max_connections, keepalive;
+	long handshake_timeout;     /* --handshake-timeout, seconds */
+	long send_timeout;          /* --send-timeout, seconds */
 	long max_header_line;       /* --max-header-line, -1 for the default */
 	long session_cache;         /* --session-cache bytes, -1: default */
 	int crl_chain;
@@ -60,10 +62,14 @@ void workers_set_config(struct mtls_config *cfg);
 void workers_resume(struct mtls *conn);
 int workers_stop(int wait_ms);
 
-/* mtls-server-park.c: idle connections wait in one epoll thread; resume
- * gets each one that becomes readable. */
+/* mtls-server-park.c: idle connections (keep-alive, or a handshake
+ * waiting for the client) wait in one epoll thread; resume gets each one
+ * that becomes readable.  park_reclaim promises to close the oldest
+ * parked connection soon, as nginx closes idle ones when it runs out of
+ * connections; false when none is left to close. */
 int park_start(long keepalive_seconds, void (*resume)(struct mtls *conn));
 void park(struct mtls *conn);
+bool park_reclaim(void);
 void park_stop(void);
 
 #endif
