@@ -54,7 +54,7 @@ struct url {
 	int ipv6;
 };
 
-/* mtls-client-args.c */
+/* mtls-client-args.c; parse_url: mtls-client-url.c */
 void parse_args(int argc, char **argv, struct options *o);
 void split_cert(const char *arg, char **file, char **password);
 int cert_is_p12(const char *type, const char *file, int *p12);

@@ -325,8 +325,8 @@ mtls_http_response_body(const struct mtls_http_response *r, size_t *len)
 
 /* https://host[:port][/path], http:// on a plain client; host may be an
  * [IPv6] literal. */
-static int
-split_url(struct mtls *c, const char *url, char *host, size_t host_len,
+int
+mtls_http_split_url(struct mtls *c, const char *url, char *host, size_t host_len,
     char *port, size_t port_len, char *target, size_t target_len)
 {
 	const char *scheme = c->plain ? "http://" : "https://";
@@ -363,7 +363,7 @@ mtls_http_url(struct mtls *c, const char *method, const char *url,
 {
 	char host[256], port[16], target[8192];
 
-	if (c == NULL || split_url(c, url, host, sizeof(host), port,
+	if (c == NULL || mtls_http_split_url(c, url, host, sizeof(host), port,
 	    sizeof(port), target, sizeof(target)) != 0 ||
 	    mtls_connect(c, host, port) != 0)
 		return NULL;

@@ -297,6 +297,8 @@ int mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg);
 int mtls_policy_after_handshake(struct mtls *c);
 bool mtls_policy_admits_resumption(struct mtls *c, X509 *cert, bool chain_ok);
 void mtls_allow_free(struct mtls_config *cfg);
+/* Whether cert matches an entry of cfg's allow-list (none: false). */
+bool mtls_allow_matches(const struct mtls_config *cfg, X509 *cert);
 void mtls_describe_identity(X509 *cert, bool with_subject, char *buf,
     size_t len);
 
@@ -346,6 +348,11 @@ ssize_t http_body_read(struct mtls *c, struct http_body *b, void *buf,
     size_t len);
 void http_inbuf_free(struct http_inbuf *in);
 void http_request_free(struct mtls *c);
+/* http_client.c: an URL's host, port and request target, or -1 with
+ * MTLS_ERR_INVALID on c (the scheme is c's: https://, http:// if plain). */
+int mtls_http_split_url(struct mtls *c, const char *url, char *host,
+    size_t host_len, char *port, size_t port_len, char *target,
+    size_t target_len);
 bool http_append(char **buf, size_t *len, size_t *cap, const void *data,
     size_t n);
 

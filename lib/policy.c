@@ -377,6 +377,15 @@ match_one(const struct mtls_allow *a, X509 *cert)
 	}
 }
 
+bool
+mtls_allow_matches(const struct mtls_config *cfg, X509 *cert)
+{
+	for (size_t i = 0; i < cfg->allow_count; i++)
+		if (match_one(&cfg->allow[i], cert))
+			return true;
+	return false;
+}
+
 /* "CN=client, OU=testers, DNS:x, URI:y, SPKI sha256//q1...=": what the
  * peer presented, for the refusal message. */
 void
@@ -440,7 +449,6 @@ policy_admits(struct mtls *c, X509 *cert, bool chain_ok)
 {
 	struct mtls_config *cfg = c->cfg;
 	char reason[400] = "";
-	size_t i;
 
 	c->policy_done = true;
 	/* Refused moments ago, on a resumption attempt: the answer stands. */
@@ -450,10 +458,7 @@ policy_admits(struct mtls *c, X509 *cert, bool chain_ok)
 	if (cfg->allow_count > 0 && cert != NULL) {
 		char presented[400];
 
-		for (i = 0; i < cfg->allow_count; i++)
-			if (match_one(&cfg->allow[i], cert))
-				break;
-		if (i == cfg->allow_count) {
+		if (!mtls_allow_matches(cfg, cert)) {
 			mtls_describe_identity(cert, true, presented,
 			    sizeof(presented));
 			snprintf(c->policy_reason, sizeof(c->policy_reason), "%s "

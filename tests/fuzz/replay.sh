@@ -11,7 +11,7 @@ set -u
 : "${top_builddir:=$(pwd)}"
 
 status=0
-for target in request response chunked; do
+for target in ${FUZZ_TARGETS:-request response chunked x509 pem p12 url}; do
 	prog=$top_builddir/tests/fuzz/replay_$target
 	corpus=$top_srcdir/tests/fuzz/corpus/$target
 	if [ ! -x "$prog" ]; then

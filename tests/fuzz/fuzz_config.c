@@ -1,0 +1,44 @@
+/*
+ * fuzz_config.c - the config the loading targets (fuzz_pem, fuzz_p12)
+ * load their inputs into, and the check of what a setter returned: see
+ * fuzz.h.
+ */
+#include <stdlib.h>
+
+#include "fuzz.h"
+#include "mtls.h"
+
+#define CONFIG_USES 256
+
+static struct mtls_config *cfg;
+
+static void
+free_config(void)
+{
+	mtls_config_free(cfg);
+	cfg = NULL;
+}
+
+void
+fuzz_check(struct mtls_config *c, int rc)
+{
+	if (rc != 0 && (rc != -1 || mtls_config_error(c) == NULL ||
+	    mtls_config_error_code(c) == MTLS_OK))
+		abort();
+}
+
+struct mtls_config *
+fuzz_config(void)
+{
+	static unsigned uses;
+	static int registered;
+
+	if (!registered)
+		registered = atexit(free_config) == 0;
+	if (cfg == NULL || ++uses % CONFIG_USES == 0) {
+		free_config();
+		if ((cfg = mtls_config_new()) == NULL)
+			abort();
+	}
+	return cfg;
+}
