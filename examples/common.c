@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common.h"
 
@@ -54,4 +55,13 @@ load_identity(struct mtls_config *cfg, const char *cert_file,
 	rc = mtls_config_set_p12_file(cfg, file, colon ? colon : pass);
 	free(file);
 	return rc;
+}
+
+long
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

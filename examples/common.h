@@ -1,7 +1,7 @@
 /*
  * common.h - what the example programs share: HOST:PORT splitting,
- * nginx's ssl_verify_client names, and an identity loaded from PEM files
- * or a PKCS#12 FILE[:PASSWORD].
+ * nginx's ssl_verify_client names, an identity loaded from PEM files or a
+ * PKCS#12 FILE[:PASSWORD], and the monotonic clock.
  */
 #ifndef MTLS_EXAMPLES_COMMON_H
 #define MTLS_EXAMPLES_COMMON_H
@@ -30,5 +30,8 @@ int verify_client_mode(const char *value);
  */
 int load_identity(struct mtls_config *cfg, const char *cert_file,
     const char *key_file, const char *pass, const char *p12);
+
+/* monotonic_ms - the monotonic clock in milliseconds, for deadlines. */
+long monotonic_ms(void);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include <mtls.h>
 
+#include "common.h"
 #include "mtls-client.h"
 
 /* Where a failure happened: the same library error means different
@@ -36,7 +37,7 @@ struct transfer {
 	struct url url;
 	char addr[256];             /* where to connect: --resolve or the host */
 	char **headers;             /* NULL-terminated, each malloc'd */
-	long start, deadline;       /* now_ms() values; deadline -1: none */
+	long start, deadline;       /* monotonic_ms() values; deadline -1: none */
 	unsigned long long received;
 	FILE *out;
 };
@@ -101,7 +102,7 @@ wipe_free(char *s)
 }
 
 static int
-load_identity(struct mtls_config *cfg, const struct options *o)
+load_client_identity(struct mtls_config *cfg, const struct options *o)
 {
 	char *file, *password;
 	const char *pass;
@@ -198,7 +199,7 @@ make_config(struct transfer *t)
 
 	if ((t->cfg = mtls_config_new()) == NULL)
 		return failure(EXIT_NOMEM, "out of memory");
-	rc = load_identity(t->cfg, t->o);
+	rc = load_client_identity(t->cfg, t->o);
 	if (rc == 0)
 		rc = load_trust(t->cfg, t->o);
 	if (rc == 0)
@@ -225,16 +226,7 @@ on_timer(int sig)
 	mtls_wake(timer_conn);
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Arms the one timer to fire at deadline (a now_ms() value), or disarms it
+/* Arms the one timer to fire at deadline (a monotonic_ms() value), or disarms it
  * for -1. */
 static void
 arm_timer(long deadline)
@@ -242,7 +234,7 @@ arm_timer(long deadline)
 	struct itimerval it = { { 0, 0 }, { 0, 0 } };
 
 	if (deadline >= 0) {
-		long left = deadline - now_ms();
+		long left = deadline - monotonic_ms();
 
 		left = left < 1 ? 1 : left;
 		it.it_value.tv_sec = left / 1000;
@@ -345,7 +337,7 @@ conn_failure(struct transfer *t, enum phase phase)
 {
 	const struct options *o = t->o;
 	int code = mtls_error_code(t->c);
-	long elapsed = now_ms() - t->start;
+	long elapsed = monotonic_ms() - t->start;
 
 	if (phase == PHASE_CONNECT || code == MTLS_ERR_CERT_REJECTED)
 		describe(t);
@@ -560,7 +552,7 @@ run(const struct options *o)
 
 	memset(&t, 0, sizeof(t));
 	t.o = o;
-	t.start = now_ms();
+	t.start = monotonic_ms();
 	t.deadline = o->max_ms > 0 ? t.start + o->max_ms : -1;
 	rc = parse_url(o->url, &t.url);
 	if (rc == 0)

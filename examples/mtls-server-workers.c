@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "mtls-server.h"
 
 #define THREAD_STACK (256 * 1024)
@@ -73,15 +74,6 @@ struct worker {
 static int start_worker(void);
 static int watch(int epfd, int fd, enum source what, uint32_t events);
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Out of descriptors (err EMFILE or ENFILE): this worker leaves the
  * listener alone for a while; the first to find the limit says so. */
 static void
@@ -91,7 +83,7 @@ pause_accepting(struct worker *w, const char *what, int err)
 
 	if (w->accept_paused_until == 0 &&
 	    epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL) == 0)
-		w->accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+		w->accept_paused_until = monotonic_ms() + ACCEPT_PAUSE_MS;
 	if (__atomic_exchange_n(&out_of_descriptors, true, __ATOMIC_ACQ_REL))
 		return;
 	getrlimit(RLIMIT_NOFILE, &rl);
@@ -106,13 +98,13 @@ pause_accepting(struct worker *w, const char *what, int err)
 static void
 resume_accepting(struct worker *w)
 {
-	if (w->accept_paused_until == 0 || now_ms() < w->accept_paused_until)
+	if (w->accept_paused_until == 0 || monotonic_ms() < w->accept_paused_until)
 		return;
 	if (watch(w->epfd, listen_fd, FROM_LISTENER,
 	    EPOLLIN | EPOLLEXCLUSIVE) == 0)
 		w->accept_paused_until = 0;
 	else
-		w->accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+		w->accept_paused_until = monotonic_ms() + ACCEPT_PAUSE_MS;
 }
 
 /* How long the next epoll_wait may last: until idle_until, or the end of
@@ -124,7 +116,7 @@ wait_ms(const struct worker *w, long idle_until)
 
 	if (w->accept_paused_until != 0 && w->accept_paused_until < until)
 		until = w->accept_paused_until;
-	left = until - now_ms();
+	left = until - monotonic_ms();
 	return left > 0 ? (int)left : 0;
 }
 
@@ -308,7 +300,7 @@ retire(void)
 static struct mtls *
 next_connection(struct worker *w)
 {
-	long idle_until = now_ms() + IDLE_WORKER_SECONDS * 1000;
+	long idle_until = monotonic_ms() + IDLE_WORKER_SECONDS * 1000;
 	struct epoll_event ev[3];
 	struct mtls *conn = NULL;
 
@@ -318,11 +310,11 @@ next_connection(struct worker *w)
 		resume_accepting(w);
 		if (n < 0)
 			continue;
-		if ((n == 0 && now_ms() >= idle_until) ||
+		if ((n == 0 && monotonic_ms() >= idle_until) ||
 		    __atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
 			if (retire())
 				return NULL;
-			idle_until = now_ms() + IDLE_WORKER_SECONDS * 1000;
+			idle_until = monotonic_ms() + IDLE_WORKER_SECONDS * 1000;
 			continue;
 		}
 		for (int i = 0; i < n; i++) {
