@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - the config the loading targets (fuzz_pem, fuzz_p12)
+ * fuzz_config.c - the configs the loading targets (fuzz_pem, fuzz_p12)
  * load their inputs into, and the check of what a setter returned: see
  * fuzz.h.
  */
@@ -10,14 +10,7 @@
 
 #define CONFIG_USES 256
 
-static struct mtls_config *cfg;
-
-static void
-free_config(void)
-{
-	mtls_config_free(cfg);
-	cfg = NULL;
-}
+static struct mtls_config *shared;
 
 void
 fuzz_check(struct mtls_config *c, int rc)
@@ -28,17 +21,33 @@ fuzz_check(struct mtls_config *c, int rc)
 }
 
 struct mtls_config *
+fuzz_config_new(void)
+{
+	struct mtls_config *cfg = mtls_config_new();
+
+	if (cfg == NULL)
+		abort();
+	return cfg;
+}
+
+static void
+free_shared(void)
+{
+	mtls_config_free(shared);
+	shared = NULL;
+}
+
+struct mtls_config *
 fuzz_config(void)
 {
 	static unsigned uses;
 	static int registered;
 
 	if (!registered)
-		registered = atexit(free_config) == 0;
-	if (cfg == NULL || ++uses % CONFIG_USES == 0) {
-		free_config();
-		if ((cfg = mtls_config_new()) == NULL)
-			abort();
+		registered = atexit(free_shared) == 0;
+	if (shared == NULL || ++uses % CONFIG_USES == 0) {
+		free_shared();
+		shared = fuzz_config_new();
 	}
-	return cfg;
+	return shared;
 }

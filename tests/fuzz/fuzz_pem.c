@@ -17,7 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nul = memchr(data, '\0', size);
 	size_t cert_len = nul != NULL ? (size_t)(nul - data) : size;
-	struct mtls_config *cfg = fuzz_config();
+	struct mtls_config *cfg = fuzz_config_new();
 
 	if (nul != NULL)
 		fuzz_check(cfg, mtls_config_set_cert_mem(cfg, data, cert_len, nul + 1,
@@ -26,5 +26,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_check(cfg, mtls_config_set_cert_mem(cfg, data, size, NULL, 0,
 		    "secret"));
 	fuzz_check(cfg, mtls_config_set_ca_mem(cfg, data, cert_len));
+	mtls_config_free(cfg);
 	return 0;
 }
