@@ -732,7 +732,10 @@ MTLS_EXPORT int mtls_close(struct mtls *c);
  * mtls_handshake, mtls_read, mtls_write) return -1 with MTLS_ERR_WOKEN, now
  * or, when none is blocked, the next time one would wait.  Safe to call from
  * any thread and from a signal handler.  A write that was woken may have
- * sent part of its data: close the connection afterwards.
+ * sent part of its data: close the connection afterwards.  Costs no
+ * descriptor per object: a thread that blocks takes one eventfd, the
+ * first time, and keeps it until it ends; a wait that cannot have one
+ * fails with MTLS_ERR_IO.  errno is left as it was.
  * Returns 0, or -1 when c is NULL.
  */
 MTLS_EXPORT int mtls_wake(struct mtls *c);

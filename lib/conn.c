@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -25,18 +24,11 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 
 	if (c == NULL)
 		return NULL;
-	/* An eventfd per object lets mtls_wake interrupt any wait, even from a
-	 * signal handler. */
-	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (c->wake_fd < 0) {
+	if ((errno = pthread_mutex_init(&c->cfg_lock, NULL)) != 0) {
 		free(c);
 		return NULL;
 	}
-	if (pthread_mutex_init(&c->cfg_lock, NULL) != 0) {
-		close(c->wake_fd);
-		free(c);
-		return NULL;
-	}
+	c->waiter_fd = -1;
 	c->role = role;
 	c->plain = cfg->plaintext;
 	c->interruptible = cfg->interruptible;
@@ -162,8 +154,6 @@ mtls_free(struct mtls *c)
 	SSL_free(c->ssl);
 	if (c->own_fd && c->fd >= 0)
 		close(c->fd);
-	if (c->wake_fd >= 0)
-		close(c->wake_fd);
 	free(c->verify_name);
 	free(c->session_key);
 	free(c->host_header);
@@ -180,19 +170,6 @@ mtls_free(struct mtls *c)
 	free(c->http_refused_line);
 	mtls_config_free(c->cfg);
 	free(c);
-}
-
-MTLS_EXPORT int
-mtls_wake(struct mtls *c)
-{
-	uint64_t one = 1;
-
-	if (c == NULL || c->wake_fd < 0)
-		return -1;
-	__atomic_store_n(&c->woken, 1, __ATOMIC_RELEASE);
-	/* write(2) is async-signal-safe; a full counter still wakes. */
-	return write(c->wake_fd, &one, sizeof(one)) == sizeof(one) ||
-	    errno == EAGAIN ? 0 : -1;
 }
 
 MTLS_EXPORT int

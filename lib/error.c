@@ -1,6 +1,7 @@
 /*
  * error.c - the one-message-per-object error state, and error code names.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,6 +119,23 @@ mtls_append_ssl_reason(char *buf, size_t len)
 	if (reason == NULL)
 		reason = "unknown OpenSSL error";
 	snprintf(buf + used, len - used, " (OpenSSL: %s)", reason);
+}
+
+/* What to add to a message about errno err: the descriptor limit it
+ * means, and what to do, when it is one. */
+const char *
+mtls_descriptor_hint(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return ": the process's descriptor limit is reached (raise it with "
+		    "ulimit -n or systemd's LimitNOFILE=, or allow fewer "
+		    "connections)";
+	case ENFILE:
+		return ": the system's descriptor limit is reached (fs.file-max)";
+	default:
+		return "";
+	}
 }
 
 MTLS_EXPORT const char *

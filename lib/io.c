@@ -127,18 +127,6 @@ mtls_deadline(int timeout_ms)
 	return timeout_ms > 0 ? now_ms() + timeout_ms : -1;
 }
 
-static bool
-take_wakeup(struct mtls *c)
-{
-	uint64_t count;
-
-	if (!__atomic_exchange_n(&c->woken, 0, __ATOMIC_ACQ_REL))
-		return false;
-	while (read(c->wake_fd, &count, sizeof(count)) > 0)
-		;
-	return true;
-}
-
 /* poll(2), or, when only some signals may end c's waits, ppoll(2) with
  * the others blocked: they arrive when the wait is over. */
 static int
@@ -172,19 +160,14 @@ mtls_fail_interrupted(struct mtls *c, const char *what)
  * mtls_wake is called, or (if c is interruptible) a signal arrives.
  * Returns 0 when ready, else -1 with the error set.
  */
-int
-mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
+static int
+wait_loop(struct mtls *c, struct pollfd pfd[2], long deadline, int timeout_ms,
     const char *what)
 {
-	struct pollfd pfd[2] = {
-		{ .fd = c->fd, .events = (short)events },
-		{ .fd = c->wake_fd, .events = POLLIN },
-	};
-
 	for (;;) {
 		int wait_ms = -1, n;
 
-		if (take_wakeup(c))
+		if (mtls_wake_take(c))
 			return CONN_FAIL(c, MTLS_ERR_WOKEN, "%s interrupted by "
 			    "mtls_wake", what);
 		if (deadline >= 0 && (wait_ms = (int)(deadline - now_ms())) < 0)
@@ -201,9 +184,29 @@ mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
 		if (n == 0)
 			return CONN_FAIL(c, MTLS_ERR_TIMEOUT, "%s with %s timed out "
 			    "after %d ms", what, c->peer_desc, timeout_ms);
-		if (n > 0 && pfd[0].revents != 0 && !(pfd[1].revents & POLLIN))
+		/* Ours or a late one meant for another object: the flag says. */
+		if (pfd[1].revents & POLLIN)
+			mtls_wake_drain(pfd[1].fd);
+		else if (pfd[0].revents != 0)
 			return 0;
 	}
+}
+
+int
+mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
+    const char *what)
+{
+	struct pollfd pfd[2] = { { .fd = c->fd, .events = (short)events } };
+	int rc;
+
+	if ((pfd[1].fd = mtls_wake_begin_wait(c)) < 0)
+		return CONN_FAIL(c, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
+		    "%s: cannot wait (no eventfd for mtls_wake): %s%s", what,
+		    strerror(errno), mtls_descriptor_hint(errno));
+	pfd[1].events = POLLIN;
+	rc = wait_loop(c, pfd, deadline, timeout_ms, what);
+	mtls_wake_end_wait(c);
+	return rc;
 }
 
 /*

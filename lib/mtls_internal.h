@@ -173,8 +173,10 @@ struct mtls {
 	bool fatal;                 /* SSL failed: no more SSL calls but free */
 	bool eof;                   /* the socket read end-of-file */
 	bool closed;
-	int wake_fd;                /* eventfd for mtls_wake, -1 if none */
-	int woken;                  /* atomic */
+	int waiter_fd;              /* atomic: the eventfd of the thread
+	                               waiting on this object, or -1 (wake.c) */
+	int woken;                  /* atomic: mtls_wake was called */
+	int wakers;                 /* atomic: mtls_wake calls under way */
 	bool signals_held;          /* the config's wait_mask, copied at */
 	sigset_t wait_mask;         /* creation: a server keeps its first */
 	int interruptible;          /* atomic: the config's, for mtls_wait; a
@@ -242,6 +244,9 @@ OSSL_LIB_CTX *mtls_libctx(void);
 int mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mtls_clear_error(struct mtls_errstate *e);
+/* ": the process's descriptor limit is reached (...)" for EMFILE, the
+ * system's for ENFILE, else "": the end of a message about errno err. */
+const char *mtls_descriptor_hint(int err);
 void mtls_append_ssl_reason(char *buf, size_t len);
 /* Brackets the body of every callback OpenSSL calls inside a handshake:
  * see error.c. */
@@ -283,6 +288,14 @@ int mtls_handshake_step(struct mtls *c);
 int mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
     const char *what);
 int mtls_fail_interrupted(struct mtls *c, const char *what);
+
+/* wake.c: a wait publishes the calling thread's eventfd in c (returned,
+ * or -1 with errno) and withdraws it when done; take reports and clears a
+ * mtls_wake; drain empties an eventfd that poll found readable. */
+int mtls_wake_begin_wait(struct mtls *c);
+void mtls_wake_end_wait(struct mtls *c);
+bool mtls_wake_take(struct mtls *c);
+void mtls_wake_drain(int fd);
 BIO *mtls_bio_new(struct mtls *c);
 ssize_t mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
     int timeout_ms, const char *what);

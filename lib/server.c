@@ -137,23 +137,6 @@ mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
 	return 0;
 }
 
-/* What to add to a message about errno err: the descriptor limit it
- * means, and what to do, when it is one. */
-static const char *
-descriptor_hint(int err)
-{
-	switch (err) {
-	case EMFILE:
-		return ": the process's descriptor limit is reached (raise it with "
-		    "ulimit -n or systemd's LimitNOFILE=, or allow fewer "
-		    "connections)";
-	case ENFILE:
-		return ": the system's descriptor limit is reached (fs.file-max)";
-	default:
-		return "";
-	}
-}
-
 static int
 new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
     const struct sockaddr *peer)
@@ -168,11 +151,10 @@ new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
 
 		if (own_fd)
 			close(fd);
-		/* Its eventfd is a descriptor too (mtls_conn_alloc).  errno is
-		 * kept for a caller that backs off on EMFILE. */
+		/* errno is kept for a caller that backs off on EMFILE. */
 		CONN_FAIL(srv, err == EMFILE || err == ENFILE ? MTLS_ERR_IO :
 		    MTLS_ERR_NOMEM, "cannot create a connection object: %s%s",
-		    strerror(err), descriptor_hint(err));
+		    strerror(err), mtls_descriptor_hint(err));
 		errno = err;
 		return -1;
 	}
@@ -219,7 +201,7 @@ mtls_accept(struct mtls *srv, struct mtls **conn)
 		} else if (errno != ECONNABORTED) {
 			/* EMFILE and friends: the caller decides to back off. */
 			return CONN_FAIL(srv, MTLS_ERR_IO, "accept on %s failed: %s%s",
-			    srv->peer_desc, strerror(errno), descriptor_hint(errno));
+			    srv->peer_desc, strerror(errno), mtls_descriptor_hint(errno));
 		}
 	}
 }

@@ -140,5 +140,6 @@ Suite *http_server_suite(void);
 Suite *plain_suite(void);
 Suite *interrupt_suite(void);
 Suite *split_suite(void);
+Suite *wake_suite(void);
 
 #endif

@@ -108,6 +108,11 @@ start_bg() {
 	shift
 	# A new process writes new logs: forget marks made in old ones.
 	unset "_log_mark[$tmp/$name.out]" "_log_mark[$tmp/$name.err]"
+	# Emptied here, not only in the child: a caller that waits for a line
+	# ("listening on") must not find the last process's before the child
+	# has opened the file.
+	: >"$tmp/$name.out"
+	: >"$tmp/$name.err"
 	"$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null &
 	BG_PID=$!
 	bg_pids+=("$BG_PID")

@@ -13,7 +13,7 @@ tmpdir
 need_pki
 
 # Descriptors mtls-server may have; silent connections opened against it
-# (two descriptors each on its side: the socket and an eventfd).
+# (one descriptor each on its side, the socket).
 LIMIT=40
 SILENT=30
 

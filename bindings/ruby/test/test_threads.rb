@@ -74,7 +74,7 @@ class TestThreads < Minitest::Test
   def test_gc_under_load_frees_connections
     ctx = client_context
     with_server do |server, _|
-      fds = open_fds
+      sockets = open_sockets
       200.times do |i|
         conn = MTLS::Connection.connect("localhost", server.port, context: ctx)
         conn.write("GET /#{i} HTTP/1.1\r\nHost: x\r\n\r\n") if i.even?
@@ -83,7 +83,7 @@ class TestThreads < Minitest::Test
       200.times { MTLS::HTTP.new("localhost", server.port, context: ctx).get("/") }
       3.times { GC.start(full_mark: true, immediate_sweep: true) }
       sleep 0.1
-      assert_operator open_fds, :<, fds + 20, "sockets of forgotten connections closed by GC"
+      assert_operator open_sockets, :<, sockets + 20, "sockets of forgotten connections closed by GC"
       assert_equal 200, MTLS.get("https://localhost:#{server.port}/", context: ctx).status
     end
   end
