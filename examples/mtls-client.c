@@ -198,7 +198,7 @@ make_config(struct transfer *t)
 	int rc;
 
 	if ((t->cfg = mtls_config_new()) == NULL)
-		return failure(EXIT_NOMEM, "out of memory");
+		return failure(EXIT_NOMEM, "%s", mtls_config_error(NULL));
 	rc = load_client_identity(t->cfg, t->o);
 	if (rc == 0)
 		rc = load_trust(t->cfg, t->o);

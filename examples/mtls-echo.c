@@ -146,7 +146,7 @@ make_config(const struct options *o)
 	int rc = 0;
 
 	if (cfg == NULL) {
-		fprintf(stderr, "mtls-echo: out of memory\n");
+		fprintf(stderr, "mtls-echo: %s\n", mtls_config_error(NULL));
 		exit(EXIT_CONFIG);
 	}
 	/* To probe how peers treat a bad certificate, present it anyway. */

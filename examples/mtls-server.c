@@ -272,7 +272,7 @@ build_config(const struct options *o)
 	struct mtls_config *cfg = mtls_config_new();
 
 	if (cfg == NULL) {
-		fprintf(stderr, "mtls-server: out of memory\n");
+		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(NULL));
 		return NULL;
 	}
 	if (load_identity(cfg, o->cert, o->key, o->pass, o->p12) != 0 ||
@@ -320,8 +320,7 @@ setup_backend(struct options *o)
 	if ((cfg = mtls_config_new()) == NULL ||
 	    mtls_config_insecure_plaintext(cfg) != 0 ||
 	    mtls_config_set_timeouts(cfg, 10000, 0, 60000) != 0) {
-		fprintf(stderr, "mtls-server: %s\n", cfg ? mtls_config_error(cfg) :
-		    "out of memory");
+		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(cfg));
 		mtls_config_free(cfg);
 		return -1;
 	}

@@ -154,7 +154,9 @@ MTLS_EXPORT const char *mtls_error_name(int code);
  * certificates required on the server side, connect and handshake timeouts
  * of 30 seconds, no I/O timeout.
  * Returns a config with one reference, owned by the caller (release it with
- * mtls_config_free), or NULL when out of memory.
+ * mtls_config_free), or NULL with the reason for the calling thread in
+ * mtls_config_error(NULL): MTLS_ERR_NOMEM, or MTLS_ERR_TLS when OpenSSL
+ * cannot make a TLS context.
  */
 MTLS_EXPORT struct mtls_config *mtls_config_new(void);
 
@@ -172,15 +174,24 @@ MTLS_EXPORT struct mtls_config *mtls_config_ref(struct mtls_config *cfg);
 MTLS_EXPORT void mtls_config_free(struct mtls_config *cfg);
 
 /*
- * mtls_config_error - the message of the last failed call on cfg.
- * Returns a string owned by cfg, valid until the next call on cfg, or NULL
- * when no call has failed.
+ * mtls_config_error - the message of the last failed call on cfg.  Once a
+ * connection object has been made from cfg (mtls_client_new,
+ * mtls_server_new, even one that failed), threads may share cfg and its
+ * errors are kept per thread, like errno: the last failed call on cfg in
+ * the calling thread (or, if that thread's last failure was on another
+ * config, what cfg kept from before it was shared).  cfg NULL: the calling
+ * thread's last failure of mtls_config_new.
+ * Returns a string owned by cfg (or the thread), valid until the next
+ * call on cfg (or the thread's next failure on a config), or NULL when no
+ * call has failed.
  */
 MTLS_EXPORT const char *mtls_config_error(struct mtls_config *cfg);
 
 /*
  * mtls_config_error_code - the enum mtls_error of the last failed call on
- * cfg, MTLS_OK when none has failed, MTLS_ERR_INVALID for a NULL cfg.
+ * cfg, kept as mtls_config_error keeps its message; MTLS_OK when none has
+ * failed.  cfg NULL: the code of the thread's last failed mtls_config_new,
+ * or MTLS_ERR_INVALID when there was none.
  */
 MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
 
@@ -572,8 +583,10 @@ MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
  * server in MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA), and that the key usage of
  * the identity allows the role (MTLS_ERR_BAD_IDENTITY otherwise); a
  * config made plaintext (mtls_config_insecure_plaintext) is not checked.
+ * Any number of threads may call them with one cfg at once.
  * Returns an object owned by the caller (free it with mtls_free), or NULL
- * with the reason left on cfg (mtls_config_error).
+ * with the reason left on cfg for the calling thread (mtls_config_error,
+ * mtls_config_error_code; each thread reads its own).
  */
 MTLS_EXPORT struct mtls *mtls_client_new(struct mtls_config *cfg);
 MTLS_EXPORT struct mtls *mtls_server_new(struct mtls_config *cfg);

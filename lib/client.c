@@ -104,8 +104,9 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0 && !c->err.set)
-		return CONN_FAIL(c, MTLS_ERR_CONNECT, "cannot connect to %s: %s",
-		    c->peer_desc, strerror(last_errno));
+		return CONN_FAIL(c, MTLS_ERR_CONNECT, "cannot connect to %s: %s%s",
+		    c->peer_desc, strerror(last_errno),
+		    mtls_descriptor_hint(last_errno));
 	if (c->fd < 0)
 		return -1;
 	set_nodelay(c->fd);

@@ -2,6 +2,7 @@
  * config.c - the shared configuration: life cycle, freezing, protocol
  * settings.  Identity and trust loading live in identity.c and trust.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,37 +45,49 @@ setup_ctx(SSL_CTX *ctx)
 	return 0;
 }
 
+/* mtls_config_new's failure: NULL, the reason (what, and OpenSSL's) left
+ * for mtls_config_error(NULL) in the calling thread; cfg freed. */
+static struct mtls_config *
+config_new_failed(struct mtls_config *cfg, int code, const char *what)
+{
+	char msg[MTLS_ERRBUF];
+
+	snprintf(msg, sizeof(msg), "cannot create a configuration: %s", what);
+	mtls_append_ssl_reason(msg, sizeof(msg));
+	mtls_set_error(mtls_config_errstate(NULL), code, "%s", msg);
+	mtls_config_free(cfg);
+	return NULL;
+}
+
 MTLS_EXPORT struct mtls_config *
 mtls_config_new(void)
 {
+	static unsigned long last_id;
 	struct mtls_config *cfg = calloc(1, sizeof(*cfg));
 
 	if (cfg == NULL)
-		return NULL;
+		return config_new_failed(NULL, MTLS_ERR_NOMEM, "out of memory");
 	cfg->refs = 1;
+	cfg->id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
 	cfg->connect_ms = DEFAULT_CONNECT_MS;
 	cfg->handshake_ms = DEFAULT_HANDSHAKE_MS;
 	http_limits_default(&cfg->http_limits);
 	cfg->http_header_ms = DEFAULT_HTTP_HEADER_MS;
 	cfg->http_idle_ms = DEFAULT_HTTP_IDLE_MS;
+	if (pthread_mutex_init(&cfg->check_lock, NULL) != 0)
+		return config_new_failed(cfg, MTLS_ERR_IO, "no mutex to be had");
 	cfg->ctx = SSL_CTX_new_ex(mtls_libctx(), NULL, TLS_method());
-	if (cfg->ctx == NULL || setup_ctx(cfg->ctx) != 0) {
-		SSL_CTX_free(cfg->ctx);
-		free(cfg);
-		ERR_clear_error();
-		return NULL;
-	}
+	if (cfg->ctx == NULL || setup_ctx(cfg->ctx) != 0)
+		return config_new_failed(cfg, MTLS_ERR_TLS, "OpenSSL cannot make "
+		    "a TLS context (SSL_CTX_new_ex)");
 	SSL_CTX_set_alpn_select_cb(cfg->ctx, mtls_alpn_select_cb, cfg);
 	SSL_CTX_set_cert_verify_callback(cfg->ctx, mtls_cert_verify_cb, NULL);
 	SSL_CTX_set_app_data(cfg->ctx, cfg);
 	/* Root plus two intermediates; OpenSSL's default is 100. */
 	SSL_CTX_set_verify_depth(cfg->ctx, DEFAULT_VERIFY_DEPTH);
-	if (pthread_mutex_init(&cfg->check_lock, NULL) != 0 ||
-	    mtls_session_setup(cfg) != 0 || mtls_verify_cache_setup(cfg) != 0) {
-		SSL_CTX_free(cfg->ctx);
-		free(cfg);
-		return NULL;
-	}
+	if (mtls_session_setup(cfg) != 0 || mtls_verify_cache_setup(cfg) != 0)
+		return config_new_failed(cfg, MTLS_ERR_NOMEM, "out of memory "
+		    "for the session and verify caches");
 	return cfg;
 }
 
@@ -109,13 +122,20 @@ mtls_config_check_mutable(struct mtls_config *cfg)
 		return CFG_FAIL(cfg, MTLS_ERR_CONFIG_FROZEN,
 		    "configuration is in use by a connection and can no longer "
 		    "be changed: build a new configuration instead");
-	mtls_clear_error(&cfg->err);
+	mtls_clear_error(mtls_config_errstate(cfg));
 	return 0;
+}
+
+void
+mtls_config_share(struct mtls_config *cfg)
+{
+	__atomic_store_n(&cfg->shared, 1, __ATOMIC_RELEASE);
 }
 
 void
 mtls_config_freeze(struct mtls_config *cfg)
 {
+	mtls_config_share(cfg);
 	__atomic_store_n(&cfg->frozen, 1, __ATOMIC_RELEASE);
 }
 

@@ -66,6 +66,9 @@ conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
 
 	if (cfg == NULL)
 		return NULL;
+	/* Other threads may be making connections from cfg now too: from here
+	 * on its failures are reported to each thread apart. */
+	mtls_config_share(cfg);
 	/* A plaintext config verifies nobody and presents nothing. */
 	if (!cfg->plaintext && check_tls_role(cfg, role) != 0)
 		return NULL;
@@ -97,8 +100,12 @@ attach_tls(struct mtls *c)
 	c->ssl = SSL_new(c->cfg->ctx);
 	bio = c->ssl != NULL ? mtls_bio_new(c) : NULL;
 	if (bio == NULL) {
-		ERR_clear_error();
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+		char msg[MTLS_ERRBUF];
+
+		snprintf(msg, sizeof(msg), "cannot create a TLS session (%s)",
+		    c->ssl == NULL ? "SSL_new" : "BIO_new");
+		mtls_append_ssl_reason(msg, sizeof(msg));
+		return CONN_FAIL(c, mtls_ssl_failure_code(), "%s", msg);
 	}
 	SSL_set_bio(c->ssl, bio, bio);
 	SSL_set_app_data(c->ssl, c);

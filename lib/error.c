@@ -138,6 +138,16 @@ mtls_descriptor_hint(int err)
 	}
 }
 
+/* The code for an OpenSSL call that failed: MTLS_ERR_NOMEM when the
+ * earliest error on the thread's queue says memory ran out, else
+ * MTLS_ERR_TLS. */
+int
+mtls_ssl_failure_code(void)
+{
+	return ERR_GET_REASON(ERR_peek_error()) == ERR_R_MALLOC_FAILURE ?
+	    MTLS_ERR_NOMEM : MTLS_ERR_TLS;
+}
+
 MTLS_EXPORT const char *
 mtls_error(struct mtls *c)
 {
@@ -150,14 +160,60 @@ mtls_error_code(struct mtls *c)
 	return c != NULL ? c->err.code : MTLS_ERR_INVALID;
 }
 
+/*
+ * A config's errors.  While one thread sets a config up, they are kept in
+ * the config.  From the first connection made from it on, any number of
+ * threads may use the config at once, and each thread's failures on it go
+ * to a record of that thread's, tagged with the config's id (ids are never
+ * reused, so a record cannot name a config freed and made again at the
+ * same address).  mtls_config_new's own failure has no config to go to:
+ * it goes to the thread's record with id 0, which mtls_config_error(NULL)
+ * reads.
+ */
+static __thread struct {
+	unsigned long config_id;
+	struct mtls_errstate err;
+} thread_error;
+
+struct mtls_errstate *
+mtls_config_errstate(struct mtls_config *cfg)
+{
+	unsigned long id = cfg != NULL ? cfg->id : 0;
+
+	if (cfg != NULL && !__atomic_load_n(&cfg->shared, __ATOMIC_ACQUIRE))
+		return &cfg->err;
+	if (thread_error.config_id != id) {
+		thread_error.config_id = id;
+		mtls_clear_error(&thread_error.err);
+	}
+	return &thread_error.err;
+}
+
+/* What mtls_config_error reads for cfg: this thread's record of it if it
+ * has one, else what the config kept from before it was shared. */
+static const struct mtls_errstate *
+config_errstate_seen(const struct mtls_config *cfg)
+{
+	unsigned long id = cfg != NULL ? cfg->id : 0;
+
+	if (thread_error.config_id == id)
+		return &thread_error.err;
+	return cfg != NULL ? &cfg->err : NULL;
+}
+
 MTLS_EXPORT const char *
 mtls_config_error(struct mtls_config *cfg)
 {
-	return cfg != NULL && cfg->err.set ? cfg->err.msg : NULL;
+	const struct mtls_errstate *e = config_errstate_seen(cfg);
+
+	return e != NULL && e->set ? e->msg : NULL;
 }
 
 MTLS_EXPORT int
 mtls_config_error_code(struct mtls_config *cfg)
 {
-	return cfg != NULL ? cfg->err.code : MTLS_ERR_INVALID;
+	const struct mtls_errstate *e = config_errstate_seen(cfg);
+
+	return e != NULL && e->set ? e->code : cfg != NULL ? MTLS_OK :
+	    MTLS_ERR_INVALID;
 }

@@ -92,6 +92,9 @@ struct mtls_verify_cache {
 struct mtls_config {
 	int refs;                   /* atomic */
 	int frozen;                 /* atomic: set once a connection uses it */
+	int shared;                 /* atomic: set once a connection is made
+	                               from it: errors are then per thread */
+	unsigned long id;           /* unique in the process, never 0 */
 	SSL_CTX *ctx;               /* shared by every connection */
 	bool have_identity;
 	bool have_trust;
@@ -247,12 +250,20 @@ void mtls_clear_error(struct mtls_errstate *e);
 /* ": the process's descriptor limit is reached (...)" for EMFILE, the
  * system's for ENFILE, else "": the end of a message about errno err. */
 const char *mtls_descriptor_hint(int err);
+/* MTLS_ERR_NOMEM if OpenSSL's earliest queued error is a failed
+ * allocation, else MTLS_ERR_TLS. */
+int mtls_ssl_failure_code(void);
 void mtls_append_ssl_reason(char *buf, size_t len);
 /* Brackets the body of every callback OpenSSL calls inside a handshake:
  * see error.c. */
 void mtls_callback_enter(void);
 void mtls_callback_leave(bool failed);
-#define CFG_FAIL(cfg, code, ...) mtls_set_error(&(cfg)->err, (code), __VA_ARGS__)
+/* Where a failure on cfg is recorded: in cfg while one thread sets it up,
+ * in the calling thread's record once connections are made from it; NULL
+ * cfg: mtls_config_new's failure (error.c). */
+struct mtls_errstate *mtls_config_errstate(struct mtls_config *cfg);
+#define CFG_FAIL(cfg, code, ...) \
+	mtls_set_error(mtls_config_errstate(cfg), (code), __VA_ARGS__)
 #define CONN_FAIL(c, code, ...) mtls_set_error(&(c)->err, (code), __VA_ARGS__)
 /* ENSURE(cond, object, code, msg...): fail the call unless cond holds. */
 #define ENSURE_CFG(cond, cfg, code, ...) \
@@ -261,6 +272,8 @@ void mtls_callback_leave(bool failed);
 /* config.c */
 int mtls_config_check_mutable(struct mtls_config *cfg);
 void mtls_config_freeze(struct mtls_config *cfg);
+/* From now on cfg may be used by many threads at once. */
+void mtls_config_share(struct mtls_config *cfg);
 
 /* identity.c / trust.c: file reading shared by both */
 int mtls_read_file(struct mtls_config *cfg, const char *what, const char *path,

@@ -70,7 +70,8 @@ mtls_listen(struct mtls *srv, const char *host, const char *port, int backlog)
 	freeaddrinfo(res);
 	if (srv->fd < 0)
 		return CONN_FAIL(srv, MTLS_ERR_LISTEN, "cannot listen on %s port %s: "
-		    "%s", host ? host : "all addresses", port, strerror(last_errno));
+		    "%s%s", host ? host : "all addresses", port,
+		    strerror(last_errno), mtls_descriptor_hint(last_errno));
 	srv->own_fd = true;
 	snprintf(srv->peer_desc, sizeof(srv->peer_desc), "%s port %s",
 	    host ? host : "all addresses", port);

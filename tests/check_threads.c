@@ -1,6 +1,7 @@
 /*
  * check_threads.c - many threads doing handshakes and I/O at once over one
- * shared client config and one shared server config.  Run it under
+ * shared client config and one shared server config, and failing to make
+ * connections from one config at once, each with its own message.  Run it under
  * ThreadSanitizer with ./configure --enable-tsan.
  */
 #include <stdio.h>
@@ -131,6 +132,86 @@ START_TEST(test_parallel_handshakes_shared_configs)
 }
 END_TEST
 
+/*
+ * Eight threads make connections from one config that can make none (no
+ * trust anchors), all at once: client and server objects, whose messages
+ * differ ("no server certificate" / "no client certificate").  Each
+ * thread reads back its own failure, whole, every time; with one message
+ * buffer in the shared config they overwrote each other's (and TSan
+ * reports the race).
+ */
+enum { FAILERS = 8, FAILS = 300 };
+
+struct failer {
+	struct mtls_config *cfg;
+	bool server;
+	int right;                  /* failures that read back their own message */
+	char wrong[512];
+};
+
+static void *
+fail_to_create(void *arg)
+{
+	struct failer *f = arg;
+	const char *want = f->server ? "so no client certificate could ever "
+	    "verify: set a CA file" : "so no server certificate could ever "
+	    "verify: set a CA file";
+
+	for (int i = 0; i < FAILS; i++) {
+		struct mtls *c = f->server ? mtls_server_new(f->cfg) :
+		    mtls_client_new(f->cfg);
+		const char *msg = mtls_config_error(f->cfg);
+
+		if (c == NULL && msg != NULL && strstr(msg, want) != NULL &&
+		    mtls_config_error_code(f->cfg) == MTLS_ERR_INVALID)
+			f->right++;
+		else if (f->wrong[0] == '\0')
+			snprintf(f->wrong, sizeof(f->wrong), "%s",
+			    msg != NULL ? msg : "(no message)");
+		mtls_free(c);
+	}
+	return NULL;
+}
+
+START_TEST(test_failures_are_per_thread)
+{
+	struct mtls_config *cfg = make_config("server.crt", "server.key", NULL);
+	struct failer f[FAILERS];
+	pthread_t t[FAILERS];
+
+	for (int i = 0; i < FAILERS; i++) {
+		f[i] = (struct failer){ cfg, i % 2 == 1, 0, "" };
+		pthread_create(&t[i], NULL, fail_to_create, &f[i]);
+	}
+	for (int i = 0; i < FAILERS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(f[i].right == FAILS, "thread %d: %d of %d failures "
+		    "read back as its own; one read: %s", i, f[i].right, FAILS,
+		    f[i].wrong);
+	}
+	/* This thread made no connection: it sees no failure of theirs. */
+	ck_assert_ptr_null(mtls_config_error(cfg));
+	ck_assert_int_eq(mtls_config_error_code(cfg), MTLS_OK);
+	mtls_config_free(cfg);
+}
+END_TEST
+
+/* mtls_config_new's own failure has no config to go to: before any, the
+ * thread's record for NULL says nothing; a config's failure is not read
+ * as one of mtls_config_new. */
+START_TEST(test_config_error_of_null)
+{
+	struct mtls_config *cfg = mtls_config_new();
+
+	ck_assert_ptr_null(mtls_config_error(NULL));
+	ck_assert_int_eq(mtls_config_error_code(NULL), MTLS_ERR_INVALID);
+	ck_assert_ptr_null(mtls_client_new(cfg));
+	ck_assert_ptr_nonnull(mtls_config_error(cfg));
+	ck_assert_ptr_null(mtls_config_error(NULL));
+	mtls_config_free(cfg);
+}
+END_TEST
+
 Suite *
 threads_suite(void)
 {
@@ -139,6 +220,8 @@ threads_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_parallel_handshakes_shared_configs);
+	tcase_add_test(tc, test_failures_are_per_thread);
+	tcase_add_test(tc, test_config_error_of_null);
 	suite_add_tcase(s, tc);
 	return s;
 }

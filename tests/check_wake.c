@@ -1,16 +1,19 @@
 /*
- * check_wake.c - mtls_wake without a descriptor per connection: a wake
- * from another thread or from a signal handler ends a blocked read,
- * accept and connect; a wake with nobody waiting ends the next wait;
- * threads that come and go reuse their wake descriptors; and a connection
- * object holds no descriptor of its own.
+ * check_wake.c - mtls_wake without a descriptor per connection, and the
+ * descriptor limit: a wake from another thread or from a signal handler
+ * ends a blocked read, accept and connect; a wake with nobody waiting ends
+ * the next wait; threads that come and go leave no wake descriptor
+ * behind; a connection object holds no descriptor of its own; and a call
+ * that finds no descriptor to be had says that the limit is reached.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -32,12 +35,13 @@ teardown(void)
 	mtls_config_free(client_cfg);
 }
 
-/* The process's open descriptors now. */
+/* The process's open descriptors now (not counting the one that reads
+ * them). */
 static int
 open_descriptors(void)
 {
 	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
+	int n = -3;                 /* ".", ".." and d's own */
 
 	ck_assert_ptr_nonnull(d);
 	while (readdir(d) != NULL)
@@ -277,6 +281,98 @@ START_TEST(test_objects_hold_no_descriptor)
 }
 END_TEST
 
+/*
+ * Out of descriptors, each call that needs one says so, naming the limit
+ * (not "out of memory"): connecting, listening, and a blocking wait in a
+ * thread that has no wake eventfd yet.  The limit is lowered so that no
+ * descriptor is left, for the call, and put back.
+ */
+enum needs_descriptor { NEED_CONNECT, NEED_LISTEN, NEED_WAIT };
+
+static const struct {
+	enum needs_descriptor call;
+	int code;
+	const char *message;
+} limit_rows[] = {
+	{ NEED_CONNECT, MTLS_ERR_CONNECT, "cannot connect to 127.0.0.1:9: " },
+	{ NEED_LISTEN, MTLS_ERR_LISTEN, "cannot listen on 127.0.0.1 port 0" },
+	{ NEED_WAIT, MTLS_ERR_IO, "read: cannot wait (no eventfd for mtls_wake)" },
+};
+
+/* The number the next new descriptor would get: a limit of that many
+ * leaves none to be had. */
+static int
+lowest_free_descriptor(void)
+{
+	int fd = 0;
+
+	while (fcntl(fd, F_GETFD) != -1)
+		fd++;
+	return fd;
+}
+
+struct limited_call {
+	enum needs_descriptor call;
+	struct mtls *obj;
+	int port, rc;
+};
+
+/* In a thread of its own, so that a wait starts without an eventfd. */
+static void *
+limited_main(void *arg)
+{
+	struct limited_call *l = arg;
+	char port[16], buf[8];
+
+	switch (l->call) {
+	case NEED_CONNECT:
+		snprintf(port, sizeof(port), "%d", l->port);
+		l->rc = mtls_connect(l->obj, "127.0.0.1", port);
+		break;
+	case NEED_LISTEN:
+		l->rc = mtls_listen(l->obj, "127.0.0.1", "0", 4);
+		break;
+	case NEED_WAIT:
+		l->rc = (int)mtls_read(l->obj, buf, sizeof(buf));
+		break;
+	}
+	return NULL;
+}
+
+START_TEST(test_descriptor_limit_named)
+{
+	struct limited_call l = { .call = limit_rows[_i].call, .rc = 99 };
+	struct mtls *listener = NULL, *server_side = NULL;
+	struct rlimit old, low;
+	pthread_t t;
+
+	if (l.call == NEED_WAIT)
+		connect_pair(server_cfg, client_cfg, &listener, &server_side, &l.obj);
+	else if (l.call == NEED_LISTEN)
+		l.obj = mtls_server_new(server_cfg);
+	else
+		l.obj = mtls_client_new(client_cfg);
+	ck_assert_ptr_nonnull(l.obj);
+	l.port = 9;                 /* never reached: no socket to be had */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest_free_descriptor();
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	pthread_create(&t, NULL, limited_main, &l);
+	usleep(300 * 1000);
+	mtls_wake(l.obj);           /* a wait that did start must not hang */
+	pthread_join(t, NULL);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_conn_failed(l.obj, l.rc, limit_rows[_i].code);
+	ck_assert_msg_has(mtls_error(l.obj), limit_rows[_i].message);
+	ck_assert_msg_has(mtls_error(l.obj), "Too many open files: the "
+	    "process's descriptor limit is reached (raise it with ulimit -n");
+	mtls_free(l.obj);
+	mtls_free(server_side);
+	mtls_free(listener);
+}
+END_TEST
+
 Suite *
 wake_suite(void)
 {
@@ -290,6 +386,8 @@ wake_suite(void)
 	tcase_add_test(tc, test_wake_before_the_wait);
 	tcase_add_test(tc, test_wake_threads_come_and_go);
 	tcase_add_test(tc, test_objects_hold_no_descriptor);
+	tcase_add_loop_test(tc, test_descriptor_limit_named, 0,
+	    sizeof(limit_rows) / sizeof(limit_rows[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
