@@ -18,8 +18,6 @@
 
 #include "mtls_internal.h"
 
-#define MAX_FILE_SIZE (16 * 1024 * 1024)
-
 struct identity {
 	X509 *leaf;
 	STACK_OF(X509) *chain;      /* intermediates, without the leaf */
@@ -33,79 +31,6 @@ identity_free(struct identity *id)
 	X509_free(id->leaf);
 	sk_X509_pop_free(id->chain, X509_free);
 	EVP_PKEY_free(id->key);
-}
-
-const char *
-mtls_base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash != NULL ? slash + 1 : path;
-}
-
-void
-mtls_free_secret(unsigned char *data, size_t len)
-{
-	if (data == NULL)
-		return;
-	OPENSSL_cleanse(data, len);
-	free(data);
-}
-
-int
-mtls_read_file(struct mtls_config *cfg, const char *what, const char *path,
-    unsigned char **data, size_t *len)
-{
-	FILE *f;
-	struct stat st;
-	unsigned char *buf;
-	long size;
-	size_t got;
-
-	ENSURE_CFG(path != NULL && *path != '\0', cfg, MTLS_ERR_INVALID,
-	    "no %s file name given", what);
-	if ((f = fopen(path, "rb")) == NULL)
-		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
-		    what, path, strerror(errno));
-	/* fopen accepts a directory; its "size" would mislead. */
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
-		    what, path, strerror(EISDIR));
-	}
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		int saved = errno;
-
-		fclose(f);
-		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
-		    what, path, strerror(saved));
-	}
-	if (size > MAX_FILE_SIZE) {
-		fclose(f);
-		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s file '%s' is too large "
-		    "(%ld bytes) to be a certificate or key", what, path, size);
-	}
-	buf = malloc((size_t)size + 1);
-	if (buf == NULL) {
-		fclose(f);
-		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory reading '%s'", path);
-	}
-	errno = 0;
-	got = fread(buf, 1, (size_t)size, f);
-	if (ferror(f)) {
-		int saved = errno ? errno : EIO;
-
-		fclose(f);
-		mtls_free_secret(buf, (size_t)size);
-		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
-		    what, path, strerror(saved));
-	}
-	fclose(f);
-	buf[got] = '\0';
-	*data = buf;
-	*len = got;
-	return 0;
 }
 
 /* True when the bytes look like DER (a SEQUENCE), as PKCS#12 files do. */
@@ -127,6 +52,7 @@ parse_cert_chain(struct mtls_config *cfg, const unsigned char *pem, size_t len,
     const char *name, struct identity *id)
 {
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	char desc[MTLS_ERRBUF / 2];
 	X509 *x;
 
 	ENSURE_CFG(bio != NULL, cfg, MTLS_ERR_NOMEM, "out of memory");
@@ -147,18 +73,8 @@ parse_cert_chain(struct mtls_config *cfg, const unsigned char *pem, size_t len,
 		    "contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' "
 		    "block)", name);
 	}
-	/* The loop ends on "no more PEM"; anything else is a damaged block. */
-	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE &&
-	    ERR_peek_last_error() != 0) {
-		char msg[MTLS_ERRBUF];
-
-		snprintf(msg, sizeof(msg), "certificate file '%s' holds a damaged "
-		    "certificate", name);
-		mtls_append_ssl_reason(msg, sizeof(msg));
-		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
-	}
-	ERR_clear_error();
-	return 0;
+	snprintf(desc, sizeof(desc), "certificate file '%s'", name);
+	return mtls_pem_read_ended(cfg, desc, "certificate");
 }
 
 struct pass_state {
@@ -229,6 +145,8 @@ static int
 install_identity(struct mtls_config *cfg, struct identity *id,
     const char *cert_name, const char *key_name)
 {
+	struct mtls_identity_notes notes = { 0 };
+
 	if (X509_check_private_key(id->leaf, id->key) != 1) {
 		int i;
 
@@ -249,22 +167,24 @@ install_identity(struct mtls_config *cfg, struct identity *id,
 		    "certificate '%s'", key_name, cert_name);
 	}
 	if (mtls_preflight_identity(cfg, id->leaf,
-	    id->chain_unordered ? NULL : id->chain, cert_name) != 0) {
+	    id->chain_unordered ? NULL : id->chain, cert_name, &notes) != 0) {
 		identity_free(id);
 		return -1;
 	}
-	if (SSL_CTX_use_certificate(cfg->ctx, id->leaf) != 1 ||
-	    SSL_CTX_use_PrivateKey(cfg->ctx, id->key) != 1 ||
-	    SSL_CTX_set1_chain(cfg->ctx, id->chain) != 1) {
+	/* Certificate, key and chain in one step: all of them or none. */
+	if (SSL_CTX_use_cert_and_key(cfg->ctx, id->leaf, id->key, id->chain,
+	    1) != 1) {
 		char msg[MTLS_ERRBUF];
 
 		snprintf(msg, sizeof(msg), "OpenSSL refused the certificate '%s'",
 		    cert_name);
 		mtls_append_ssl_reason(msg, sizeof(msg));
 		identity_free(id);
+		mtls_identity_notes_free(&notes);
 		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
 	}
 	identity_free(id);
+	mtls_identity_notes_commit(cfg, &notes);
 	cfg->have_identity = true;
 	return 0;
 }

@@ -89,6 +89,13 @@ struct mtls_verify_cache {
 
 #define MTLS_MAX_WARNINGS 8
 
+/* What checking an identity found, kept apart until the identity is in
+ * place, so that a load that fails leaves the config's as they were. */
+struct mtls_identity_notes {
+	char desc[300];             /* "certificate 'CN=x' from 'file'" */
+	char *warnings[MTLS_MAX_WARNINGS];
+};
+
 struct mtls_config {
 	int refs;                   /* atomic */
 	int frozen;                 /* atomic: set once a connection uses it */
@@ -275,11 +282,16 @@ void mtls_config_freeze(struct mtls_config *cfg);
 /* From now on cfg may be used by many threads at once. */
 void mtls_config_share(struct mtls_config *cfg);
 
-/* identity.c / trust.c: file reading shared by both */
+/* util.c: reading files, wiping secrets, PEM texts */
 int mtls_read_file(struct mtls_config *cfg, const char *what, const char *path,
     unsigned char **data, size_t *len);
 void mtls_free_secret(unsigned char *data, size_t len);
 const char *mtls_base_name(const char *path);
+/* After a PEM_read_bio_* loop: 0 at the end of the text, -1 with
+ * MTLS_ERR_FORMAT ("in <desc>, a PEM block cannot be read as a <what>")
+ * when it stopped at a block it could not read. */
+int mtls_pem_read_ended(struct mtls_config *cfg, const char *desc,
+    const char *what);
 
 /* verify.c */
 int mtls_verify_cb(int preverify_ok, X509_STORE_CTX *store);
@@ -328,9 +340,14 @@ bool mtls_allow_matches(const struct mtls_config *cfg, X509 *cert);
 void mtls_describe_identity(X509 *cert, bool with_subject, char *buf,
     size_t len);
 
-/* preflight.c */
+/* preflight.c: checks an identity into notes (0, or -1 with the error on
+ * cfg and notes empty); commit makes them the config's, consuming them. */
 int mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
-    STACK_OF(X509) *chain, const char *name);
+    STACK_OF(X509) *chain, const char *name,
+    struct mtls_identity_notes *notes);
+void mtls_identity_notes_commit(struct mtls_config *cfg,
+    struct mtls_identity_notes *notes);
+void mtls_identity_notes_free(struct mtls_identity_notes *notes);
 int mtls_preflight_role(struct mtls_config *cfg, bool server);
 void mtls_warnings_free(struct mtls_config *cfg);
 

@@ -17,26 +17,49 @@
 #define EXPIRY_WARNING_DAYS 14
 
 static void
-add_warning(struct mtls_config *cfg, const char *text)
+add_warning(char **warnings, const char *text)
 {
 	int i;
 
 	for (i = 0; i < MTLS_MAX_WARNINGS; i++)
-		if (cfg->warnings[i] == NULL) {
-			cfg->warnings[i] = strdup(text);
+		if (warnings[i] == NULL) {
+			warnings[i] = strdup(text);
 			return;
 		}
+}
+
+static void
+free_warnings(char **warnings)
+{
+	int i;
+
+	for (i = 0; i < MTLS_MAX_WARNINGS; i++) {
+		free(warnings[i]);
+		warnings[i] = NULL;
+	}
 }
 
 void
 mtls_warnings_free(struct mtls_config *cfg)
 {
-	int i;
+	free_warnings(cfg->warnings);
+}
 
-	for (i = 0; i < MTLS_MAX_WARNINGS; i++) {
-		free(cfg->warnings[i]);
-		cfg->warnings[i] = NULL;
-	}
+void
+mtls_identity_notes_free(struct mtls_identity_notes *notes)
+{
+	free_warnings(notes->warnings);
+}
+
+void
+mtls_identity_notes_commit(struct mtls_config *cfg,
+    struct mtls_identity_notes *notes)
+{
+	free_warnings(cfg->warnings);
+	memcpy(cfg->warnings, notes->warnings, sizeof(cfg->warnings));
+	memset(notes->warnings, 0, sizeof(notes->warnings));
+	snprintf(cfg->identity_desc, sizeof(cfg->identity_desc), "%s",
+	    notes->desc);
 }
 
 MTLS_EXPORT const char *
@@ -48,11 +71,12 @@ mtls_config_warning(struct mtls_config *cfg, size_t index)
 }
 
 /*
- * A problem peers would refuse: an error, or only a warning after
- * mtls_config_insecure_allow_bad_identity (for probing how peers react).
+ * A problem peers would refuse: an error, or only a warning (added to
+ * warnings) after mtls_config_insecure_allow_bad_identity (for probing how
+ * peers react).
  */
 static int
-problem(struct mtls_config *cfg, const char *fmt, ...)
+problem(struct mtls_config *cfg, char **warnings, const char *fmt, ...)
 {
 	char text[MTLS_ERRBUF];
 	va_list ap;
@@ -61,7 +85,7 @@ problem(struct mtls_config *cfg, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	if (cfg->allow_bad_identity) {
-		add_warning(cfg, text);
+		add_warning(warnings, text);
 		return 0;
 	}
 	return CFG_FAIL(cfg, MTLS_ERR_BAD_IDENTITY, "%s", text);
@@ -77,33 +101,33 @@ mtls_config_insecure_allow_bad_identity(struct mtls_config *cfg)
 }
 
 static int
-check_dates(struct mtls_config *cfg, X509 *leaf, const char *subject,
-    const char *name)
+check_dates(struct mtls_config *cfg, char **warnings, X509 *leaf,
+    const char *subject, const char *name)
 {
 	time_t soon = time(NULL) + EXPIRY_WARNING_DAYS * 86400;
 	char text[600];
 	int days = 0, secs = 0;
 
 	if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0)
-		return problem(cfg, "certificate '%s' in '%s' has expired: peers "
+		return problem(cfg, warnings, "certificate '%s' in '%s' has expired: peers "
 		    "will refuse it; renew it", subject, name);
 	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0)
-		return problem(cfg, "certificate '%s' in '%s' is not valid yet: "
+		return problem(cfg, warnings, "certificate '%s' in '%s' is not valid yet: "
 		    "peers will refuse it (check the clock, or its notBefore date)",
 		    subject, name);
 	if (X509_cmp_time(X509_get0_notAfter(leaf), &soon) < 0) {
 		ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf));
 		snprintf(text, sizeof(text), "certificate '%s' in '%s' expires in %d "
 		    "day%s: renew it soon", subject, name, days, days == 1 ? "" : "s");
-		add_warning(cfg, text);
+		add_warning(warnings, text);
 	}
 	return 0;
 }
 
 /* The leaf first, then each certificate's issuer (RFC 8446, 4.4.2). */
 static int
-check_chain(struct mtls_config *cfg, X509 *leaf, STACK_OF(X509) *chain,
-    const char *name)
+check_chain(struct mtls_config *cfg, char **warnings, X509 *leaf,
+    STACK_OF(X509) *chain, const char *name)
 {
 	X509 *child = leaf;
 	int i;
@@ -116,11 +140,11 @@ check_chain(struct mtls_config *cfg, X509 *leaf, STACK_OF(X509) *chain,
 		mtls_format_dn(X509_get_subject_name(child), child_dn,
 		    sizeof(child_dn));
 		if (X509_check_ca(ca) == 0)
-			return problem(cfg, "'%s' in the chain of '%s' is not a CA "
+			return problem(cfg, warnings, "'%s' in the chain of '%s' is not a CA "
 			    "certificate, so it cannot vouch for '%s'", ca_dn, name,
 			    child_dn);
 		if (X509_check_issued(ca, child) != X509_V_OK)
-			return problem(cfg, "the chain in '%s' is out of order: '%s' "
+			return problem(cfg, warnings, "the chain in '%s' is out of order: '%s' "
 			    "did not issue '%s' (list the certificate first, then its "
 			    "issuer, then that one's)", name, ca_dn, child_dn);
 		child = ca;
@@ -130,16 +154,20 @@ check_chain(struct mtls_config *cfg, X509 *leaf, STACK_OF(X509) *chain,
 
 int
 mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
-    STACK_OF(X509) *chain, const char *name)
+    STACK_OF(X509) *chain, const char *name,
+    struct mtls_identity_notes *notes)
 {
 	char subject[256];
 
 	mtls_format_dn(X509_get_subject_name(leaf), subject, sizeof(subject));
-	mtls_warnings_free(cfg);
-	snprintf(cfg->identity_desc, sizeof(cfg->identity_desc), "certificate "
-	    "'%s' from '%s'", subject, name);
-	return check_dates(cfg, leaf, subject, name) != 0 ||
-	    check_chain(cfg, leaf, chain, name) != 0 ? -1 : 0;
+	snprintf(notes->desc, sizeof(notes->desc), "certificate '%s' from '%s'",
+	    subject, name);
+	if (check_dates(cfg, notes->warnings, leaf, subject, name) != 0 ||
+	    check_chain(cfg, notes->warnings, leaf, chain, name) != 0) {
+		mtls_identity_notes_free(notes);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -152,7 +180,7 @@ check_role(struct mtls_config *cfg, bool server)
 	if (X509_check_purpose(leaf, server ? X509_PURPOSE_SSL_SERVER :
 	    X509_PURPOSE_SSL_CLIENT, 0) == 1)
 		return 0;
-	return problem(cfg, "%s is not allowed for a TLS %s: its key usage or "
+	return problem(cfg, cfg->warnings, "%s is not allowed for a TLS %s: its key usage or "
 	    "extended key usage lacks %s, so peers will refuse it",
 	    cfg->identity_desc, server ? "server" : "client",
 	    server ? "serverAuth" : "clientAuth");

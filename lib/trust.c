@@ -51,13 +51,16 @@ add_ca_pem(struct mtls_config *cfg, const unsigned char *pem, size_t len,
 		if (!sk_X509_push(certs, x))
 			X509_free(x);
 	BIO_free(bio);
+	if (mtls_pem_read_ended(cfg, desc, "certificate") != 0) {
+		sk_X509_pop_free(certs, X509_free);
+		return -1;
+	}
 	n = sk_X509_num(certs);
 	if (n == 0) {
 		sk_X509_free(certs);
 		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s contains no PEM "
 		    "certificate", desc);
 	}
-	ERR_clear_error();
 	for (i = 0; i < n; i++) {
 		x = sk_X509_value(certs, i);
 		/* Fill its extension cache now, not lazily from many threads. */

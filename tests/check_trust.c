@@ -339,9 +339,14 @@ END_TEST
 START_TEST(test_ca_mem_garbage)
 {
 	static const char junk[] = "-----BEGIN NOTHING-----\nxyz\n";
+	static const char text[] = "not PEM at all\n";
 
 	ck_assert_cfg_failed(cfg, mtls_config_set_ca_mem(cfg, junk,
 	    sizeof(junk) - 1), MTLS_ERR_FORMAT);
+	ck_assert_msg_has(MSG, "in the CA certificates in memory, a PEM block "
+	    "cannot be read as a certificate");
+	ck_assert_cfg_failed(cfg, mtls_config_set_ca_mem(cfg, text,
+	    sizeof(text) - 1), MTLS_ERR_FORMAT);
 	ck_assert_msg_has(MSG, "contains no PEM certificate");
 	ck_assert_msg_has(MSG, "in memory");
 	assert_client_new_refused();

@@ -141,5 +141,6 @@ Suite *plain_suite(void);
 Suite *interrupt_suite(void);
 Suite *split_suite(void);
 Suite *wake_suite(void);
+Suite *setters_suite(void);
 
 #endif

@@ -1,0 +1,116 @@
+/*
+ * util.c - what every part of a config uses: reading a file whole, wiping
+ * and freeing secrets, and telling the end of a PEM text from a damaged
+ * block in it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "mtls_internal.h"
+
+#define MAX_FILE_SIZE (16 * 1024 * 1024)
+
+const char *
+mtls_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash != NULL ? slash + 1 : path;
+}
+
+void
+mtls_free_secret(unsigned char *data, size_t len)
+{
+	if (data == NULL)
+		return;
+	OPENSSL_cleanse(data, len);
+	free(data);
+}
+
+int
+mtls_read_file(struct mtls_config *cfg, const char *what, const char *path,
+    unsigned char **data, size_t *len)
+{
+	FILE *f;
+	struct stat st;
+	unsigned char *buf;
+	long size;
+	size_t got;
+
+	ENSURE_CFG(path != NULL && *path != '\0', cfg, MTLS_ERR_INVALID,
+	    "no %s file name given", what);
+	if ((f = fopen(path, "rb")) == NULL)
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(errno));
+	/* fopen accepts a directory; its "size" would mislead. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(EISDIR));
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		int saved = errno;
+
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(saved));
+	}
+	if (size > MAX_FILE_SIZE) {
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s file '%s' is too large "
+		    "(%ld bytes) to be a certificate or key", what, path, size);
+	}
+	buf = malloc((size_t)size + 1);
+	if (buf == NULL) {
+		fclose(f);
+		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory reading '%s'", path);
+	}
+	errno = 0;
+	got = fread(buf, 1, (size_t)size, f);
+	if (ferror(f)) {
+		int saved = errno ? errno : EIO;
+
+		fclose(f);
+		mtls_free_secret(buf, (size_t)size);
+		return CFG_FAIL(cfg, MTLS_ERR_FILE, "cannot read %s file '%s': %s",
+		    what, path, strerror(saved));
+	}
+	fclose(f);
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+/*
+ * A loop of PEM_read_bio_* calls ends at the end of the text ("no start
+ * line") or at a block it could not read.  Returns 0 for the first, -1
+ * with MTLS_ERR_FORMAT for the second, the message naming the text (desc,
+ * "CA file 'ca.pem'") and what the block should have held (what); the
+ * thread's error queue is empty after either.
+ */
+int
+mtls_pem_read_ended(struct mtls_config *cfg, const char *desc,
+    const char *what)
+{
+	unsigned long e = ERR_peek_last_error();
+	char msg[MTLS_ERRBUF];
+
+	if (e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		ERR_clear_error();
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "in %s, a PEM block cannot be read as a %s, "
+	    "so nothing of it was used", desc, what);
+	mtls_append_ssl_reason(msg, sizeof(msg));
+	return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+}
