@@ -114,31 +114,6 @@ mtls_config_free(struct mtls_config *cfg)
 	free(cfg);
 }
 
-/* Setters call this first: a config in use by connections never changes. */
-int
-mtls_config_check_mutable(struct mtls_config *cfg)
-{
-	if (__atomic_load_n(&cfg->frozen, __ATOMIC_ACQUIRE))
-		return CFG_FAIL(cfg, MTLS_ERR_CONFIG_FROZEN,
-		    "configuration is in use by a connection and can no longer "
-		    "be changed: build a new configuration instead");
-	mtls_clear_error(mtls_config_errstate(cfg));
-	return 0;
-}
-
-void
-mtls_config_share(struct mtls_config *cfg)
-{
-	__atomic_store_n(&cfg->shared, 1, __ATOMIC_RELEASE);
-}
-
-void
-mtls_config_freeze(struct mtls_config *cfg)
-{
-	mtls_config_share(cfg);
-	__atomic_store_n(&cfg->frozen, 1, __ATOMIC_RELEASE);
-}
-
 MTLS_EXPORT int
 mtls_config_set_min_version(struct mtls_config *cfg, int version)
 {

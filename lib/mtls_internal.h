@@ -276,11 +276,20 @@ struct mtls_errstate *mtls_config_errstate(struct mtls_config *cfg);
 #define ENSURE_CFG(cond, cfg, code, ...) \
 	do { if (!(cond)) return CFG_FAIL(cfg, code, __VA_ARGS__); } while (0)
 
-/* config.c */
+/* util.c: setters call check_mutable first */
 int mtls_config_check_mutable(struct mtls_config *cfg);
 void mtls_config_freeze(struct mtls_config *cfg);
 /* From now on cfg may be used by many threads at once. */
 void mtls_config_share(struct mtls_config *cfg);
+
+/* names.c: a DN as "CN=x,O=y" in buf (empty when it cannot be printed);
+ * a DNS, IP, URI or email name as text (malloc'd), NULL for other types
+ * and for names holding NUL or control characters. */
+void mtls_format_dn(X509_NAME *name, char *buf, size_t len);
+char *mtls_general_name_text(const GENERAL_NAME *gn);
+/* A name's bytes as a C string (malloc'd), used whole or not at all: NULL
+ * when they hold NUL or a control character. */
+char *mtls_clean_copy(const unsigned char *data, int len);
 
 /* util.c: reading files, wiping secrets, PEM texts */
 int mtls_read_file(struct mtls_config *cfg, const char *what, const char *path,
@@ -300,7 +309,6 @@ int mtls_alpn_select_cb(SSL *ssl, const unsigned char **out,
     unsigned char *outlen, const unsigned char *in, unsigned int inlen,
     void *arg);
 int mtls_setup_verify_name(struct mtls *c, const char *name);
-void mtls_format_dn(X509_NAME *name, char *buf, size_t len);
 
 /* conn.c; mtls_conn_alloc returns NULL with errno set */
 struct mtls *mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role);
@@ -403,8 +411,5 @@ bool http_append(char **buf, size_t *len, size_t *cap, const void *data,
 char *mtls_cert_common_name(X509 *cert);
 int mtls_cert_sha256(X509 *cert, bool spki_only, unsigned char md[32]);
 void mtls_peer_free(struct mtls_peer *p);
-/* DNS, IP, URI or email name as text (malloc'd), NULL for other types and
- * for names holding NUL or control characters. */
-char *mtls_general_name_text(const GENERAL_NAME *gn);
 
 #endif /* MTLS_INTERNAL_H */

@@ -31,49 +31,6 @@ hex_of(const unsigned char *data, size_t len, bool upper)
 	return out;
 }
 
-/* A name is used whole or not at all: no NUL, no control characters. */
-static char *
-clean_copy(const unsigned char *data, int len)
-{
-	int i;
-
-	for (i = 0; i < len; i++)
-		if (data[i] < 0x20 || data[i] == 0x7f)
-			return NULL;
-	return strndup((const char *)data, (size_t)len);
-}
-
-char *
-mtls_general_name_text(const GENERAL_NAME *gn)
-{
-	const ASN1_STRING *s;
-	char ip[INET6_ADDRSTRLEN];
-
-	switch (gn->type) {
-	case GEN_DNS:
-		s = gn->d.dNSName;
-		break;
-	case GEN_URI:
-		s = gn->d.uniformResourceIdentifier;
-		break;
-	case GEN_EMAIL:
-		s = gn->d.rfc822Name;
-		break;
-	case GEN_IPADD:
-		s = gn->d.iPAddress;
-		if (ASN1_STRING_length(s) == 4)
-			inet_ntop(AF_INET, ASN1_STRING_get0_data(s), ip, sizeof(ip));
-		else if (ASN1_STRING_length(s) == 16)
-			inet_ntop(AF_INET6, ASN1_STRING_get0_data(s), ip, sizeof(ip));
-		else
-			return NULL;
-		return strdup(ip);
-	default:
-		return NULL;
-	}
-	return clean_copy(ASN1_STRING_get0_data(s), ASN1_STRING_length(s));
-}
-
 static char *
 dn_text(X509_NAME *name)
 {
@@ -98,7 +55,7 @@ mtls_cert_common_name(X509 *cert)
 	    X509_NAME_get_entry(name, i)));
 	if (len < 0)
 		return NULL;
-	out = clean_copy(utf8, len);
+	out = mtls_clean_copy(utf8, len);
 	OPENSSL_free(utf8);
 	return out;
 }

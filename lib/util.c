@@ -1,7 +1,7 @@
 /*
- * util.c - what every part of a config uses: reading a file whole, wiping
- * and freeing secrets, and telling the end of a PEM text from a damaged
- * block in it.
+ * util.c - what every part of a config uses: the check that it can still
+ * change, reading a file whole, wiping and freeing secrets, and telling
+ * the end of a PEM text from a damaged block in it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +16,31 @@
 #include "mtls_internal.h"
 
 #define MAX_FILE_SIZE (16 * 1024 * 1024)
+
+/* Setters call this first: a config in use by connections never changes. */
+int
+mtls_config_check_mutable(struct mtls_config *cfg)
+{
+	if (__atomic_load_n(&cfg->frozen, __ATOMIC_ACQUIRE))
+		return CFG_FAIL(cfg, MTLS_ERR_CONFIG_FROZEN,
+		    "configuration is in use by a connection and can no longer "
+		    "be changed: build a new configuration instead");
+	mtls_clear_error(mtls_config_errstate(cfg));
+	return 0;
+}
+
+void
+mtls_config_share(struct mtls_config *cfg)
+{
+	__atomic_store_n(&cfg->shared, 1, __ATOMIC_RELEASE);
+}
+
+void
+mtls_config_freeze(struct mtls_config *cfg)
+{
+	mtls_config_share(cfg);
+	__atomic_store_n(&cfg->frozen, 1, __ATOMIC_RELEASE);
+}
 
 const char *
 mtls_base_name(const char *path)

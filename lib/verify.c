@@ -14,24 +14,6 @@
 
 #include "mtls_internal.h"
 
-void
-mtls_format_dn(X509_NAME *name, char *buf, size_t len)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	int n;
-
-	buf[0] = '\0';
-	if (bio == NULL || name == NULL) {
-		BIO_free(bio);
-		return;
-	}
-	/* RFC 2253 order (CN first), UTF-8 kept readable rather than escaped. */
-	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	n = BIO_read(bio, buf, (int)len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(bio);
-}
-
 /* "2020-02-01 00:00:00 UTC", for messages about validity. */
 static void
 format_time(const ASN1_TIME *t, char *buf, size_t len)
