@@ -171,10 +171,8 @@ mtls_free(struct mtls *c)
 	free(c->acceptable_ca);
 	pthread_mutex_destroy(&c->cfg_lock);
 	mtls_peer_free(&c->peer);
-	http_inbuf_free(&c->http_in);
-	http_request_free(c);
-	mtls_http_req_free(c->http_partial);
-	free(c->http_refused_line);
+	if (c->ext_free != NULL)
+		c->ext_free(c);
 	mtls_config_free(c->cfg);
 	free(c);
 }

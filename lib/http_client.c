@@ -9,8 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_parse.h"
-#include "mtls_internal.h"
+#include "http_conn.h"
 
 #define MAX_RESPONSE_HEAD (64 * 1024)
 #define MAX_WHOLE_BODY (64 * 1024 * 1024)
@@ -109,7 +108,7 @@ build_request(struct mtls *c, struct http_request *p, const char *method,
 static int
 read_head(struct mtls_http_response *r, const char *method)
 {
-	struct http_inbuf *in = &r->conn->http_in;
+	struct http_inbuf *in = &HTTP_CONN(r->conn)->in;
 	struct http_limits lim;
 	int bad_status = 0;
 	long end;
@@ -168,14 +167,14 @@ read_whole_body(struct mtls_http_response *r)
 void
 http_request_free(struct mtls *c)
 {
-	struct http_request *p = c->http_request;
+	struct http_request *p = HTTP_CONN(c)->request;
 
 	if (p == NULL)
 		return;
 	free(p->req);
 	mtls_http_response_free(p->r);
 	free(p);
-	c->http_request = NULL;
+	HTTP_CONN(c)->request = NULL;
 }
 
 /* Whether the call that just failed on c may be resumed. */
@@ -227,7 +226,7 @@ mtls_http_request(struct mtls *c, const char *method, const char *target,
 {
 	struct http_request *p;
 
-	if (c == NULL)
+	if (c == NULL || http_conn_attach(c) != 0)
 		return NULL;
 	http_request_free(c);
 	if (check_request(c, method, target, headers) != 0)
@@ -241,7 +240,8 @@ mtls_http_request(struct mtls *c, const char *method, const char *target,
 		CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	c->http_request = p;
+	HTTP_CONN(c)->request = p;
+	HTTP_CONN(c)->request_free = http_request_free;
 	snprintf(p->method, sizeof(p->method), "%s", method);
 	p->flags = flags;
 	if (build_request(c, p, method, target, headers, body, body_len) != 0) {
@@ -256,12 +256,12 @@ mtls_http_resume(struct mtls *c)
 {
 	if (c == NULL)
 		return NULL;
-	if (c->http_request == NULL) {
+	if (c->ext == NULL || HTTP_CONN(c)->request == NULL) {
 		CONN_FAIL(c, MTLS_ERR_INVALID, "no interrupted HTTP request to "
 		    "resume on this connection");
 		return NULL;
 	}
-	return run_request(c, c->http_request);
+	return run_request(c, HTTP_CONN(c)->request);
 }
 
 MTLS_EXPORT void

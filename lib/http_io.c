@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mtls_internal.h"
+#include "http_conn.h"
 
 #define READ_CHUNK 16384
 
@@ -67,7 +67,7 @@ make_room(struct mtls *c, struct http_inbuf *in)
 ssize_t
 http_fill(struct mtls *c, const struct http_timer *t)
 {
-	struct http_inbuf *in = &c->http_in;
+	struct http_inbuf *in = &HTTP_CONN(c)->in;
 	ssize_t n;
 
 	if (make_room(c, in) != 0)
@@ -82,7 +82,7 @@ http_fill(struct mtls *c, const struct http_timer *t)
 
 /*
  * Reads until c's buffer holds a whole head.  Returns its length (the head
- * is at c->http_in.data + c->http_in.off); 0 when the stream ended cleanly
+ * is at HTTP_CONN(c)->in.data + HTTP_CONN(c)->in.off); 0 when the stream ended cleanly
  * before its first byte; -2 with *bad_status (400, 414, 431) when what
  * arrived cannot be a head; -3 when the stream ended inside the head; -1
  * with the error on c.
@@ -91,7 +91,7 @@ long
 http_read_head(struct mtls *c, const struct http_limits *lim, bool is_request,
     const struct http_timer *t, int *bad_status)
 {
-	struct http_inbuf *in = &c->http_in;
+	struct http_inbuf *in = &HTTP_CONN(c)->in;
 
 	for (;;) {
 		long end = http_head_end(in->data + in->off, in->len - in->off, lim,
@@ -166,8 +166,8 @@ read_length_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 
 	if (len > b->left)
 		len = (size_t)b->left;
-	if (c->http_in.off < c->http_in.len)
-		n = (ssize_t)take_buffered(&c->http_in, buf, len);
+	if (HTTP_CONN(c)->in.off < HTTP_CONN(c)->in.len)
+		n = (ssize_t)take_buffered(&HTTP_CONN(c)->in, buf, len);
 	else if ((n = read_direct(c, b, buf, len)) == 0)
 		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "%s closed the connection "
 		    "%llu bytes before the end of the body", b->peer,
@@ -182,7 +182,7 @@ read_length_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 static ssize_t
 read_chunked_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 {
-	struct http_inbuf *in = &c->http_in;
+	struct http_inbuf *in = &HTTP_CONN(c)->in;
 
 	for (;;) {
 		size_t in_used = 0, out_used = 0;
@@ -223,8 +223,8 @@ read_close_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 {
 	ssize_t n;
 
-	if (c->http_in.off < c->http_in.len)
-		return (ssize_t)take_buffered(&c->http_in, buf, len);
+	if (HTTP_CONN(c)->in.off < HTTP_CONN(c)->in.len)
+		return (ssize_t)take_buffered(&HTTP_CONN(c)->in, buf, len);
 	n = read_direct(c, b, buf, len);
 	b->done = n == 0;
 	return n;
@@ -251,4 +251,32 @@ http_body_read(struct mtls *c, struct http_body *b, void *buf, size_t len)
 		b->done = true;
 		return 0;
 	}
+}
+
+static void
+http_conn_free(struct mtls *c)
+{
+	struct http_conn *hc = HTTP_CONN(c);
+
+	/* What the client and server helpers hung here, each freed the way
+	 * its owner said. */
+	if (hc->request != NULL)
+		hc->request_free(c);
+	if (hc->partial != NULL)
+		hc->partial_free(hc->partial);
+	http_inbuf_free(&hc->in);
+	free(hc->refused_line);
+	free(hc);
+	c->ext = NULL;
+}
+
+int
+http_conn_attach(struct mtls *c)
+{
+	if (c->ext != NULL)
+		return 0;
+	if ((c->ext = calloc(1, sizeof(struct http_conn))) == NULL)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	c->ext_free = http_conn_free;
+	return 0;
 }

@@ -172,4 +172,7 @@ bool http_header_is(const char *line, const char *name);
 bool http_is_tchar(unsigned char c);
 bool http_is_bad_ctl(unsigned char c);
 
+/* "OK" for 200: the reason phrase of a status, "Unknown" for others. */
+const char *http_reason_phrase(int status);
+
 #endif /* MTLS_HTTP_PARSE_H */

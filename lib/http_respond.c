@@ -15,34 +15,6 @@
 #define CHUNK_COPY_MAX 65536    /* chunks up to this are sent in one write */
 #define SMALL_BODY 16384        /* bodies up to this go with their head */
 
-const char *
-http_reason_phrase(int status)
-{
-	static const struct { int status; const char *text; } phrases[] = {
-		{ 100, "Continue" }, { 101, "Switching Protocols" },
-		{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" },
-		{ 204, "No Content" }, { 206, "Partial Content" },
-		{ 301, "Moved Permanently" }, { 302, "Found" },
-		{ 303, "See Other" }, { 304, "Not Modified" },
-		{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
-		{ 400, "Bad Request" }, { 401, "Unauthorized" },
-		{ 403, "Forbidden" }, { 404, "Not Found" },
-		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
-		{ 409, "Conflict" }, { 411, "Length Required" },
-		{ 413, "Content Too Large" }, { 414, "URI Too Long" },
-		{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
-		{ 431, "Request Header Fields Too Large" },
-		{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
-		{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
-		{ 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
-	};
-
-	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
-		if (phrases[i].status == status)
-			return phrases[i].text;
-	return "Unknown";
-}
-
 /* 1xx, 204 and 304 never have a body (RFC 9110, 6.4.1). */
 static bool
 status_bodiless(int status)
@@ -89,7 +61,7 @@ check_response(struct mtls_http_req *req, int status,
 static bool
 keep_alive_after(const struct mtls_http_req *req, const char *const *headers)
 {
-	return req->head.keep_alive && !req->conn->http_done &&
+	return req->head.keep_alive && !HTTP_CONN(req->conn)->done &&
 	    req->reader.done && !wants_close(headers);
 }
 
@@ -193,8 +165,8 @@ mtls_http_respond(struct mtls_http_req *req, int status,
 	    &head_len) != 0)
 		return -1;
 	req->resp = RESP_SENT;
-	req->conn->http_done = !keep;
-	req->conn->http_pending = false;
+	HTTP_CONN(req->conn)->done = !keep;
+	HTTP_CONN(req->conn)->pending = false;
 	return send_message(req->conn, head, head_len, body,
 	    req->head_only ? 0 : body_len);
 }
@@ -250,9 +222,9 @@ mtls_http_respond_start(struct mtls_http_req *req, int status,
 		req->resp = RESP_NONE;
 		return -1;
 	}
-	req->conn->http_done = !keep;
+	HTTP_CONN(req->conn)->done = !keep;
 	if (req->resp == RESP_SENT)
-		req->conn->http_pending = false;    /* bodiless: nothing follows */
+		HTTP_CONN(req->conn)->pending = false;    /* bodiless: nothing follows */
 	return send_message(req->conn, head, head_len, NULL, 0);
 }
 
@@ -315,9 +287,9 @@ mtls_http_respond_end(struct mtls_http_req *req)
 		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "no streamed "
 		    "response is open: call mtls_http_respond_start first");
 	req->resp = RESP_SENT;
-	req->conn->http_pending = false;
+	HTTP_CONN(req->conn)->pending = false;
 	if (was == RESP_LENGTH && req->resp_left > 0 && !req->head_only) {
-		req->conn->http_done = true;
+		HTTP_CONN(req->conn)->done = true;
 		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "streamed response "
 		    "ended %llu bytes short of its Content-Length",
 		    (unsigned long long)req->resp_left);

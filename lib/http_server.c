@@ -180,7 +180,7 @@ bad_request_cause(int status, const struct http_limits *lim, const char *head,
  * memory.
  */
 static char *
-refused_line(const char *head, size_t len, const struct mtls_http_req *req)
+escaped_request_line(const char *head, size_t len, const struct mtls_http_req *req)
 {
 	char parsed[REFUSED_LINE_MAX];
 	char *out, *o;
@@ -212,10 +212,12 @@ refused_line(const char *head, size_t len, const struct mtls_http_req *req)
 MTLS_EXPORT int
 mtls_http_refused(struct mtls *c, const char **request_line)
 {
+	const struct http_conn *hc = c != NULL ? HTTP_CONN(c) : NULL;
+
 	if (request_line != NULL)
-		*request_line = c != NULL && c->http_refused_line != NULL ?
-		    c->http_refused_line : "";
-	return c != NULL ? c->http_refused : 0;
+		*request_line = hc != NULL && hc->refused_line != NULL ?
+		    hc->refused_line : "";
+	return hc != NULL ? hc->refused : 0;
 }
 
 /*
@@ -233,15 +235,15 @@ refuse(struct mtls *c, int status, int code, const char *head, size_t len,
 	const char *reason = http_reason_phrase(status);
 	int n;
 
-	free(c->http_refused_line);
-	c->http_refused_line = refused_line(head, len, req);
-	c->http_refused = status;
+	free(HTTP_CONN(c)->refused_line);
+	HTTP_CONN(c)->refused_line = escaped_request_line(head, len, req);
+	HTTP_CONN(c)->refused = status;
 	bad_request_cause(status, &c->cfg->http_limits, head, len, fault, cause,
 	    sizeof(cause));
 	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nContent-Type: "
 	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
 	    "%d %s\n", status, reason, strlen(reason) + 5, status, reason);
-	c->http_done = true;
+	HTTP_CONN(c)->done = true;
 	if (!c->fatal)
 		(void)mtls_write(c, resp, (size_t)n);
 	return CONN_FAIL(c, code, "client %s sent a bad HTTP request: %s; "
@@ -266,7 +268,7 @@ await_next_request(struct mtls *c, int flags)
 	ssize_t n;
 	int code;
 
-	if (c->http_in.off < c->http_in.len || (c->http_requests == 0 && !nowait))
+	if (HTTP_CONN(c)->in.off < HTTP_CONN(c)->in.len || (HTTP_CONN(c)->requests == 0 && !nowait))
 		return 1;
 	/* A handshake waiting for the client is parked like an idle
 	 * connection, its deadline counted from accept. */
@@ -274,12 +276,12 @@ await_next_request(struct mtls *c, int flags)
 	    (n = mtls_handshake_step(c)) != 0)
 		return (int)n;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
-	http_inbuf_free(&c->http_in);
+	http_inbuf_free(&HTTP_CONN(c)->in);
 	if (nowait && c->handshake_done && !mtls_input_pending(c))
 		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
 	if ((n = http_fill(c, &t)) > 0)
 		return 1;
-	http_inbuf_free(&c->http_in);  /* nothing came: stay without one */
+	http_inbuf_free(&HTTP_CONN(c)->in);  /* nothing came: stay without one */
 	if (n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT)
 		return (int)n;
 	code = mtls_error_code(c);
@@ -290,7 +292,7 @@ await_next_request(struct mtls *c, int flags)
 	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
 	    code == MTLS_ERR_CLOSED) {
 		mtls_clear_error(&c->err);
-		c->http_done = true;
+		HTTP_CONN(c)->done = true;
 		return 0;
 	}
 	return -1;
@@ -303,13 +305,13 @@ read_request_head(struct mtls *c, struct mtls_http_req *req)
 {
 	struct http_timer t = { mtls_deadline(c->cfg->http_header_ms),
 	    c->cfg->http_header_ms, "reading the HTTP request head" };
-	struct http_inbuf *in = &c->http_in;
+	struct http_inbuf *in = &HTTP_CONN(c)->in;
 	int bad_status = 400, rc;
 	long end;
 
 	end = http_read_head(c, &c->cfg->http_limits, true, &t, &bad_status);
 	if (end == 0) {
-		c->http_done = true;
+		HTTP_CONN(c)->done = true;
 		return 0;
 	}
 	if (end == -3)
@@ -358,7 +360,7 @@ mtls_http_req_read_body(struct mtls_http_req *req, void *buf, size_t len)
 	if (req->expect_continue) {
 		/* RFC 9110, 10.1.1: the client may wait for this before sending. */
 		req->expect_continue = false;
-		if (c->http_in.off == c->http_in.len &&
+		if (HTTP_CONN(c)->in.off == HTTP_CONN(c)->in.len &&
 		    mtls_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
 			return -1;
 	}
@@ -397,17 +399,19 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 	if (c->role != ROLE_ACCEPTED)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "not an accepted connection: "
 		    "requests are read on the server side");
-	if (c->http_pending) {
-		c->http_done = true;
+	if (http_conn_attach(c) != 0)
+		return -1;
+	if (HTTP_CONN(c)->pending) {
+		HTTP_CONN(c)->done = true;
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "the previous HTTP request "
 		    "on this connection was not answered: its client would take "
 		    "the next response for it");
 	}
-	if ((req = c->http_partial) != NULL) {
-		c->http_partial = NULL;     /* a body read a signal cut short */
+	if ((req = HTTP_CONN(c)->partial) != NULL) {
+		HTTP_CONN(c)->partial = NULL;     /* a body read a signal cut short */
 		goto body;
 	}
-	if (c->http_done || (rc = await_next_request(c, flags)) == 0)
+	if (HTTP_CONN(c)->done || (rc = await_next_request(c, flags)) == 0)
 		return 0;
 	if (rc < 0)
 		return rc;
@@ -424,13 +428,14 @@ body:
 		/* Interrupted (mtls_config_set_interruptible): kept for the
 		 * next call, which goes on with the body. */
 		if (mtls_error_code(c) == MTLS_ERR_INTERRUPTED) {
-			c->http_partial = req;
+			HTTP_CONN(c)->partial = req;
+			HTTP_CONN(c)->partial_free = mtls_http_req_free;
 			return -1;
 		}
 		goto fail;
 	}
-	c->http_requests++;
-	c->http_pending = true;
+	HTTP_CONN(c)->requests++;
+	HTTP_CONN(c)->pending = true;
 	*out = req;
 	return 1;
 fail:

@@ -6,7 +6,7 @@
 #ifndef MTLS_HTTP_SERVER_H
 #define MTLS_HTTP_SERVER_H
 
-#include "mtls_internal.h"
+#include "http_conn.h"
 
 enum resp_state { RESP_NONE, RESP_CHUNKED, RESP_LENGTH, RESP_CLOSE, RESP_SENT };
 
@@ -21,8 +21,5 @@ struct mtls_http_req {
 	uint64_t resp_left;         /* bytes a streamed Content-Length owes */
 	bool head_only;             /* HEAD: the body is not sent */
 };
-
-/* "OK" for 200: the reason phrase of a status, "Unknown" for others. */
-const char *http_reason_phrase(int status);
 
 #endif /* MTLS_HTTP_SERVER_H */

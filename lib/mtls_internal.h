@@ -221,17 +221,10 @@ struct mtls {
 	char **acceptable_ca;       /* names the server asked for, NULL-ended */
 	char *description;          /* mtls_conn_describe's text */
 	struct mtls_peer peer;
-	/* HTTP helpers (http_io.c): bytes read but not yet used, kept on the
-	 * connection so that keep-alive and pipelining lose nothing */
-	struct http_inbuf http_in;
-	struct http_request *http_request; /* an interrupted client request */
-	bool http_done;             /* the server ended keep-alive */
-	bool http_pending;          /* a request read is not yet answered */
-	struct mtls_http_req *http_partial; /* one whose body was interrupted */
-	unsigned long http_requests; /* requests read by the server helper */
-	int http_refused;           /* status the helper answered a bad
-	                               request with, or 0 */
-	char *http_refused_line;    /* its request line, escaped */
+	/* One extension slot: the layer above (the HTTP helpers) hangs its
+	 * state here, and mtls_free calls ext_free(c) to free it. */
+	void *ext;
+	void (*ext_free)(struct mtls *c);
 	struct mtls_errstate err;
 };
 
@@ -371,41 +364,6 @@ void mtls_session_prepare_accepted(struct mtls *c);
 void mtls_session_free(struct mtls_config *cfg);
 int mtls_session_attach(struct mtls *c, const char *host, const char *port,
     const char *name);
-
-/* http_io.c: reading HTTP messages, for the client and server helpers */
-struct http_body {
-	enum http_framing framing;
-	uint64_t left;              /* bytes of a Content-Length body to read */
-	struct http_chunked chunked;
-	uint64_t max;               /* limit of a chunked body, 0 for none */
-	bool done;                  /* read to its end */
-	int bad_status;             /* 400 or 413 after a bad chunked body */
-	const char *peer;           /* "server" or "client", for messages */
-	int timeout_ms;             /* per read; 0: the connection's I/O timeout */
-};
-/* A limit for the reads of one step: the deadline, its length and what it
- * bounds, for the timeout's message. */
-struct http_timer {
-	long deadline;
-	int ms;
-	const char *what;
-};
-ssize_t http_fill(struct mtls *c, const struct http_timer *t);
-long http_read_head(struct mtls *c, const struct http_limits *lim,
-    bool is_request, const struct http_timer *t, int *bad_status);
-void http_body_init(struct http_body *b, const struct http_head *h,
-    uint64_t max, const char *peer, int timeout_ms);
-ssize_t http_body_read(struct mtls *c, struct http_body *b, void *buf,
-    size_t len);
-void http_inbuf_free(struct http_inbuf *in);
-void http_request_free(struct mtls *c);
-/* http_client.c: an URL's host, port and request target, or -1 with
- * MTLS_ERR_INVALID on c (the scheme is c's: https://, http:// if plain). */
-int mtls_http_split_url(struct mtls *c, const char *url, char *host,
-    size_t host_len, char *port, size_t port_len, char *target,
-    size_t target_len);
-bool http_append(char **buf, size_t *len, size_t *cap, const void *data,
-    size_t n);
 
 /* peer.c */
 char *mtls_cert_common_name(X509 *cert);

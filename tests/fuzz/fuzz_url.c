@@ -13,7 +13,7 @@
 
 #include "fuzz.h"
 #include "mtls-client.h"
-#include "mtls_internal.h"
+#include "http_conn.h"
 
 /* mtls-client's message printer, for the URL reader: the message is
  * formatted (the URL is in it) and dropped. */
