@@ -26,6 +26,8 @@ so=$(find "$dest" -name 'libmtls.so.*' -type f -print | head -n 1)
 man3=$(find "$dest" -type d -path '*/man/man3' -print | head -n 1)
 [ -n "$pc" ] || fail "libmtls.pc not installed" "$tmp/install.out"
 [ -n "$hdr" ] || fail "mtls.h not installed" "$tmp/install.out"
+[ -f "$(dirname "$hdr")/mtls_http.h" ] ||
+    fail "mtls_http.h not installed beside mtls.h" "$tmp/install.out"
 [ -n "$so" ] || fail "libmtls.so.* not installed" "$tmp/install.out"
 [ -n "$man3" ] || fail "no man3 pages installed" "$tmp/install.out"
 libdir=$(dirname "$so")
@@ -84,6 +86,29 @@ run cc $CC $MTLS_SANITIZE $cflags -o "$tmp/prog" "$tmp/prog.c" $libs
 expect_status cc "$rc" 0
 say "ok: compiled with: $cflags $libs"
 
+# The HTTP helpers' header alone brings the connection API with it.
+cat >"$tmp/http_only.c" <<'EOF'
+#include <mtls_http.h>
+
+int
+main(void)
+{
+	struct mtls_config *cfg = mtls_config_new();
+	struct mtls *c = cfg != NULL ? mtls_client_new(cfg) : NULL;
+
+	/* No CA set: the client is refused, and so is a request on nothing. */
+	return c == NULL && mtls_http_request(NULL, "GET", "/", NULL, NULL, 0,
+	    MTLS_HTTP_STREAM) == NULL ? 0 : 1;
+}
+EOF
+# shellcheck disable=SC2086
+run cc_http $CC $MTLS_SANITIZE $cflags -o "$tmp/http_only" \
+    "$tmp/http_only.c" $libs
+expect_status cc_http "$rc" 0
+LD_LIBRARY_PATH=$libdir run http_only "$tmp/http_only"
+expect_status http_only "$rc" 0
+say "ok: a program that includes only mtls_http.h"
+
 LD_LIBRARY_PATH=$libdir run prog "$tmp/prog"
 expect_status prog "$rc" 0
 expect_contains "$tmp/prog.out" "abi=match"
@@ -96,25 +121,25 @@ LD_LIBRARY_PATH=$libdir run ldd ldd "$tmp/prog"
 expect_contains "$tmp/ldd.out" "$libdir/libmtls.so"
 say "ok: program runs against the installed library"
 
-# Exports: exactly the functions the installed header declares.  Internal
+# Exports: exactly the functions the installed headers declare.  Internal
 # helpers are named mtls_* too, so the prefix alone proves nothing: an
 # extra symbol means a helper leaked, a missing one an API function that
 # is declared but not exported.  Symbols the linker defines are not ours.
 nm -D --defined-only "$so" >"$tmp/nm.out" || fail "nm -D failed on $so"
 awk '$2 != "A" && $NF !~ /^(_init|_fini|_edata|_end|__bss_start)$/ {
     print $NF }' "$tmp/nm.out" | sort -u >"$tmp/exported.txt"
-grep 'MTLS_EXPORT' "$hdr" | grep -o 'mtls_[a-z0-9_]*(' | tr -d '(' |
-    sort -u >"$tmp/declared.txt"
+grep -h 'MTLS_EXPORT' "$hdr" "$(dirname "$hdr")/mtls_http.h" |
+    grep -o 'mtls_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp/declared.txt"
 [ -s "$tmp/declared.txt" ] || fail "no MTLS_EXPORT declarations in $hdr"
 comm -23 "$tmp/exported.txt" "$tmp/declared.txt" >"$tmp/extra-symbols.txt"
 comm -13 "$tmp/exported.txt" "$tmp/declared.txt" >"$tmp/missing-symbols.txt"
 [ -s "$tmp/extra-symbols.txt" ] &&
-    fail "$(basename "$so") exports symbols mtls.h does not declare" \
+    fail "$(basename "$so") exports symbols the headers do not declare" \
 	"$tmp/extra-symbols.txt"
 [ -s "$tmp/missing-symbols.txt" ] &&
-    fail "$(basename "$so") lacks symbols mtls.h declares" \
+    fail "$(basename "$so") lacks symbols the headers declare" \
 	"$tmp/missing-symbols.txt"
-say "ok: $(wc -l <"$tmp/exported.txt") symbols exported, as declared in mtls.h"
+say "ok: $(wc -l <"$tmp/exported.txt") symbols exported, as declared in mtls.h and mtls_http.h"
 
 # The installed demo program finds the installed library too.
 bin=$(find "$dest" -path '*/bin/mtls-echo' -type f -print | head -n 1)
