@@ -50,11 +50,7 @@ setup_ctx(SSL_CTX *ctx)
 static struct mtls_config *
 config_new_failed(struct mtls_config *cfg, int code, const char *what)
 {
-	char msg[MTLS_ERRBUF];
-
-	snprintf(msg, sizeof(msg), "cannot create a configuration: %s", what);
-	mtls_append_ssl_reason(msg, sizeof(msg));
-	mtls_set_error(mtls_config_errstate(NULL), code, "%s", msg);
+	CFG_FAIL_SSL(NULL, code, "cannot create a configuration: %s", what);
 	mtls_config_free(cfg);
 	return NULL;
 }

@@ -99,14 +99,9 @@ attach_tls(struct mtls *c)
 
 	c->ssl = SSL_new(c->cfg->ctx);
 	bio = c->ssl != NULL ? mtls_bio_new(c) : NULL;
-	if (bio == NULL) {
-		char msg[MTLS_ERRBUF];
-
-		snprintf(msg, sizeof(msg), "cannot create a TLS session (%s)",
-		    c->ssl == NULL ? "SSL_new" : "BIO_new");
-		mtls_append_ssl_reason(msg, sizeof(msg));
-		return CONN_FAIL(c, mtls_ssl_failure_code(), "%s", msg);
-	}
+	if (bio == NULL)
+		return CONN_FAIL_SSL(c, mtls_ssl_failure_code(), "cannot create a "
+		    "TLS session (%s)", c->ssl == NULL ? "SSL_new" : "BIO_new");
 	SSL_set_bio(c->ssl, bio, bio);
 	SSL_set_app_data(c->ssl, c);
 	if (c->role == ROLE_CLIENT) {

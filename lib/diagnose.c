@@ -184,6 +184,20 @@ fail_renegotiation(struct mtls *c, const char *op)
 	    c->peer_desc, peer_role(c), then);
 }
 
+/* The TLS versions c's config accepts, as a message says them. */
+static const char *
+accepted_versions(struct mtls *c)
+{
+	long min = SSL_CTX_get_min_proto_version(c->cfg->ctx);
+	long max = SSL_CTX_get_max_proto_version(c->cfg->ctx);
+
+	if (min == TLS1_3_VERSION)
+		return "TLS 1.3 only";
+	if (max == TLS1_2_VERSION)
+		return "TLS 1.2 only";
+	return "TLS 1.2 and 1.3";
+}
+
 static int
 fail_alert(struct mtls *c, const char *op)
 {
@@ -203,7 +217,8 @@ fail_alert(struct mtls *c, const char *op)
 	case SSL_AD_INSUFFICIENT_SECURITY:
 		return CONN_FAIL(c, MTLS_ERR_PROTOCOL, "%s with %s failed: the %s "
 		    "sent alert '%s' (no common TLS version or cipher: we accept "
-		    "TLS 1.2 and 1.3)", op, c->peer_desc, peer_role(c), alert);
+		    "%s)", op, c->peer_desc, peer_role(c), alert,
+		    accepted_versions(c));
 	default:
 		return CONN_FAIL(c, c->handshake_done ? MTLS_ERR_TLS :
 		    MTLS_ERR_HANDSHAKE, "%s with %s failed: the %s sent alert '%s'",
@@ -214,8 +229,6 @@ fail_alert(struct mtls *c, const char *op)
 static int
 fail_ssl_reason(struct mtls *c, int reason, const char *op)
 {
-	char msg[MTLS_ERRBUF];
-
 	switch (reason) {
 	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
 		return CONN_FAIL(c, MTLS_ERR_NO_PEER_CERT, "client presented no "
@@ -226,8 +239,8 @@ fail_ssl_reason(struct mtls *c, int reason, const char *op)
 	case SSL_R_NO_SHARED_CIPHER:
 	case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
 		return CONN_FAIL(c, MTLS_ERR_PROTOCOL, "%s with %s failed: no common "
-		    "TLS version or cipher (%s; we accept TLS 1.2 and 1.3)", op,
-		    c->peer_desc, ERR_reason_error_string(ERR_peek_error()));
+		    "TLS version or cipher (%s; we accept %s)", op, c->peer_desc,
+		    ERR_reason_error_string(ERR_peek_error()), accepted_versions(c));
 	case SSL_R_WRONG_VERSION_NUMBER:
 	case SSL_R_HTTP_REQUEST:
 	case SSL_R_PACKET_LENGTH_TOO_LONG:
@@ -243,10 +256,8 @@ fail_ssl_reason(struct mtls *c, int reason, const char *op)
 		    "closed the connection during the handshake", op,
 		    c->peer_desc, peer_role(c));
 	default:
-		snprintf(msg, sizeof(msg), "%s with %s failed", op, c->peer_desc);
-		mtls_append_ssl_reason(msg, sizeof(msg));
-		return CONN_FAIL(c, c->handshake_done ? MTLS_ERR_TLS :
-		    MTLS_ERR_HANDSHAKE, "%s", msg);
+		return CONN_FAIL_SSL(c, c->handshake_done ? MTLS_ERR_TLS :
+		    MTLS_ERR_HANDSHAKE, "%s with %s failed", op, c->peer_desc);
 	}
 }
 
@@ -290,11 +301,17 @@ look_for_alert(struct mtls *c)
 }
 
 int
-mtls_fail_ssl(struct mtls *c, int ssl_err, const char *op)
+mtls_fail_ssl(struct mtls *c, int ssl_err, enum mtls_op which)
 {
+	static const char *const op_names[] = {
+		[MTLS_OP_HANDSHAKE] = "TLS handshake",
+		[MTLS_OP_READ] = "read",
+		[MTLS_OP_WRITE] = "write",
+	};
+	const char *op = op_names[which];
 	unsigned long err;
 
-	if (ssl_err == SSL_ERROR_SYSCALL && strcmp(op, "write") == 0)
+	if (ssl_err == SSL_ERROR_SYSCALL && which == MTLS_OP_WRITE)
 		look_for_alert(c);
 	err = ERR_peek_error();
 	c->fatal = true;

@@ -70,6 +70,38 @@ mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Appends ": <OpenSSL's reason>" for the earliest error on the thread's queue,
+ * the one closest to the cause; nothing when the queue is empty.
+ */
+static void
+append_ssl_reason(char *buf, size_t len)
+{
+	unsigned long code = ERR_peek_error();
+	const char *reason;
+	size_t used = strlen(buf);
+
+	if (code == 0 || used + 3 >= len)
+		return;
+	reason = ERR_reason_error_string(code);
+	if (reason == NULL)
+		reason = "unknown OpenSSL error";
+	snprintf(buf + used, len - used, " (OpenSSL: %s)", reason);
+}
+
+int
+mtls_set_error_ssl(struct mtls_errstate *e, int code, const char *fmt, ...)
+{
+	char msg[MTLS_ERRBUF];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	append_ssl_reason(msg, sizeof(msg));
+	return mtls_set_error(e, code, "%s", msg);
+}
+
 void
 mtls_clear_error(struct mtls_errstate *e)
 {
@@ -102,24 +134,6 @@ mtls_callback_leave(bool failed)
 		ERR_pop_to_mark();
 }
 
-/*
- * Appends ": <OpenSSL's reason>" for the earliest error on the thread's queue,
- * the one closest to the cause; nothing when the queue is empty.
- */
-void
-mtls_append_ssl_reason(char *buf, size_t len)
-{
-	unsigned long code = ERR_peek_error();
-	const char *reason;
-	size_t used = strlen(buf);
-
-	if (code == 0 || used + 3 >= len)
-		return;
-	reason = ERR_reason_error_string(code);
-	if (reason == NULL)
-		reason = "unknown OpenSSL error";
-	snprintf(buf + used, len - used, " (OpenSSL: %s)", reason);
-}
 
 /* What to add to a message about errno err: the descriptor limit it
  * means, and what to do, when it is one. */

@@ -130,14 +130,8 @@ parse_key(struct mtls_config *cfg, const unsigned char *pem, size_t len,
 		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "key file '%s' contains no PEM "
 		    "private key", name);
 	}
-	{
-		char msg[MTLS_ERRBUF];
-
-		snprintf(msg, sizeof(msg), "key file '%s' holds a private key that "
-		    "cannot be read", name);
-		mtls_append_ssl_reason(msg, sizeof(msg));
-		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
-	}
+	return CFG_FAIL_SSL(cfg, MTLS_ERR_FORMAT, "key file '%s' holds a "
+	    "private key that cannot be read", name);
 }
 
 /* Checks the pair and swaps it into the SSL_CTX; the identity is consumed. */
@@ -174,14 +168,10 @@ install_identity(struct mtls_config *cfg, struct identity *id,
 	/* Certificate, key and chain in one step: all of them or none. */
 	if (SSL_CTX_use_cert_and_key(cfg->ctx, id->leaf, id->key, id->chain,
 	    1) != 1) {
-		char msg[MTLS_ERRBUF];
-
-		snprintf(msg, sizeof(msg), "OpenSSL refused the certificate '%s'",
-		    cert_name);
-		mtls_append_ssl_reason(msg, sizeof(msg));
 		identity_free(id);
 		mtls_identity_notes_free(&notes);
-		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+		return CFG_FAIL_SSL(cfg, MTLS_ERR_FORMAT, "OpenSSL refused the "
+		    "certificate '%s'", cert_name);
 	}
 	identity_free(id);
 	mtls_identity_notes_commit(cfg, &notes);
@@ -313,7 +303,6 @@ load_p12_identity(struct mtls_config *cfg, const unsigned char *data,
 	struct identity id = { 0 };
 	const unsigned char *p = data;
 	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
-	char msg[MTLS_ERRBUF];
 
 	if (p12 == NULL) {
 		if (looks_like_pem(data, len))
@@ -338,9 +327,8 @@ load_p12_identity(struct mtls_config *cfg, const unsigned char *data,
 			    "uses an algorithm this OpenSSL cannot load (RC2 needs "
 			    "OpenSSL's legacy provider, which could not be "
 			    "loaded): re-export it with 'openssl pkcs12 -export'", name);
-		snprintf(msg, sizeof(msg), "cannot read PKCS#12 file '%s'", name);
-		mtls_append_ssl_reason(msg, sizeof(msg));
-		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+		return CFG_FAIL_SSL(cfg, MTLS_ERR_FORMAT, "cannot read PKCS#12 "
+		    "file '%s'", name);
 	}
 	PKCS12_free(p12);
 	id.chain_unordered = true;

@@ -387,7 +387,7 @@ mtls_handshake(struct mtls *c)
 		}
 		rc = SSL_get_error(c->ssl, rc);
 		if (!wants_io(rc))
-			return mtls_fail_ssl(c, rc, "TLS handshake");
+			return mtls_fail_ssl(c, rc, MTLS_OP_HANDSHAKE);
 		if ((rc = await(c, rc, deadline, c->cfg->handshake_ms,
 		    "TLS handshake")) != 1) {
 			if (rc == -1 && c->err.code == MTLS_ERR_TIMEOUT)
@@ -419,7 +419,7 @@ mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
 		if (rc == SSL_ERROR_ZERO_RETURN)
 			return 0;       /* close_notify, or a plain end of file */
 		if (!wants_io(rc))
-			return mtls_fail_ssl(c, rc, "read");
+			return mtls_fail_ssl(c, rc, MTLS_OP_READ);
 		if ((rc = await(c, rc, deadline, timeout_ms, what)) != 1)
 			return rc;
 	}
@@ -455,7 +455,7 @@ mtls_write(struct mtls *c, const void *buf, size_t len)
 		if ((rc = write_step(c, buf, len)) == SSL_ERROR_NONE)
 			return (ssize_t)len;
 		rc = wants_io(rc) ? await(c, rc, deadline, c->cfg->io_ms, "write") :
-		    mtls_fail_ssl(c, rc, "write");
+		    mtls_fail_ssl(c, rc, MTLS_OP_WRITE);
 		/* A failed write is not resumed; one that returns WANT_* or was
 		 * interrupted by a signal is, when called again. */
 		if (rc == -1 && c->err.code != MTLS_ERR_INTERRUPTED)

@@ -253,7 +253,6 @@ const char *mtls_descriptor_hint(int err);
 /* MTLS_ERR_NOMEM if OpenSSL's earliest queued error is a failed
  * allocation, else MTLS_ERR_TLS. */
 int mtls_ssl_failure_code(void);
-void mtls_append_ssl_reason(char *buf, size_t len);
 /* Brackets the body of every callback OpenSSL calls inside a handshake:
  * see error.c. */
 void mtls_callback_enter(void);
@@ -265,6 +264,14 @@ struct mtls_errstate *mtls_config_errstate(struct mtls_config *cfg);
 #define CFG_FAIL(cfg, code, ...) \
 	mtls_set_error(mtls_config_errstate(cfg), (code), __VA_ARGS__)
 #define CONN_FAIL(c, code, ...) mtls_set_error(&(c)->err, (code), __VA_ARGS__)
+/* The same, with " (OpenSSL: <reason>)" of the thread's earliest queued
+ * error appended (error.c: mtls_set_error_ssl). */
+int mtls_set_error_ssl(struct mtls_errstate *e, int code, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+#define CFG_FAIL_SSL(cfg, code, ...) \
+	mtls_set_error_ssl(mtls_config_errstate(cfg), (code), __VA_ARGS__)
+#define CONN_FAIL_SSL(c, code, ...) \
+	mtls_set_error_ssl(&(c)->err, (code), __VA_ARGS__)
 /* ENSURE(cond, object, code, msg...): fail the call unless cond holds. */
 #define ENSURE_CFG(cond, cfg, code, ...) \
 	do { if (!(cond)) return CFG_FAIL(cfg, code, __VA_ARGS__); } while (0)
@@ -329,7 +336,9 @@ bool mtls_input_pending(struct mtls *c);
 
 /* diagnose.c: turns a failed SSL call (or a failed recv or send of a
  * plain connection, reported as SSL_ERROR_SYSCALL) into one error on c */
-int mtls_fail_ssl(struct mtls *c, int ret, const char *op);
+/* The call an SSL failure happened in, for diagnose.c. */
+enum mtls_op { MTLS_OP_HANDSHAKE, MTLS_OP_READ, MTLS_OP_WRITE };
+int mtls_fail_ssl(struct mtls *c, int ret, enum mtls_op op);
 
 /* policy.c */
 int mtls_cert_verify_cb(X509_STORE_CTX *store, void *arg);

@@ -121,13 +121,9 @@ mtls_config_set_ca_path(struct mtls_config *cfg, const char *ca_dir)
 	    "not a directory (for a file of certificates, use a CA file)", ca_dir);
 	ENSURE_CFG(access(ca_dir, R_OK | X_OK) == 0, cfg, MTLS_ERR_FILE,
 	    "cannot read CA directory '%s': %s", ca_dir, strerror(errno));
-	if (X509_STORE_load_path(SSL_CTX_get_cert_store(cfg->ctx), ca_dir) != 1) {
-		char msg[MTLS_ERRBUF];
-
-		snprintf(msg, sizeof(msg), "cannot use CA directory '%s'", ca_dir);
-		mtls_append_ssl_reason(msg, sizeof(msg));
-		return CFG_FAIL(cfg, MTLS_ERR_FILE, "%s", msg);
-	}
+	if (X509_STORE_load_path(SSL_CTX_get_cert_store(cfg->ctx), ca_dir) != 1)
+		return CFG_FAIL_SSL(cfg, MTLS_ERR_FILE, "cannot use CA directory "
+		    "'%s'", ca_dir);
 	snprintf(desc, sizeof(desc), "CA directory '%s'", ca_dir);
 	note_trust_source(cfg, desc);
 	return 0;
@@ -138,12 +134,9 @@ mtls_config_use_system_ca(struct mtls_config *cfg)
 {
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
 		return -1;
-	if (SSL_CTX_set_default_verify_paths(cfg->ctx) != 1) {
-		char msg[MTLS_ERRBUF] = "cannot load the system CA store";
-
-		mtls_append_ssl_reason(msg, sizeof(msg));
-		return CFG_FAIL(cfg, MTLS_ERR_TLS, "%s", msg);
-	}
+	if (SSL_CTX_set_default_verify_paths(cfg->ctx) != 1)
+		return CFG_FAIL_SSL(cfg, MTLS_ERR_TLS, "cannot load the system CA "
+		    "store");
 	note_trust_source(cfg, "the system CA store");
 	return 0;
 }

@@ -127,15 +127,12 @@ mtls_pem_read_ended(struct mtls_config *cfg, const char *desc,
     const char *what)
 {
 	unsigned long e = ERR_peek_last_error();
-	char msg[MTLS_ERRBUF];
 
 	if (e == 0 || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
 	    ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
 		ERR_clear_error();
 		return 0;
 	}
-	snprintf(msg, sizeof(msg), "in %s, a PEM block cannot be read as a %s, "
-	    "so nothing of it was used", desc, what);
-	mtls_append_ssl_reason(msg, sizeof(msg));
-	return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s", msg);
+	return CFG_FAIL_SSL(cfg, MTLS_ERR_FORMAT, "in %s, a PEM block cannot "
+	    "be read as a %s, so nothing of it was used", desc, what);
 }

@@ -383,6 +383,34 @@ START_TEST(test_renegotiation_refused)
 }
 END_TEST
 
+/* The versions a "no common TLS version" message quotes are the ones the
+ * config accepts: a server made TLS 1.3-only refuses a TLS 1.2 client
+ * saying so, not "we accept TLS 1.2 and 1.3". */
+START_TEST(test_version_refusal_quotes_config)
+{
+	struct mtls_config *cfg = make_config("server.crt", "server.key",
+	    "ca.crt");
+	struct renegotiator r = { 0, 0 };
+	struct mtls *srv, *c = NULL;
+	pthread_t t;
+
+	ck_assert_int_eq(mtls_config_set_min_version(cfg, MTLS_TLS1_3), 0);
+	srv = mtls_server_new(cfg);
+	ck_assert_ptr_nonnull(srv);
+	ck_assert_int_eq(mtls_listen(srv, "127.0.0.1", "0", 4), 0);
+	r.port = mtls_local_port(srv);
+	ck_assert_int_eq(pthread_create(&t, NULL, renegotiator_main, &r), 0);
+	ck_assert_int_eq(mtls_accept(srv, &c), 0);
+	ck_assert_conn_failed(c, mtls_handshake(c), MTLS_ERR_PROTOCOL);
+	ck_assert_msg_has(mtls_error(c), "no common TLS version or cipher");
+	ck_assert_msg_has(mtls_error(c), "we accept TLS 1.3 only");
+	pthread_join(t, NULL);
+	mtls_free(c);
+	mtls_free(srv);
+	mtls_config_free(cfg);
+}
+END_TEST
+
 Suite *
 io_suite(void)
 {
@@ -401,6 +429,7 @@ io_suite(void)
 	tcase_add_test(tc, test_nonblocking_event_loop);
 	tcase_add_test(tc, test_close_twice_and_free_null);
 	tcase_add_test(tc, test_renegotiation_refused);
+	tcase_add_test(tc, test_version_refusal_quotes_config);
 	suite_add_tcase(s, tc);
 	return s;
 }
