@@ -89,6 +89,12 @@ damaged_after(const char *name, const char *kind)
 	return text;
 }
 
+static bool
+is_identity_row(enum setter s)
+{
+	return s <= SET_P12_MEM;
+}
+
 /* The good call of a row (0 when the config's default is the good
  * state), or the bad one. */
 static int
@@ -97,35 +103,32 @@ setter(enum setter s, struct mtls_config *cfg, bool good)
 	static const char junk[] = "not a certificate";
 	static const int not_signals[] = { 0 };
 
+	/* Every identity case starts from the same good one, with a warning. */
+	if (good && is_identity_row(s))
+		return mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
+		    pki("client-soon.key"), NULL);
 	switch (s) {
 	case SET_CERT_EXPIRED:
-		return good ? mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
-		    pki("client-soon.key"), NULL) : mtls_config_set_cert_file(cfg,
+		return mtls_config_set_cert_file(cfg,
 		    pki("client-expired.crt"), pki("client-expired.key"), NULL);
 	case SET_CERT_MISMATCH:
-		return good ? mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
-		    pki("client-soon.key"), NULL) : mtls_config_set_cert_file(cfg,
+		return mtls_config_set_cert_file(cfg,
 		    pki("client.crt"), pki("other-client.key"), NULL);
 	case SET_CERT_MISSING:
-		return good ? mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
-		    pki("client-soon.key"), NULL) : mtls_config_set_cert_file(cfg,
+		return mtls_config_set_cert_file(cfg,
 		    pki("no-such.crt"), pki("client.key"), NULL);
 	case SET_CERT_DAMAGED:
-		return good ? mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
-		    pki("client-soon.key"), NULL) : mtls_config_set_cert_file(cfg,
+		return mtls_config_set_cert_file(cfg,
 		    write_file("damaged.crt", damaged_after("client.crt",
 		    "CERTIFICATE")), pki("client.key"), NULL);
 	case SET_CERT_MEM:
-		return good ? mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
-		    pki("client-soon.key"), NULL) : mtls_config_set_cert_mem(cfg,
+		return mtls_config_set_cert_mem(cfg,
 		    junk, sizeof(junk) - 1, NULL, 0, NULL);
 	case SET_P12_PASSWORD:
-		return good ? mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
-		    pki("client-soon.key"), NULL) : mtls_config_set_p12_file(cfg,
+		return mtls_config_set_p12_file(cfg,
 		    pki("client.p12"), "wrong password");
 	case SET_P12_MEM:
-		return good ? mtls_config_set_cert_file(cfg, pki("client-soon.crt"),
-		    pki("client-soon.key"), NULL) : mtls_config_set_p12_mem(cfg,
+		return mtls_config_set_p12_mem(cfg,
 		    junk, sizeof(junk) - 1, NULL);
 	case SET_CA_DAMAGED:
 		return good ? 0 : mtls_config_set_ca_file(cfg, write_file("other.crt",
@@ -177,12 +180,6 @@ setter(enum setter s, struct mtls_config *cfg, bool good)
 		    mtls_config_set_interrupt_signals(cfg, not_signals, 1);
 	}
 	return -1;
-}
-
-static bool
-is_identity_row(enum setter s)
-{
-	return s <= SET_P12_MEM;
 }
 
 static void
