@@ -278,12 +278,37 @@ MTLS_EXPORT int mtls_config_set_ca_mem(struct mtls_config *cfg,
 MTLS_EXPORT int mtls_config_use_system_ca(struct mtls_config *cfg);
 
 /*
- * mtls_config_set_min_version - the lowest TLS version accepted:
- * MTLS_TLS1_2 (default) or MTLS_TLS1_3.  TLS 1.3 is always preferred.
- * Returns 0, or -1 with MTLS_ERR_INVALID for any other value.
+ * mtls_config_set_min_version / mtls_config_set_max_version - the lowest
+ * and highest TLS version accepted (nginx's ssl_protocols, curl's
+ * --tlsv1.2 and --tls-max): MTLS_TLS1_2 or MTLS_TLS1_3.  By default 1.2
+ * to 1.3; TLS 1.3 is always preferred.  Returns 0, or -1 with
+ * MTLS_ERR_INVALID for any other value or a range that would be empty
+ * (the config is then unchanged).
  */
 MTLS_EXPORT int mtls_config_set_min_version(struct mtls_config *cfg,
     int version);
+MTLS_EXPORT int mtls_config_set_max_version(struct mtls_config *cfg,
+    int version);
+
+/*
+ * mtls_config_set_ciphers - the TLS 1.2 cipher list, in OpenSSL's syntax
+ * as nginx's ssl_ciphers and curl's --ciphers take it
+ * ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE+CHACHA20:!aNULL").
+ * mtls_config_set_ciphersuites - the TLS 1.3 cipher suites, colon-separated
+ * (curl's --tls13-ciphers): "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256".
+ * mtls_config_set_groups - the key exchange groups in order of preference
+ * (nginx's ssl_ecdh_curve, curl's --curves): "X25519:P-256".
+ * Each name is checked when set: one OpenSSL does not know, or a list
+ * that leaves nothing, fails with MTLS_ERR_INVALID and a message quoting
+ * it, and the config is unchanged.  The defaults are OpenSSL's.
+ * Returns 0, or -1 with MTLS_ERR_INVALID or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_ciphers(struct mtls_config *cfg,
+    const char *ciphers);
+MTLS_EXPORT int mtls_config_set_ciphersuites(struct mtls_config *cfg,
+    const char *suites);
+MTLS_EXPORT int mtls_config_set_groups(struct mtls_config *cfg,
+    const char *groups);
 
 /*
  * mtls_config_set_alpn - the ALPN protocols to offer (client) or accept
@@ -770,6 +795,14 @@ MTLS_EXPORT int mtls_local_port(struct mtls *c);
 MTLS_EXPORT const char *mtls_conn_version(struct mtls *c);
 MTLS_EXPORT const char *mtls_conn_cipher(struct mtls *c);
 MTLS_EXPORT const char *mtls_conn_alpn(struct mtls *c);
+
+/*
+ * mtls_conn_group - the key exchange group of the handshake, as OpenSSL
+ * names it ("x25519", "secp256r1", "ffdhe2048"; see mtls_config_set_groups).
+ * Borrowed from c; NULL before the handshake and when it made no key
+ * exchange of a group (a resumed TLS 1.2 session).
+ */
+MTLS_EXPORT const char *mtls_conn_group(struct mtls *c);
 
 /* mtls_conn_session_resumed - 1 when the handshake resumed a session, else 0. */
 MTLS_EXPORT int mtls_conn_session_resumed(struct mtls *c);

@@ -110,18 +110,6 @@ mtls_config_free(struct mtls_config *cfg)
 	free(cfg);
 }
 
-MTLS_EXPORT int
-mtls_config_set_min_version(struct mtls_config *cfg, int version)
-{
-	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
-		return -1;
-	ENSURE_CFG(version == MTLS_TLS1_2 || version == MTLS_TLS1_3, cfg,
-	    MTLS_ERR_INVALID, "unsupported minimum TLS version 0x%04x: use "
-	    "MTLS_TLS1_2 or MTLS_TLS1_3", (unsigned)version);
-	SSL_CTX_set_min_proto_version(cfg->ctx, version);
-	return 0;
-}
-
 /* "h2,http/1.1" -> "\x02h2\x08http/1.1", the wire format of RFC 7301. */
 static int
 alpn_to_wire(const char *list, unsigned char **out, size_t *out_len)

@@ -340,6 +340,19 @@ mtls_conn_cipher(struct mtls *c)
 }
 
 MTLS_EXPORT const char *
+mtls_conn_group(struct mtls *c)
+{
+	int nid;
+
+	if (c == NULL || !c->handshake_done)
+		return NULL;
+	/* A resumed TLS 1.2 session makes no new key exchange. */
+	if ((nid = SSL_get_negotiated_group(c->ssl)) <= 0)
+		return NULL;
+	return SSL_group_to_name(c->ssl, nid);
+}
+
+MTLS_EXPORT const char *
 mtls_conn_alpn(struct mtls *c)
 {
 	const unsigned char *proto = NULL;

@@ -21,6 +21,7 @@ enum setter {
 	SET_ALPN, SET_TIMEOUTS, SET_VERIFY_CLIENT, SET_VERIFY_DEPTH,
 	SET_VERIFY_CACHE, SET_ALLOW, SET_SESSION_CACHE, SET_STORE_BYTES,
 	SET_TICKETS, SET_TICKET_KEY, SET_HTTP_LIMIT, SET_SIGNALS,
+	SET_MAX_VERSION, SET_CIPHERS, SET_SUITES, SET_GROUPS,
 };
 
 /* Which config a row's setter changes: the client's, or the server's. */
@@ -57,6 +58,10 @@ static const struct setter_row {
 	{ SET_TICKET_KEY, SERVER_SIDE, MTLS_ERR_FILE, "ticket key file" },
 	{ SET_HTTP_LIMIT, SERVER_SIDE, MTLS_ERR_INVALID, "HTTP limit" },
 	{ SET_SIGNALS, CLIENT_SIDE, MTLS_ERR_INVALID, "signal" },
+	{ SET_MAX_VERSION, CLIENT_SIDE, MTLS_ERR_INVALID, "range would be empty" },
+	{ SET_CIPHERS, SERVER_SIDE, MTLS_ERR_INVALID, "unknown TLS 1.2 cipher 'NOPE'" },
+	{ SET_SUITES, CLIENT_SIDE, MTLS_ERR_INVALID, "unknown TLS 1.3 cipher suite" },
+	{ SET_GROUPS, SERVER_SIDE, MTLS_ERR_INVALID, "unknown key exchange group" },
 };
 
 static char tmp_dir[] = "/tmp/check_setters.XXXXXX";
@@ -178,6 +183,17 @@ setter(enum setter s, struct mtls_config *cfg, bool good)
 	case SET_SIGNALS:
 		return good ? mtls_config_set_interruptible(cfg, 1) :
 		    mtls_config_set_interrupt_signals(cfg, not_signals, 1);
+	case SET_MAX_VERSION:
+		return good ? mtls_config_set_min_version(cfg, MTLS_TLS1_3) :
+		    mtls_config_set_max_version(cfg, MTLS_TLS1_2);
+	case SET_CIPHERS:
+		return mtls_config_set_ciphers(cfg, good ?
+		    "ECDHE-ECDSA-AES128-GCM-SHA256" : "ECDHE:NOPE");
+	case SET_SUITES:
+		return mtls_config_set_ciphersuites(cfg, good ?
+		    "TLS_AES_128_GCM_SHA256" : "TLS_AES_128_GCM_SHA256:TLS_NOPE");
+	case SET_GROUPS:
+		return mtls_config_set_groups(cfg, good ? "P-256" : "P-256:nope");
 	}
 	return -1;
 }

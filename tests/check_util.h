@@ -142,5 +142,6 @@ Suite *interrupt_suite(void);
 Suite *split_suite(void);
 Suite *wake_suite(void);
 Suite *setters_suite(void);
+Suite *tls_policy_suite(void);
 
 #endif

@@ -82,7 +82,11 @@ class TestThreads < Minitest::Test
       end
       200.times { MTLS::HTTP.new("localhost", server.port, context: ctx).get("/") }
       3.times { GC.start(full_mark: true, immediate_sweep: true) }
-      sleep 0.1
+      # The server's threads then see each client go and close their ends;
+      # on a loaded machine that takes more than a moment.
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 5
+      sleep 0.1 until open_sockets < sockets + 20 ||
+                      Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
       assert_operator open_sockets, :<, sockets + 20, "sockets of forgotten connections closed by GC"
       assert_equal 200, MTLS.get("https://localhost:#{server.port}/", context: ctx).status
     end
