@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mtls.h"
 #include "mtls-client.h"
 
 #ifndef PACKAGE_VERSION
@@ -26,7 +27,8 @@ enum opt_id {
 	O_PINNED, O_RESOLVE, O_REQUEST, O_HEADER, O_DATA, O_DATA_BINARY,
 	O_DATA_RAW, O_OUTPUT, O_INCLUDE, O_HEAD, O_SILENT, O_SHOW_ERROR,
 	O_FAIL, O_CONNECT_TIMEOUT, O_MAX_TIME, O_INSECURE, O_VERBOSE, O_HELP,
-	O_URL
+	O_URL, O_TLSV1_2, O_TLSV1_3, O_TLS_MAX, O_CIPHERS, O_TLS13_CIPHERS,
+	O_CURVES
 };
 
 static const struct optdef {
@@ -62,6 +64,12 @@ static const struct optdef {
 	{ 'v', "verbose", 0, O_VERBOSE },
 	{ 'h', "help", 0, O_HELP },
 	{ 0, "url", 1, O_URL },
+	{ 0, "tlsv1.2", 0, O_TLSV1_2 },
+	{ 0, "tlsv1.3", 0, O_TLSV1_3 },
+	{ 0, "tls-max", 1, O_TLS_MAX },
+	{ 0, "ciphers", 1, O_CIPHERS },
+	{ 0, "tls13-ciphers", 1, O_TLS13_CIPHERS },
+	{ 0, "curves", 1, O_CURVES },
 };
 #define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
 
@@ -81,6 +89,11 @@ help(void)
 	    "     --crlfile FILE        CRLs (PEM) for the server's certificate\n"
 	    "     --pinnedpubkey sha256//BASE64[;sha256//...]  pin the server's key\n"
 	    "     --resolve HOST:PORT:ADDR  connect to ADDR for HOST:PORT\n"
+	    "     --tlsv1.2, --tlsv1.3  lowest TLS version to use (default 1.2)\n"
+	    "     --tls-max 1.2|1.3|default  highest TLS version to use\n"
+	    "     --ciphers LIST        TLS 1.2 ciphers (OpenSSL syntax)\n"
+	    "     --tls13-ciphers LIST  TLS 1.3 cipher suites\n"
+	    "     --curves LIST         key exchange groups (X25519:P-256)\n"
 	    " -k, --insecure            do not verify the server (warns)\n"
 	    " -X, --request METHOD      request method (default GET, POST with -d)\n"
 	    " -H, --header 'Name: value'  extra header (repeatable; 'Name:' removes one)\n"
@@ -99,7 +112,8 @@ help(void)
 	    "7 cannot connect, 8 bad HTTP reply, 18 body cut short, 22 HTTP error (-f),\n"
 	    "23 write error, 26 cannot read @file, 27 out of memory, 28 timeout,\n"
 	    "35 TLS handshake failed, 56 receive failure, 58 our client certificate\n"
-	    "unusable or refused by the server, 60 server certificate not verified or\n"
+	    "unusable or refused by the server, 59 --ciphers, --tls13-ciphers or\n"
+	    "--curves not usable, 60 server certificate not verified or\n"
 	    "not matching the host, 77 CA file unusable, 82 CRL file unusable,\n"
 	    "90 pinned public key mismatch.  See mtls-client(1).\n");
 	exit(0);
@@ -135,6 +149,20 @@ parse_seconds(const char *opt, const char *val)
 	    s > 86400.0 * 365)
 		usage_error("option %s: expects a number of seconds", opt);
 	return s > 0 && s < 0.001 ? 1 : (long)(s * 1000 + 0.5);
+}
+
+/* curl's --tls-max: "1.2", "1.3" or "default" (the highest there is);
+ * "1.0" and "1.1" leave no version libmtls speaks: TLS_MAX_TOO_OLD. */
+static int
+parse_tls_max(const char *opt, const char *val)
+{
+	if (strcmp(val, "1.2") == 0)
+		return MTLS_TLS1_2;
+	if (strcmp(val, "1.3") == 0 || strcmp(val, "default") == 0)
+		return MTLS_TLS1_3;
+	if (strcmp(val, "1.0") == 0 || strcmp(val, "1.1") == 0)
+		return TLS_MAX_TOO_OLD;
+	usage_error("option %s: expects 1.0, 1.1, 1.2, 1.3 or default", opt);
 }
 
 /* Appends n bytes to the request body; several -d are joined by '&'. */
@@ -225,6 +253,8 @@ set_flag(struct options *o, enum opt_id id)
 	case O_FAIL: o->fail = 1; break;
 	case O_INSECURE: o->insecure = 1; break;
 	case O_VERBOSE: o->verbose = 1; break;
+	case O_TLSV1_2: o->tls_min = MTLS_TLS1_2; break;
+	case O_TLSV1_3: o->tls_min = MTLS_TLS1_3; break;
 	case O_HELP: help(); break;
 	default: break;
 	}
@@ -257,6 +287,10 @@ apply(struct options *o, enum opt_id id, const char *opt, const char *val)
 		break;
 	case O_CONNECT_TIMEOUT: o->connect_ms = parse_seconds(opt, val); break;
 	case O_MAX_TIME: o->max_ms = parse_seconds(opt, val); break;
+	case O_TLS_MAX: o->tls_max = parse_tls_max(opt, val); break;
+	case O_CIPHERS: o->ciphers = val; break;
+	case O_TLS13_CIPHERS: o->tls13_ciphers = val; break;
+	case O_CURVES: o->curves = val; break;
 	default: set_flag(o, id); break;
 	}
 }

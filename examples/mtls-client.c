@@ -172,6 +172,28 @@ load_trust(struct mtls_config *cfg, const struct options *o)
 
 /* The library bounds each step; the whole transfer is bounded by the
  * timer of arm_timer.  Without options: the library's 30 s defaults. */
+/* curl's --tlsv1.2/--tlsv1.3/--tls-max (no version left: exit 35, as
+ * curl's "CURL_SSLVERSION_MAX incompatible") and --ciphers,
+ * --tls13-ciphers, --curves (exit 59, as curl's "failed setting cipher
+ * list"). */
+static int
+set_tls_policy(struct mtls_config *cfg, const struct options *o)
+{
+	if (o->tls_max == TLS_MAX_TOO_OLD)
+		return failure(EXIT_TLS, "--tls-max below 1.2 leaves no TLS "
+		    "version: TLS 1.0 and 1.1 are not supported (libmtls speaks "
+		    "TLS 1.2 and 1.3): use --tls-max 1.2 or more");
+	if ((o->tls_max && mtls_config_set_max_version(cfg, o->tls_max) != 0) ||
+	    (o->tls_min && mtls_config_set_min_version(cfg, o->tls_min) != 0))
+		return failure(EXIT_TLS, "%s", mtls_config_error(cfg));
+	if ((o->ciphers && mtls_config_set_ciphers(cfg, o->ciphers) != 0) ||
+	    (o->tls13_ciphers &&
+	    mtls_config_set_ciphersuites(cfg, o->tls13_ciphers) != 0) ||
+	    (o->curves && mtls_config_set_groups(cfg, o->curves) != 0))
+		return failure(EXIT_SSL_CIPHER, "%s", mtls_config_error(cfg));
+	return 0;
+}
+
 static int
 set_timeouts(struct mtls_config *cfg, const struct options *o)
 {
@@ -206,6 +228,8 @@ make_config(struct transfer *t)
 		rc = load_pins(t->cfg, t->o->pins);
 	if (rc == 0)
 		rc = set_timeouts(t->cfg, t->o);
+	if (rc == 0)
+		rc = set_tls_policy(t->cfg, t->o);
 	for (i = 0; rc == 0 && !quiet &&
 	    (w = mtls_config_warning(t->cfg, i)) != NULL; i++)
 		fprintf(stderr, "mtls-client: warning: %s\n", w);

@@ -24,6 +24,7 @@ enum {
 	EXIT_TLS = 35,                  /* handshake failed otherwise */
 	EXIT_RECV = 56,                 /* connection failed after it */
 	EXIT_CLIENT_CERT = 58,          /* our certificate: unusable or refused */
+	EXIT_SSL_CIPHER = 59,           /* --ciphers, --tls13-ciphers, --curves */
 	EXIT_PEER_CERT = 60,            /* server certificate not verified */
 	EXIT_CACERT = 77,               /* --cacert / --capath unusable */
 	EXIT_CRL = 82,                  /* --crlfile unusable */
@@ -43,6 +44,9 @@ struct options {
 	size_t data_len;
 	int has_data;
 	int include, head, silent, show_error, fail, insecure, verbose;
+	int tls_min, tls_max;               /* MTLS_TLS1_*; 0: not given */
+#define TLS_MAX_TOO_OLD (-1)                /* --tls-max 1.0 or 1.1 */
+	const char *ciphers, *tls13_ciphers, *curves;
 	long connect_ms, max_ms;            /* 0: not given */
 };
 

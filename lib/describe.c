@@ -93,12 +93,12 @@ describe_chain(BIO *out, struct mtls *c)
 static void
 describe_session(BIO *out, struct mtls *c)
 {
-	const char *alpn = mtls_conn_alpn(c);
+	const char *alpn = mtls_conn_alpn(c), *group = mtls_conn_group(c);
 
-	BIO_printf(out, "protocol: %s, cipher: %s, ALPN: %s, session: %s\n",
-	    SSL_get_version(c->ssl), c->handshake_done ?
-	    SSL_get_cipher_name(c->ssl) : "(none)", alpn ? alpn : "(none)",
-	    SSL_session_reused(c->ssl) ? "resumed" : "new");
+	BIO_printf(out, "protocol: %s, cipher: %s, group: %s, ALPN: %s, "
+	    "session: %s\n", SSL_get_version(c->ssl), c->handshake_done ?
+	    SSL_get_cipher_name(c->ssl) : "(none)", group ? group : "(none)",
+	    alpn ? alpn : "(none)", SSL_session_reused(c->ssl) ? "resumed" : "new");
 }
 
 static void

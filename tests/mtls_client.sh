@@ -206,6 +206,42 @@ failed cert-missing 58 "nonexistent.crt"
 mc cert-type "$U1" --cert "$PKI/client.crt" --cert-type DER "${CA[@]}"
 failed cert-type 58 "not supported"
 
+# ------------------------------------------ TLS policy, with curl's names
+# Against mtls-server (TLS 1.2 and 1.3): each setting is what the
+# handshake used (-v's session line); a name OpenSSL does not know exits
+# 59 and a range with no version 35, as curl's.  nginx 1.22 enables TLS
+# 1.3 only when ssl_protocols lists it: --tlsv1.3 fails there, saying so.
+start_mtls_server policy --cert "$PKI/server.crt" --key "$PKI/server.key" \
+    --client-ca "$PKI/ca.crt"
+UP=https://localhost:$SERVER_PORT/
+while read -r name want opts; do
+	# shellcheck disable=SC2086  # opts is a list of options
+	mc "$name" "$UP" "${ID[@]}" "${CA[@]}" -v $opts
+	expect_status "$name" "$rc" 0
+	expect_contains "$tmp/$name.err" "${want//·/ }"
+	say "ok: $name: ${want//·/ }"
+done <<'EOF'
+tls-max12 protocol:·TLSv1.2 --tls-max 1.2
+tlsv13 protocol:·TLSv1.3 --tlsv1.3
+ciphers cipher:·ECDHE-ECDSA-CHACHA20-POLY1305 --tls-max 1.2 --ciphers ECDHE-ECDSA-CHACHA20-POLY1305
+tls13-ciphers cipher:·TLS_AES_128_GCM_SHA256 --tls13-ciphers TLS_AES_128_GCM_SHA256
+curves group:·secp384r1 --curves P-384
+EOF
+while read -r name status want opts; do
+	# shellcheck disable=SC2086
+	mc "$name" "$UP" "${ID[@]}" "${CA[@]}" $opts
+	failed "$name" "$status" "${want//·/ }"
+done <<'EOF'
+ciphers-bad 59 unknown·TLS·1.2·cipher·'NOPE' --tls-max 1.2 --ciphers ECDHE:NOPE
+tls13-ciphers-bad 59 unknown·TLS·1.3·cipher·suite·'TLS_NOPE' --tls13-ciphers TLS_NOPE
+curves-bad 59 unknown·key·exchange·group·'P-999' --curves X25519:P-999
+tls-range-empty 35 the·TLS·version·range·would·be·empty --tlsv1.3 --tls-max 1.2
+tls-max-old 35 TLS·1.0·and·1.1·are·not·supported --tls-max 1.1
+EOF
+stop_bg "$SERVER_PID"
+mc tlsv13-nginx "$U1" "${ID[@]}" "${CA[@]}" --tlsv1.3
+failed tlsv13-nginx 35 "no common TLS version or cipher: we accept TLS 1.3 only"
+
 # -------------------------------- nginx refuses: its 400 and 403 answers
 # Without -f the page is the output, and names the cause, as with curl.
 mc on-nocert "$U1" "${CA[@]}"
