@@ -35,7 +35,8 @@ usage(void)
 	    "         [--keepalive-timeout SECONDS] [--handshake-timeout SECONDS]\n"
 	    "         [--send-timeout SECONDS]\n"
 	    "         [--tickets N] [--ticket-key FILE] [--session-cache SIZE]\n"
-	    "         [--max-header-line SIZE]\n");
+	    "         [--max-header-line SIZE] [--protocols 'TLSv1.2 TLSv1.3']\n"
+	    "         [--ciphers LIST] [--curves LIST]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -96,15 +97,54 @@ string_slot(struct options *o, const char *opt)
 {
 	static const char *const names[] = { "--listen", "--cert", "--key",
 	    "--pass", "--p12", "--client-ca", "--ca-names", "--verify-client",
-	    "--crl", "--root", "--proxy" };
+	    "--crl", "--root", "--proxy", "--ciphers", "--curves" };
 	const char **slots[] = { &o->listen, &o->cert, &o->key, &o->pass,
 	    &o->p12, &o->client_ca, &o->ca_names, &o->verify_client, &o->crl,
-	    &o->root, &o->proxy };
+	    &o->root, &o->proxy, &o->ciphers, &o->curves };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(opt, names[i]) == 0)
 			return slots[i];
 	return NULL;
+}
+
+/*
+ * nginx's ssl_protocols, as one argument ("TLSv1.2 TLSv1.3"): the lowest
+ * and highest listed become the range.  TLSv1 and TLSv1.1 (and SSLv2,
+ * SSLv3) are older than libmtls goes: said and left out, as long as one
+ * version is left.
+ */
+static void
+parse_protocols(struct options *o, const char *val)
+{
+	char copy[256], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", val);
+	for (char *p = strtok_r(copy, " ,", &save); p != NULL;
+	    p = strtok_r(NULL, " ,", &save)) {
+		int v = !strcmp(p, "TLSv1.2") ? MTLS_TLS1_2 :
+		    !strcmp(p, "TLSv1.3") ? MTLS_TLS1_3 : 0;
+
+		if (v == 0 && (!strcmp(p, "TLSv1") || !strcmp(p, "TLSv1.1") ||
+		    !strcmp(p, "SSLv2") || !strcmp(p, "SSLv3"))) {
+			fprintf(stderr, "mtls-server: warning: --protocols: %s is "
+			    "not supported (libmtls speaks TLSv1.2 and TLSv1.3): "
+			    "left out\n", p);
+			continue;
+		}
+		if (v == 0) {
+			fprintf(stderr, "mtls-server: --protocols: unknown protocol "
+			    "'%s' (nginx's names: TLSv1.2 TLSv1.3)\n", p);
+			exit(EXIT_USAGE);
+		}
+		o->tls_min = o->tls_min == 0 || v < o->tls_min ? v : o->tls_min;
+		o->tls_max = v > o->tls_max ? v : o->tls_max;
+	}
+	if (o->tls_min == 0) {
+		fprintf(stderr, "mtls-server: --protocols '%s' leaves no version "
+		    "libmtls speaks: list TLSv1.2, TLSv1.3 or both\n", val);
+		exit(EXIT_USAGE);
+	}
 }
 
 /* Appends val to a list option; false when opt is not one. */
@@ -186,6 +226,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->max_header_line = size(opt, val);
 		else if (!strcmp(opt, "--session-cache"))
 			o->session_cache = size(opt, val);
+		else if (!strcmp(opt, "--protocols"))
+			parse_protocols(o, val);
 		else if (!list_option(o, opt, val)) {
 			fprintf(stderr, "mtls-server: unknown option '%s'\n", opt);
 			usage();
@@ -231,6 +273,23 @@ load_policy(struct mtls_config *cfg, const struct options *o)
 	return rc;
 }
 
+/* --protocols, --ciphers, --curves. */
+static int
+load_tls_policy(struct mtls_config *cfg, const struct options *o)
+{
+	int rc = 0;
+
+	if (o->tls_max != 0)
+		rc = mtls_config_set_max_version(cfg, o->tls_max);
+	if (rc == 0 && o->tls_min != 0)
+		rc = mtls_config_set_min_version(cfg, o->tls_min);
+	if (rc == 0 && o->ciphers != NULL)
+		rc = mtls_config_set_ciphers(cfg, o->ciphers);
+	if (rc == 0 && o->curves != NULL)
+		rc = mtls_config_set_groups(cfg, o->curves);
+	return rc;
+}
+
 static int
 load_settings(struct mtls_config *cfg, const struct options *o)
 {
@@ -262,7 +321,7 @@ load_settings(struct mtls_config *cfg, const struct options *o)
 	if (rc == 0 && o->max_header_line >= 0)
 		rc = mtls_config_set_http_limit(cfg, MTLS_HTTP_MAX_HEADER_LINE,
 		    (unsigned long long)o->max_header_line);
-	return rc;
+	return rc == 0 ? load_tls_policy(cfg, o) : rc;
 }
 
 /* A config from the options' files, or NULL after printing why. */

@@ -25,6 +25,8 @@ struct allow_opt {
 struct options {
 	const char *listen, *cert, *key, *pass, *p12, *client_ca, *ca_names;
 	const char *verify_client, *crl, *root, *proxy;
+	const char *ciphers, *curves;   /* nginx's ssl_ciphers, ssl_ecdh_curve */
+	int tls_min, tls_max;       /* from --protocols; 0: the library's */
 	struct upstream upstream;   /* --proxy: the backend, conn unused */
 	struct allow_opt allow[MAX_LIST];
 	const char *protect[MAX_LIST];
