@@ -297,7 +297,8 @@ MTLS_EXPORT int mtls_config_set_max_version(struct mtls_config *cfg,
  * mtls_config_set_ciphersuites - the TLS 1.3 cipher suites, colon-separated
  * (curl's --tls13-ciphers): "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256".
  * mtls_config_set_groups - the key exchange groups in order of preference
- * (nginx's ssl_ecdh_curve, curl's --curves): "X25519:P-256".
+ * (nginx's ssl_ecdh_curve, curl's --curves): "X25519:P-256".  In TLS 1.2
+ * they also limit the curves of ECDSA certificates, ours and the peer's.
  * Each name is checked when set: one OpenSSL does not know, or a list
  * that leaves nothing, fails with MTLS_ERR_INVALID and a message quoting
  * it, and the config is unchanged.  The defaults are OpenSSL's.

@@ -16,6 +16,11 @@
  * that reused the number.  The count is held for one write(2), so that
  * wait is short; a signal handler that wakes in the waiting thread itself
  * runs to its end before the thread goes on, so it cannot deadlock.
+ *
+ * The thread-exit destructor is code of this library: the library is
+ * linked with -z nodelete (Makefile.am), so that a dlclose, as Ruby's FFI
+ * does at exit, never unmaps it while threads that waited in it are still
+ * to end (tests/dlclose-thread.c).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -7,6 +7,40 @@ class TestPolicy < Minitest::Test
 
   class Boom < StandardError; end
 
+  # min_version:, max_version:, ciphers:, ciphersuites:, groups: as
+  # OpenSSL::SSL::SSLContext names them: what the handshake used, read back.
+  def test_tls_policy_options
+    with_server do |server, _|
+      # TLS 1.2: the groups must hold the P-256 certificates' curve too.
+      ctx = client_context(max_version: :TLS1_2, ciphers: ["ECDHE-ECDSA-CHACHA20-POLY1305"],
+                           groups: %w[P-256])
+      MTLS::HTTP.start("localhost", server.port, context: ctx) do |http|
+        assert_equal 200, http.get("/").status
+        assert_equal "TLSv1.2", http.connection.tls_version
+        assert_equal "ECDHE-ECDSA-CHACHA20-POLY1305", http.connection.cipher
+        assert_equal "secp256r1", http.connection.group
+      end
+      ctx = client_context(min_version: :TLS1_3, ciphersuites: "TLS_AES_128_GCM_SHA256",
+                           groups: "P-521")
+      MTLS::HTTP.start("localhost", server.port, context: ctx) do |http|
+        assert_equal 200, http.get("/").status
+        assert_equal "TLS_AES_128_GCM_SHA256", http.connection.cipher
+        assert_equal "secp521r1", http.connection.group
+      end
+    end
+  end
+
+  def test_tls_policy_bad_values
+    e = assert_raises(MTLS::Error) { client_context(groups: %w[X25519 P-999]) }
+    assert_match(/unknown key exchange group 'P-999'/, e.message)
+    e = assert_raises(MTLS::Error) { client_context(ciphersuites: "TLS_NOPE") }
+    assert_match(/unknown TLS 1.3 cipher suite 'TLS_NOPE'/, e.message)
+    e = assert_raises(MTLS::Error) { client_context(min_version: :TLS1_3, max_version: :TLS1_2) }
+    assert_match(/the TLS version range would be empty/, e.message)
+    e = assert_raises(ArgumentError) { client_context(max_version: :TLS1_1) }
+    assert_match(/max_version: :TLS1_1 is not :TLS1_2 or :TLS1_3/, e.message)
+  end
+
   def test_server_verify_callback_accepts_and_rejects
     seen = Queue.new
     verify = lambda do |peer|

@@ -157,6 +157,11 @@ module MTLS
       with_ptr { |p| Native.mtls_conn_cipher(p) }
     end
 
+    # The key exchange group ("x25519", "secp384r1"), nil without one.
+    def group
+      with_ptr { |p| Native.mtls_conn_group(p) }
+    end
+
     def alpn_protocol
       with_ptr { |p| Native.mtls_conn_alpn(p) }
     end

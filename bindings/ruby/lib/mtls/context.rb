@@ -15,7 +15,8 @@ module MTLS
   # the key or the PKCS#12 file.
   class Context
     OPTIONS = %i[cert key password p12 ca_file ca_path ca system_ca verify_mode
-                 min_version allow verify alpn connect_timeout
+                 min_version max_version ciphers ciphersuites groups
+                 allow verify alpn connect_timeout
                  handshake_timeout io_timeout verify_depth crl_file
                  session_cache].freeze
 
@@ -121,7 +122,7 @@ module MTLS
       end
       check(Native.mtls_config_use_system_ca(@cfg)) if o[:system_ca]
       set_verify_mode(o[:verify_mode])
-      check(Native.mtls_config_set_min_version(@cfg, tls_version(o[:min_version]))) if o[:min_version]
+      set_tls_policy(o)
       check(Native.mtls_config_set_alpn(@cfg, Array(o[:alpn]).join(","))) if o[:alpn]
       check(Native.mtls_config_set_verify_depth(@cfg, o[:verify_depth])) if o[:verify_depth]
       check(Native.mtls_config_set_crl_file(@cfg, o[:crl_file].to_s, 0)) if o[:crl_file]
@@ -198,13 +199,25 @@ module MTLS
       end
     end
 
-    def tls_version(v)
+    # As OpenSSL::SSL::SSLContext's min_version=, max_version=, ciphers=,
+    # ciphersuites= and groups=: a list is a String ("X25519:P-256") or an
+    # Array of names.
+    def set_tls_policy(o)
+      check(Native.mtls_config_set_max_version(@cfg, tls_version(:max_version, o[:max_version]))) if o[:max_version]
+      check(Native.mtls_config_set_min_version(@cfg, tls_version(:min_version, o[:min_version]))) if o[:min_version]
+      { ciphers: :mtls_config_set_ciphers, ciphersuites: :mtls_config_set_ciphersuites,
+        groups: :mtls_config_set_groups }.each do |key, setter|
+        check(Native.public_send(setter, @cfg, Array(o[key]).join(":"))) if o[key]
+      end
+    end
+
+    def tls_version(key, v)
       return v if v.is_a?(Integer)
 
       case v.to_s
       when /1[._]?3\z/ then Native::TLS1_3
       when /1[._]?2\z/ then Native::TLS1_2
-      else raise ArgumentError, "min_version: #{v.inspect} is not :TLS1_2 or :TLS1_3"
+      else raise ArgumentError, "#{key}: #{v.inspect} is not :TLS1_2 or :TLS1_3"
       end
     end
 

@@ -78,6 +78,10 @@ module MTLS
     attach :mtls_config_set_ca_mem, %i[config pointer size_t], :int
     attach :mtls_config_use_system_ca, [:config], :int
     attach :mtls_config_set_min_version, %i[config int], :int
+    attach :mtls_config_set_max_version, %i[config int], :int
+    attach :mtls_config_set_ciphers, %i[config string], :int
+    attach :mtls_config_set_ciphersuites, %i[config string], :int
+    attach :mtls_config_set_groups, %i[config string], :int
     attach :mtls_config_set_alpn, %i[config string], :int
     attach :mtls_config_set_timeouts, %i[config int int int], :int
     attach :mtls_config_set_verify_client, %i[config int], :int
@@ -111,6 +115,7 @@ module MTLS
     # connection facts and peer identity
     attach :mtls_conn_version, [:conn], :string
     attach :mtls_conn_cipher, [:conn], :string
+    attach :mtls_conn_group, [:conn], :string
     attach :mtls_conn_alpn, [:conn], :string
     attach :mtls_conn_session_resumed, [:conn], :int
     attach :mtls_conn_describe, [:conn], :string
