@@ -95,10 +95,13 @@ main(void)
 {
 	struct mtls_config *cfg = mtls_config_new();
 	struct mtls *c = cfg != NULL ? mtls_client_new(cfg) : NULL;
-
 	/* No CA set: the client is refused, and so is a request on nothing. */
-	return c == NULL && mtls_http_request(NULL, "GET", "/", NULL, NULL, 0,
-	    MTLS_HTTP_STREAM) == NULL ? 0 : 1;
+	int ok = c == NULL && mtls_http_request(NULL, "GET", "/", NULL, NULL, 0,
+	    MTLS_HTTP_STREAM) == NULL;
+
+	mtls_free(c);
+	mtls_config_free(cfg);
+	return ok ? 0 : 1;
 }
 EOF
 # shellcheck disable=SC2086
