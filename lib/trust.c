@@ -1,6 +1,7 @@
 /*
- * trust.c - the trust anchors a peer's chain must lead to, and the CA names
- * a server advertises in its certificate request.
+ * trust.c - the trust anchors a peer's chain must lead to, the CA names a
+ * server advertises in its certificate request, and the CRLs that revoke
+ * certificates under them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -138,5 +139,103 @@ mtls_config_use_system_ca(struct mtls_config *cfg)
 		return CFG_FAIL_SSL(cfg, MTLS_ERR_TLS, "cannot load the system CA "
 		    "store");
 	note_trust_source(cfg, "the system CA store");
+	return 0;
+}
+
+/* ------------------------------------------- CA names and revocation */
+
+MTLS_EXPORT int
+mtls_config_set_ca_names_file(struct mtls_config *cfg, const char *ca_file)
+{
+	STACK_OF(X509_NAME) *names;
+	unsigned char *data;
+	char desc[MTLS_ERRBUF / 2];
+	size_t len;
+	BIO *bio;
+	X509 *x;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0 ||
+	    mtls_read_file(cfg, "CA names", ca_file, &data, &len) != 0)
+		return -1;
+	bio = BIO_new_mem_buf(data, (int)len);
+	names = sk_X509_NAME_new_null();
+	while (bio != NULL && names != NULL &&
+	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
+
+		if (name != NULL && !sk_X509_NAME_push(names, name))
+			X509_NAME_free(name);
+		X509_free(x);
+	}
+	BIO_free(bio);
+	free(data);
+	snprintf(desc, sizeof(desc), "CA names file '%s'", ca_file);
+	if (mtls_pem_read_ended(cfg, desc, "certificate") != 0) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		return -1;
+	}
+	if (names == NULL || sk_X509_NAME_num(names) == 0) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s contains no PEM "
+		    "certificate", desc);
+	}
+	SSL_CTX_set_client_CA_list(cfg->ctx, names);
+	cfg->custom_ca_names = true;
+	return 0;
+}
+
+/* The earliest nextUpdate: kept chain verdicts end there (verify_cache.c). */
+static void
+note_next_update(struct mtls_config *cfg, const X509_CRL *crl)
+{
+	time_t t = mtls_asn1_time(X509_CRL_get0_nextUpdate(crl));
+
+	if (t == -1)
+		return;
+	if (cfg->crl_next_update == 0 || t < cfg->crl_next_update)
+		cfg->crl_next_update = t;
+}
+
+MTLS_EXPORT int
+mtls_config_set_crl_file(struct mtls_config *cfg, const char *crl_file,
+    int whole_chain)
+{
+	STACK_OF(X509_CRL) *crls;
+	X509_STORE *store;
+	unsigned char *data;
+	char desc[MTLS_ERRBUF / 2];
+	size_t len;
+	X509_CRL *crl;
+	BIO *bio;
+	int n = -1;
+
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0 ||
+	    mtls_read_file(cfg, "CRL", crl_file, &data, &len) != 0)
+		return -1;
+	bio = BIO_new_mem_buf(data, (int)len);
+	crls = sk_X509_CRL_new_null();
+	while (bio != NULL && crls != NULL && (crl = PEM_read_bio_X509_CRL(bio,
+	    NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_CRL_push(crls, crl))
+			X509_CRL_free(crl);
+	BIO_free(bio);
+	free(data);
+	snprintf(desc, sizeof(desc), "CRL file '%s'", crl_file);
+	if (mtls_pem_read_ended(cfg, desc, "CRL") != 0 ||
+	    (n = sk_X509_CRL_num(crls)) <= 0) {
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+		return n < 0 ? -1 : CFG_FAIL(cfg, MTLS_ERR_FORMAT, "%s contains no "
+		    "PEM CRL (no '-----BEGIN X509 CRL-----' block)", desc);
+	}
+	store = SSL_CTX_get_cert_store(cfg->ctx);
+	for (int i = 0; i < n; i++) {
+		crl = sk_X509_CRL_value(crls, i);
+		note_next_update(cfg, crl);
+		X509_STORE_add_crl(store, crl);
+	}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	ERR_clear_error();
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(cfg->ctx),
+	    X509_V_FLAG_CRL_CHECK | (whole_chain ? X509_V_FLAG_CRL_CHECK_ALL : 0));
 	return 0;
 }
