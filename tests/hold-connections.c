@@ -1,8 +1,8 @@
 /*
  * hold-connections - opens N mTLS connections to one server from one
- * process, holds them all open, then sends one HTTP request on each and
- * reads its response; prints how many succeeded and how many descriptors
- * the process had open while it held them all.
+ * process, sends one HTTP request on each as it is made and reads its
+ * response, and holds them all open; prints how many succeeded and how
+ * many descriptors the process had open while it held them all.
  *
  *   hold-connections HOST PORT N CERT KEY CA [SECONDS]
  *
@@ -88,12 +88,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "hold-connections: %s\n", mtls_config_error(cfg));
 		return 1;
 	}
+	/* Each connection is answered once as soon as it is made, then kept
+	 * open (idle keep-alive) while the next ones are made: however slow
+	 * the build, none waits long for its first request. */
 	while (opened < n && (conns[opened] = open_one(cfg, argv[1], argv[2],
-	    opened)) != NULL)
+	    opened)) != NULL) {
+		if (request_one(conns[opened], opened) == 0)
+			answered++;
 		opened++;
+		if (answered < opened)
+			break;
+	}
 	held = open_descriptors();
-	while (answered < opened && request_one(conns[answered], answered) == 0)
-		answered++;
 	printf("connections: %d of %d, requests answered: %d, descriptors "
 	    "open while holding them: %d\n", opened, n, answered, held);
 	fflush(stdout);

@@ -1,8 +1,9 @@
 #!/bin/sh
 # mtls_server_many.sh - one descriptor per connection: 2,000 mTLS
 # connections from one process (tests/hold-connections, on the library)
-# to mtls-server, both under `ulimit -n 2100`, all held open at once and
-# each answered a request.  With an eventfd per connection object, as
+# to mtls-server, both under `ulimit -n 2100`, each answered a request
+# and all held open at once (idle keep-alive, which a sanitizer build's
+# slow handshakes must not outlast: --keepalive-timeout 600).  With an eventfd per connection object, as
 # in earlier releases, each side needed two descriptors a connection
 # and failed near 1,000.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
@@ -21,7 +22,8 @@ LIMITED=(bash -c 'ulimit -n "$1" && shift && exec "$@"' _ "$LIMIT")
 
 start_listener srv "${LIMITED[@]}" "$MTLS_SERVER" --listen "127.0.0.1:@PORT@" \
     --cert "$PKI/server.crt" --key "$PKI/server.key" \
-    --client-ca "$PKI/ca.crt" --max-connections "$LIMIT"
+    --client-ca "$PKI/ca.crt" --max-connections "$LIMIT" \
+    --keepalive-timeout 600
 P=$SERVER_PORT
 
 start_bg hold "${LIMITED[@]}" "$HOLD" localhost "$P" "$MANY_CONNECTIONS" \
