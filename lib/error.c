@@ -134,7 +134,6 @@ mtls_callback_leave(bool failed)
 		ERR_pop_to_mark();
 }
 
-
 /* What to add to a message about errno err: the descriptor limit it
  * means, and what to do, when it is one. */
 const char *

@@ -82,7 +82,7 @@ http_fill(struct mtls *c, const struct http_timer *t)
 
 /*
  * Reads until c's buffer holds a whole head.  Returns its length (the head
- * is at HTTP_CONN(c)->in.data + HTTP_CONN(c)->in.off); 0 when the stream ended cleanly
+ * is at in.data + in.off of c's HTTP state); 0 when the stream ended cleanly
  * before its first byte; -2 with *bad_status (400, 414, 431) when what
  * arrived cannot be a head; -3 when the stream ended inside the head; -1
  * with the error on c.
@@ -162,12 +162,13 @@ take_buffered(struct http_inbuf *in, void *buf, size_t len)
 static ssize_t
 read_length_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 {
+	struct http_inbuf *in = &HTTP_CONN(c)->in;
 	ssize_t n;
 
 	if (len > b->left)
 		len = (size_t)b->left;
-	if (HTTP_CONN(c)->in.off < HTTP_CONN(c)->in.len)
-		n = (ssize_t)take_buffered(&HTTP_CONN(c)->in, buf, len);
+	if (in->off < in->len)
+		n = (ssize_t)take_buffered(in, buf, len);
 	else if ((n = read_direct(c, b, buf, len)) == 0)
 		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "%s closed the connection "
 		    "%llu bytes before the end of the body", b->peer,
@@ -221,10 +222,11 @@ read_chunked_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 static ssize_t
 read_close_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 {
+	struct http_inbuf *in = &HTTP_CONN(c)->in;
 	ssize_t n;
 
-	if (HTTP_CONN(c)->in.off < HTTP_CONN(c)->in.len)
-		return (ssize_t)take_buffered(&HTTP_CONN(c)->in, buf, len);
+	if (in->off < in->len)
+		return (ssize_t)take_buffered(in, buf, len);
 	n = read_direct(c, b, buf, len);
 	b->done = n == 0;
 	return n;

@@ -180,7 +180,8 @@ bad_request_cause(int status, const struct http_limits *lim, const char *head,
  * memory.
  */
 static char *
-escaped_request_line(const char *head, size_t len, const struct mtls_http_req *req)
+escaped_request_line(const char *head, size_t len,
+    const struct mtls_http_req *req)
 {
 	char parsed[REFUSED_LINE_MAX];
 	char *out, *o;
@@ -265,10 +266,11 @@ await_next_request(struct mtls *c, int flags)
 	/* A deadline already past polls once without waiting. */
 	struct http_timer t = { nowait ? 0 : mtls_deadline(c->cfg->http_idle_ms),
 	    c->cfg->http_idle_ms, "waiting for the next HTTP request" };
+	struct http_conn *hc = HTTP_CONN(c);
 	ssize_t n;
 	int code;
 
-	if (HTTP_CONN(c)->in.off < HTTP_CONN(c)->in.len || (HTTP_CONN(c)->requests == 0 && !nowait))
+	if (hc->in.off < hc->in.len || (hc->requests == 0 && !nowait))
 		return 1;
 	/* A handshake waiting for the client is parked like an idle
 	 * connection, its deadline counted from accept. */
@@ -276,12 +278,12 @@ await_next_request(struct mtls *c, int flags)
 	    (n = mtls_handshake_step(c)) != 0)
 		return (int)n;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
-	http_inbuf_free(&HTTP_CONN(c)->in);
+	http_inbuf_free(&hc->in);
 	if (nowait && c->handshake_done && !mtls_input_pending(c))
 		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
 	if ((n = http_fill(c, &t)) > 0)
 		return 1;
-	http_inbuf_free(&HTTP_CONN(c)->in);  /* nothing came: stay without one */
+	http_inbuf_free(&hc->in);   /* nothing came: stay without one */
 	if (n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT)
 		return (int)n;
 	code = mtls_error_code(c);

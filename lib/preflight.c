@@ -109,12 +109,12 @@ check_dates(struct mtls_config *cfg, char **warnings, X509 *leaf,
 	int days = 0, secs = 0;
 
 	if (X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0)
-		return problem(cfg, warnings, "certificate '%s' in '%s' has expired: peers "
-		    "will refuse it; renew it", subject, name);
+		return problem(cfg, warnings, "certificate '%s' in '%s' has "
+		    "expired: peers will refuse it; renew it", subject, name);
 	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0)
-		return problem(cfg, warnings, "certificate '%s' in '%s' is not valid yet: "
-		    "peers will refuse it (check the clock, or its notBefore date)",
-		    subject, name);
+		return problem(cfg, warnings, "certificate '%s' in '%s' is not "
+		    "valid yet: peers will refuse it (check the clock, or its "
+		    "notBefore date)", subject, name);
 	if (X509_cmp_time(X509_get0_notAfter(leaf), &soon) < 0) {
 		ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(leaf));
 		snprintf(text, sizeof(text), "certificate '%s' in '%s' expires in %d "
@@ -140,13 +140,14 @@ check_chain(struct mtls_config *cfg, char **warnings, X509 *leaf,
 		mtls_format_dn(X509_get_subject_name(child), child_dn,
 		    sizeof(child_dn));
 		if (X509_check_ca(ca) == 0)
-			return problem(cfg, warnings, "'%s' in the chain of '%s' is not a CA "
-			    "certificate, so it cannot vouch for '%s'", ca_dn, name,
-			    child_dn);
+			return problem(cfg, warnings, "'%s' in the chain of '%s' "
+			    "is not a CA certificate, so it cannot vouch for '%s'",
+			    ca_dn, name, child_dn);
 		if (X509_check_issued(ca, child) != X509_V_OK)
-			return problem(cfg, warnings, "the chain in '%s' is out of order: '%s' "
-			    "did not issue '%s' (list the certificate first, then its "
-			    "issuer, then that one's)", name, ca_dn, child_dn);
+			return problem(cfg, warnings, "the chain in '%s' is out "
+			    "of order: '%s' did not issue '%s' (list the certificate "
+			    "first, then its issuer, then that one's)", name, ca_dn,
+			    child_dn);
 		child = ca;
 	}
 	return 0;
@@ -180,8 +181,8 @@ check_role(struct mtls_config *cfg, bool server)
 	if (X509_check_purpose(leaf, server ? X509_PURPOSE_SSL_SERVER :
 	    X509_PURPOSE_SSL_CLIENT, 0) == 1)
 		return 0;
-	return problem(cfg, cfg->warnings, "%s is not allowed for a TLS %s: its key usage or "
-	    "extended key usage lacks %s, so peers will refuse it",
+	return problem(cfg, cfg->warnings, "%s is not allowed for a TLS %s: its "
+	    "key usage or extended key usage lacks %s, so peers will refuse it",
 	    cfg->identity_desc, server ? "server" : "client",
 	    server ? "serverAuth" : "clientAuth");
 }
