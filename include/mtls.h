@@ -208,12 +208,16 @@ MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
  * The identity is checked as it is loaded: a certificate that has expired
  * or is not yet valid, a chain out of order or holding a non-CA, fail with
  * MTLS_ERR_BAD_IDENTITY (see mtls_config_insecure_allow_bad_identity); one
- * that expires within 14 days adds a warning (mtls_config_warning), and
- * loading an identity clears the earlier warnings.
+ * that expires within 14 days adds a warning (mtls_config_warning).
+ * A config holds one identity per key type (RSA, ECDSA, Ed25519, ...), as
+ * nginx does with two ssl_certificate lines: loading an RSA identity and
+ * an ECDSA one keeps both, and each handshake uses the one the peer
+ * supports; loading a second identity of a type replaces the first one of
+ * that type, and its warnings.  See also mtls_config_add_sni_identity.
  * Returns 0, or -1 with MTLS_ERR_FILE, MTLS_ERR_FORMAT, MTLS_ERR_PASSPHRASE,
  * MTLS_ERR_KEY_MISMATCH, MTLS_ERR_BAD_IDENTITY or MTLS_ERR_CONFIG_FROZEN and
- * a message naming the file.  On failure the previous identity, if any, is
- * kept.
+ * a message naming the file.  On failure the config's identities are as
+ * they were.
  */
 MTLS_EXPORT int mtls_config_set_cert_file(struct mtls_config *cfg,
     const char *cert_file, const char *key_file, const char *passphrase);
@@ -244,6 +248,26 @@ MTLS_EXPORT int mtls_config_set_p12_file(struct mtls_config *cfg,
 /* mtls_config_set_p12_mem - as mtls_config_set_p12_file, from memory. */
 MTLS_EXPORT int mtls_config_set_p12_mem(struct mtls_config *cfg,
     const void *p12, size_t p12_len, const char *password);
+
+/*
+ * mtls_config_add_sni_identity - a server presents the identities of the
+ * config `identities` (loaded with the functions above, one per key type)
+ * to clients that ask for one of `names` by SNI, and its own identities to
+ * every other client, as nginx's server blocks do with server_name.
+ * names holds host names and wildcards ("*.example.org" matches any name
+ * ending in ".example.org"), separated by spaces or commas; an exact name
+ * wins over a wildcard, a longer wildcard over a shorter one, and case
+ * does not matter.  Only the certificates come from `identities`: trust,
+ * client verification and every other setting stay cfg's.  The server
+ * acknowledges the name a client sends whether or not an entry matches.
+ * cfg takes a reference on identities (the caller still frees its own)
+ * and freezes it.  Returns 0, or -1 with MTLS_ERR_INVALID (a name that is
+ * not a host name or wildcard, a name given twice, identities NULL, without
+ * an identity or with server names of its own), MTLS_ERR_NOMEM or
+ * MTLS_ERR_CONFIG_FROZEN; cfg is then unchanged.
+ */
+MTLS_EXPORT int mtls_config_add_sni_identity(struct mtls_config *cfg,
+    const char *names, struct mtls_config *identities);
 
 /*
  * mtls_config_set_ca_file - trust anchors from a PEM file of one or more CA
@@ -516,9 +540,10 @@ MTLS_EXPORT int mtls_config_set_verify_callback(struct mtls_config *cfg,
     mtls_verify_fn fn, void *arg);
 
 /*
- * mtls_config_warning - the index-th warning found when the identity was
- * checked (such as a certificate that expires within 14 days), counting
- * from 0.  Returns a string owned by
+ * mtls_config_warning - the index-th warning found when the identities
+ * were checked (such as a certificate that expires within 14 days),
+ * counting from 0: each identity's in the order they were loaded, then
+ * those of the role checks of mtls_client_new and mtls_server_new.  Returns a string owned by
  * cfg, or NULL when there is no such warning.
  */
 MTLS_EXPORT const char *mtls_config_warning(struct mtls_config *cfg,

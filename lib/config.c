@@ -77,6 +77,7 @@ mtls_config_new(void)
 		return config_new_failed(cfg, MTLS_ERR_TLS, "OpenSSL cannot make "
 		    "a TLS context (SSL_CTX_new_ex)");
 	SSL_CTX_set_alpn_select_cb(cfg->ctx, mtls_alpn_select_cb, cfg);
+	SSL_CTX_set_tlsext_servername_callback(cfg->ctx, mtls_servername_cb);
 	SSL_CTX_set_cert_verify_callback(cfg->ctx, mtls_cert_verify_cb, NULL);
 	SSL_CTX_set_app_data(cfg->ctx, cfg);
 	/* Root plus two intermediates; OpenSSL's default is 100. */
@@ -101,6 +102,8 @@ mtls_config_free(struct mtls_config *cfg)
 	if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
+	mtls_identities_free(cfg);  /* ... once these references are gone */
+	mtls_sni_free(cfg);
 	mtls_session_free(cfg);
 	mtls_verify_cache_free(cfg);
 	free(cfg->alpn);

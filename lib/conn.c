@@ -53,7 +53,7 @@ check_tls_role(struct mtls_config *cfg, enum mtls_role role)
 	    "certificate could ever verify: set a CA file "
 	    "(mtls_config_set_ca_file) or the system store",
 	    role == ROLE_CLIENT ? "server" : "client");
-	ENSURE_CFG(role != ROLE_SERVER || cfg->have_identity, cfg,
+	ENSURE_CFG(role != ROLE_SERVER || cfg->id_count > 0, cfg,
 	    MTLS_ERR_INVALID, "a server needs a certificate and key: set them "
 	    "first (mtls_config_set_cert_file or mtls_config_set_p12_file)");
 	return mtls_preflight_role(cfg, role == ROLE_SERVER);

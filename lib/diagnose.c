@@ -155,7 +155,8 @@ fail_rejected(struct mtls *c, const char *alert)
 		return CONN_FAIL(c, MTLS_ERR_CERT_REJECTED, "client rejected our "
 		    "server certificate: %s", alert);
 	acceptable_ca_names(c, names, sizeof(names));
-	if (!c->cfg->have_identity || c->alert_received == SSL_AD_CERTIFICATE_REQUIRED)
+	if (c->cfg->id_count == 0 ||
+	    c->alert_received == SSL_AD_CERTIFICATE_REQUIRED)
 		return CONN_FAIL(c, MTLS_ERR_CERT_REJECTED, "server requires a "
 		    "client certificate and we sent none (acceptable CA names: "
 		    "%s)", names);
@@ -208,7 +209,7 @@ fail_alert(struct mtls *c, const char *op)
 	/* A TLS 1.2 server refuses a missing certificate with a bare
 	 * handshake_failure (RFC 5246, 7.4.6). */
 	if (c->role == ROLE_CLIENT && c->cert_requested &&
-	    !c->cfg->have_identity &&
+	    c->cfg->id_count == 0 &&
 	    c->alert_received == SSL_AD_HANDSHAKE_FAILURE)
 		return fail_rejected(c, alert);
 	switch (c->alert_received) {

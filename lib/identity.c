@@ -134,49 +134,109 @@ parse_key(struct mtls_config *cfg, const unsigned char *pem, size_t len,
 	    "private key that cannot be read", name);
 }
 
-/* Checks the pair and swaps it into the SSL_CTX; the identity is consumed. */
+/* The config's identity of key_type, or the next free one; NULL: full. */
+static struct mtls_own_identity *
+identity_slot(struct mtls_config *cfg, int key_type)
+{
+	for (int i = 0; i < cfg->id_count; i++)
+		if (cfg->ids[i].key_type == key_type)
+			return &cfg->ids[i];
+	return cfg->id_count < MTLS_MAX_IDENTITIES ? &cfg->ids[cfg->id_count] :
+	    NULL;
+}
+
+static void
+own_identity_free(struct mtls_own_identity *own)
+{
+	X509_free(own->leaf);
+	sk_X509_pop_free(own->chain, X509_free);
+	EVP_PKEY_free(own->key);
+	mtls_identity_notes_free(&own->notes);
+	memset(own, 0, sizeof(*own));
+}
+
+void
+mtls_identities_free(struct mtls_config *cfg)
+{
+	for (int i = 0; i < cfg->id_count; i++)
+		own_identity_free(&cfg->ids[i]);
+	cfg->id_count = 0;
+}
+
+/* Frees old, which own takes the place of, and says so in own's warnings:
+ * a second certificate of a type is more often a mistake than meant. */
+static void
+replace_identity(struct mtls_own_identity *old, struct mtls_own_identity *own)
+{
+	char text[MTLS_ERRBUF];
+
+	snprintf(text, sizeof(text), "%s replaces %s: a config holds one "
+	    "identity per key type (%s)", own->notes.desc, old->notes.desc,
+	    EVP_PKEY_get0_type_name(own->key));
+	mtls_identity_notes_warn(&own->notes, text);
+	own_identity_free(old);
+}
+
+/* Which certificate the key belongs to, said when it is not the leaf. */
+static int
+fail_key_mismatch(struct mtls_config *cfg, struct identity *id,
+    const char *cert_name, const char *key_name)
+{
+	for (int i = 0; i < sk_X509_num(id->chain); i++)
+		if (X509_check_private_key(sk_X509_value(id->chain, i),
+		    id->key) == 1)
+			return CFG_FAIL(cfg, MTLS_ERR_BAD_IDENTITY, "the chain in "
+			    "'%s' is out of order: the certificate of key '%s' is "
+			    "number %d, and it must come first (then its issuer, "
+			    "then that one's)", cert_name, key_name, i + 2);
+	if (strcmp(cert_name, key_name) == 0)
+		return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "the key in '%s' does "
+		    "not match the certificate in it", cert_name);
+	return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "key '%s' does not match "
+	    "certificate '%s'", key_name, cert_name);
+}
+
+/*
+ * Checks the pair and puts it into the SSL_CTX, in place of the identity
+ * of the same key type if there is one; the identity is consumed.
+ */
 static int
 install_identity(struct mtls_config *cfg, struct identity *id,
     const char *cert_name, const char *key_name)
 {
-	struct mtls_identity_notes notes = { 0 };
+	struct mtls_own_identity own = { .key_type =
+	    EVP_PKEY_get_base_id(id->key) }, *slot;
+	int rc = -1;
 
-	if (X509_check_private_key(id->leaf, id->key) != 1) {
-		int i;
-
-		for (i = 0; i < sk_X509_num(id->chain); i++)
-			if (X509_check_private_key(sk_X509_value(id->chain, i),
-			    id->key) == 1) {
-				identity_free(id);
-				return CFG_FAIL(cfg, MTLS_ERR_BAD_IDENTITY, "the chain in "
-				    "'%s' is out of order: the certificate of key '%s' "
-				    "is number %d, and it must come first (then its "
-				    "issuer, then that one's)", cert_name, key_name, i + 2);
-			}
-		identity_free(id);
-		if (strcmp(cert_name, key_name) == 0)
-			return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "the key in '%s' "
-			    "does not match the certificate in it", cert_name);
-		return CFG_FAIL(cfg, MTLS_ERR_KEY_MISMATCH, "key '%s' does not match "
-		    "certificate '%s'", key_name, cert_name);
-	}
-	if (mtls_preflight_identity(cfg, id->leaf,
-	    id->chain_unordered ? NULL : id->chain, cert_name, &notes) != 0) {
-		identity_free(id);
-		return -1;
-	}
+	if (X509_check_private_key(id->leaf, id->key) != 1)
+		rc = fail_key_mismatch(cfg, id, cert_name, key_name);
+	else if ((slot = identity_slot(cfg, own.key_type)) == NULL)
+		rc = CFG_FAIL(cfg, MTLS_ERR_INVALID, "too many identities: a "
+		    "config holds at most %d, one per key type",
+		    MTLS_MAX_IDENTITIES);
+	else if (mtls_preflight_identity(cfg, id->leaf, id->chain_unordered ?
+	    NULL : id->chain, cert_name, &own.notes) != 0)
+		rc = -1;
 	/* Certificate, key and chain in one step: all of them or none. */
-	if (SSL_CTX_use_cert_and_key(cfg->ctx, id->leaf, id->key, id->chain,
-	    1) != 1) {
-		identity_free(id);
-		mtls_identity_notes_free(&notes);
-		return CFG_FAIL_SSL(cfg, MTLS_ERR_FORMAT, "OpenSSL refused the "
+	else if (SSL_CTX_use_cert_and_key(cfg->ctx, id->leaf, id->key,
+	    id->chain, 1) != 1) {
+		mtls_identity_notes_free(&own.notes);
+		rc = CFG_FAIL_SSL(cfg, MTLS_ERR_FORMAT, "OpenSSL refused the "
 		    "certificate '%s'", cert_name);
+	} else {
+		own.leaf = id->leaf;
+		own.chain = id->chain;
+		own.key = id->key;
+		memset(id, 0, sizeof(*id));
+		if (slot == &cfg->ids[cfg->id_count])
+			cfg->id_count++;
+		else
+			replace_identity(slot, &own);
+		*slot = own;
+		rc = 0;
 	}
 	identity_free(id);
-	mtls_identity_notes_commit(cfg, &notes);
-	cfg->have_identity = true;
-	return 0;
+	return rc;
 }
 
 static int

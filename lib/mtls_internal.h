@@ -96,6 +96,25 @@ struct mtls_identity_notes {
 	char *warnings[MTLS_MAX_WARNINGS];
 };
 
+/* One of our identities (identity.c): a config holds one per key type,
+ * as OpenSSL's SSL_CTX does, which picks among them by what the peer
+ * supports.  The SSL_CTX holds references of its own. */
+#define MTLS_MAX_IDENTITIES 6
+struct mtls_own_identity {
+	int key_type;               /* EVP_PKEY_get_base_id of the key */
+	X509 *leaf;
+	STACK_OF(X509) *chain;      /* intermediates, without the leaf */
+	EVP_PKEY *key;
+	struct mtls_identity_notes notes;
+};
+
+/* Identities chosen by the server name a client asks for (sni.c). */
+struct mtls_sni_entry {
+	char **names;               /* lower case; "*.example.org" wildcards */
+	size_t name_count;
+	struct mtls_config *identities; /* a reference, frozen */
+};
+
 struct mtls_config {
 	int refs;                   /* atomic */
 	int frozen;                 /* atomic: set once a connection uses it */
@@ -103,7 +122,10 @@ struct mtls_config {
 	                               from it: errors are then per thread */
 	unsigned long id;           /* unique in the process, never 0 */
 	SSL_CTX *ctx;               /* shared by every connection */
-	bool have_identity;
+	struct mtls_own_identity ids[MTLS_MAX_IDENTITIES];
+	int id_count;
+	struct mtls_sni_entry *sni; /* sni.c */
+	size_t sni_count;
 	bool have_trust;
 	char trust_desc[256];       /* "CA file 'ca.crt'", for messages */
 	int connect_ms, handshake_ms, io_ms;
@@ -124,8 +146,7 @@ struct mtls_config {
 	void *verify_arg;
 	time_t crl_next_update;     /* earliest nextUpdate of its CRLs, or 0 */
 	struct mtls_verify_cache verify_cache; /* verify_cache.c */
-	char identity_desc[300];    /* "certificate 'CN=x' from 'file'" */
-	char *warnings[MTLS_MAX_WARNINGS];
+	char *warnings[MTLS_MAX_WARNINGS]; /* the role checks' */
 	pthread_mutex_t check_lock; /* the role checks of *_new, run once */
 	bool role_ok[2];            /* [server]: the role check passed */
 	/* sessions (session.c) */
@@ -355,11 +376,18 @@ void mtls_describe_identity(X509 *cert, bool with_subject, char *buf,
 int mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
     STACK_OF(X509) *chain, const char *name,
     struct mtls_identity_notes *notes);
-void mtls_identity_notes_commit(struct mtls_config *cfg,
-    struct mtls_identity_notes *notes);
+void mtls_identity_notes_warn(struct mtls_identity_notes *notes,
+    const char *text);
 void mtls_identity_notes_free(struct mtls_identity_notes *notes);
 int mtls_preflight_role(struct mtls_config *cfg, bool server);
 void mtls_warnings_free(struct mtls_config *cfg);
+
+/* identity.c */
+void mtls_identities_free(struct mtls_config *cfg);
+
+/* sni.c: the server's answer to a client's server name */
+int mtls_servername_cb(SSL *ssl, int *alert, void *arg);
+void mtls_sni_free(struct mtls_config *cfg);
 
 /* session_store.c */
 void mtls_store_setup(struct mtls_config *cfg);

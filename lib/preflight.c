@@ -46,28 +46,44 @@ mtls_warnings_free(struct mtls_config *cfg)
 }
 
 void
+mtls_identity_notes_warn(struct mtls_identity_notes *notes, const char *text)
+{
+	add_warning(notes->warnings, text);
+}
+
+void
 mtls_identity_notes_free(struct mtls_identity_notes *notes)
 {
 	free_warnings(notes->warnings);
 }
 
-void
-mtls_identity_notes_commit(struct mtls_config *cfg,
-    struct mtls_identity_notes *notes)
+/* Counts the warnings in a list, steps index past them; the index-th
+ * warning when it is in the list. */
+static const char *
+nth_warning(char **warnings, size_t *index)
 {
-	free_warnings(cfg->warnings);
-	memcpy(cfg->warnings, notes->warnings, sizeof(cfg->warnings));
-	memset(notes->warnings, 0, sizeof(notes->warnings));
-	snprintf(cfg->identity_desc, sizeof(cfg->identity_desc), "%s",
-	    notes->desc);
+	size_t n = 0;
+
+	while (n < MTLS_MAX_WARNINGS && warnings[n] != NULL)
+		n++;
+	if (*index < n)
+		return warnings[*index];
+	*index -= n;
+	return NULL;
 }
 
+/* Each identity's warnings in the order they were loaded, then the role
+ * checks'. */
 MTLS_EXPORT const char *
 mtls_config_warning(struct mtls_config *cfg, size_t index)
 {
-	if (cfg == NULL || index >= MTLS_MAX_WARNINGS)
-		return NULL;
-	return cfg->warnings[index];
+	const char *w = NULL;
+
+	for (int i = 0; cfg != NULL && w == NULL && i < cfg->id_count; i++)
+		w = nth_warning(cfg->ids[i].notes.warnings, &index);
+	if (cfg != NULL && w == NULL)
+		w = nth_warning(cfg->warnings, &index);
+	return w;
 }
 
 /*
@@ -171,20 +187,34 @@ mtls_preflight_identity(struct mtls_config *cfg, X509 *leaf,
 	return 0;
 }
 
+/* Each identity of from, judged on cfg's terms. */
+static int
+check_identities_role(struct mtls_config *cfg, struct mtls_config *from,
+    bool server)
+{
+	for (int i = 0; i < from->id_count; i++) {
+		if (X509_check_purpose(from->ids[i].leaf, server ?
+		    X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT, 0) == 1)
+			continue;
+		if (problem(cfg, cfg->warnings, "%s is not allowed for a TLS %s: "
+		    "its key usage or extended key usage lacks %s, so peers will "
+		    "refuse it", from->ids[i].notes.desc, server ? "server" :
+		    "client", server ? "serverAuth" : "clientAuth") != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The config's identities, and a server's for the names clients ask for. */
 static int
 check_role(struct mtls_config *cfg, bool server)
 {
-	X509 *leaf = SSL_CTX_get0_certificate(cfg->ctx);
-
-	if (leaf == NULL || !cfg->have_identity)
-		return 0;
-	if (X509_check_purpose(leaf, server ? X509_PURPOSE_SSL_SERVER :
-	    X509_PURPOSE_SSL_CLIENT, 0) == 1)
-		return 0;
-	return problem(cfg, cfg->warnings, "%s is not allowed for a TLS %s: its "
-	    "key usage or extended key usage lacks %s, so peers will refuse it",
-	    cfg->identity_desc, server ? "server" : "client",
-	    server ? "serverAuth" : "clientAuth");
+	if (check_identities_role(cfg, cfg, server) != 0)
+		return -1;
+	for (size_t i = 0; server && i < cfg->sni_count; i++)
+		if (check_identities_role(cfg, cfg->sni[i].identities, true) != 0)
+			return -1;
+	return 0;
 }
 
 /*

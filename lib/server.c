@@ -94,7 +94,7 @@ current_config(struct mtls *srv)
 static int
 check_new_tls_config(struct mtls *srv, struct mtls_config *cfg)
 {
-	if (!cfg->have_identity)
+	if (cfg->id_count == 0)
 		return CONN_FAIL(srv, MTLS_ERR_INVALID, "the new configuration has no "
 		    "certificate and key: keeping the current one");
 	if (!cfg->have_trust && !cfg->insecure_noverify &&

@@ -143,5 +143,6 @@ Suite *split_suite(void);
 Suite *wake_suite(void);
 Suite *setters_suite(void);
 Suite *tls_policy_suite(void);
+Suite *identities_suite(void);
 
 #endif

@@ -226,6 +226,10 @@ echo 01 >ca-db/crlnumber
 
 # --- servers
 sign server ca server '/CN=localhost'
+# The same name with an RSA key: a server holding both presents the one
+# each client supports, as nginx does with two ssl_certificate lines.
+ossl genrsa -out server-rsa.key 2048
+sign server-rsa ca server '/CN=localhost'
 sign server-int int server '/CN=localhost'
 cat server-int.crt int.crt >server-chain.crt
 sign serveronly ca serveronly '/CN=serveronly'
