@@ -28,7 +28,7 @@ enum opt_id {
 	O_DATA_RAW, O_OUTPUT, O_INCLUDE, O_HEAD, O_SILENT, O_SHOW_ERROR,
 	O_FAIL, O_CONNECT_TIMEOUT, O_MAX_TIME, O_INSECURE, O_VERBOSE, O_HELP,
 	O_URL, O_TLSV1_2, O_TLSV1_3, O_TLS_MAX, O_CIPHERS, O_TLS13_CIPHERS,
-	O_CURVES
+	O_CURVES, O_NO_ALPN, O_HTTP1_1
 };
 
 static const struct optdef {
@@ -70,6 +70,8 @@ static const struct optdef {
 	{ 0, "ciphers", 1, O_CIPHERS },
 	{ 0, "tls13-ciphers", 1, O_TLS13_CIPHERS },
 	{ 0, "curves", 1, O_CURVES },
+	{ 0, "no-alpn", 0, O_NO_ALPN },
+	{ 0, "http1.1", 0, O_HTTP1_1 },
 };
 #define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
 
@@ -94,6 +96,8 @@ help(void)
 	    "     --ciphers LIST        TLS 1.2 ciphers (OpenSSL syntax)\n"
 	    "     --tls13-ciphers LIST  TLS 1.3 cipher suites\n"
 	    "     --curves LIST         key exchange groups (X25519:P-256)\n"
+	    "     --http1.1             HTTP/1.1, the only version spoken (offered by ALPN)\n"
+	    "     --no-alpn             offer no ALPN protocol\n"
 	    " -k, --insecure            do not verify the server (warns)\n"
 	    " -X, --request METHOD      request method (default GET, POST with -d)\n"
 	    " -H, --header 'Name: value'  extra header (repeatable; 'Name:' removes one)\n"
@@ -255,6 +259,8 @@ set_flag(struct options *o, enum opt_id id)
 	case O_VERBOSE: o->verbose = 1; break;
 	case O_TLSV1_2: o->tls_min = MTLS_TLS1_2; break;
 	case O_TLSV1_3: o->tls_min = MTLS_TLS1_3; break;
+	case O_NO_ALPN: o->no_alpn = 1; break;
+	case O_HTTP1_1: break;          /* all we speak */
 	case O_HELP: help(); break;
 	default: break;
 	}

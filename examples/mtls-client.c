@@ -191,6 +191,9 @@ set_tls_policy(struct mtls_config *cfg, const struct options *o)
 	    mtls_config_set_ciphersuites(cfg, o->tls13_ciphers) != 0) ||
 	    (o->curves && mtls_config_set_groups(cfg, o->curves) != 0))
 		return failure(EXIT_SSL_CIPHER, "%s", mtls_config_error(cfg));
+	/* curl offers the HTTP versions it speaks; ours is HTTP/1.1 */
+	if (!o->no_alpn && mtls_config_set_alpn(cfg, "http/1.1") != 0)
+		return failure(EXIT_TLS, "%s", mtls_config_error(cfg));
 	return 0;
 }
 

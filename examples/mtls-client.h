@@ -44,6 +44,7 @@ struct options {
 	size_t data_len;
 	int has_data;
 	int include, head, silent, show_error, fail, insecure, verbose;
+	int no_alpn;                        /* --no-alpn */
 	int tls_min, tls_max;               /* MTLS_TLS1_*; 0: not given */
 #define TLS_MAX_TOO_OLD (-1)                /* --tls-max 1.0 or 1.1 */
 	const char *ciphers, *tls13_ciphers, *curves;

@@ -24,7 +24,8 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: mtls-server --listen ADDR:PORT (--cert FILE [--key FILE] "
-	    "[--pass PASS] | --p12 FILE[:PASSWORD])\n"
+	    "[--pass PASS] | --p12 FILE[:PASSWORD])...\n"
+	    "         [--server-name NAMES (--cert ... | --p12 ...)...]...\n"
 	    "         --client-ca FILE [--verify-client on|optional|optional_no_ca]\n"
 	    "         [--verify-depth N] [--crl FILE [--crl-chain]] [--ca-names FILE]\n"
 	    "         [--allow-cn PAT] [--allow-ou PAT] [--allow-dns PAT] "
@@ -95,17 +96,74 @@ allow_type(const char *opt)
 static const char **
 string_slot(struct options *o, const char *opt)
 {
-	static const char *const names[] = { "--listen", "--cert", "--key",
-	    "--pass", "--p12", "--client-ca", "--ca-names", "--verify-client",
-	    "--crl", "--root", "--proxy", "--ciphers", "--curves" };
-	const char **slots[] = { &o->listen, &o->cert, &o->key, &o->pass,
-	    &o->p12, &o->client_ca, &o->ca_names, &o->verify_client, &o->crl,
-	    &o->root, &o->proxy, &o->ciphers, &o->curves };
+	static const char *const names[] = { "--listen", "--client-ca",
+	    "--ca-names", "--verify-client", "--crl", "--root", "--proxy",
+	    "--ciphers", "--curves" };
+	const char **slots[] = { &o->listen, &o->client_ca, &o->ca_names,
+	    &o->verify_client, &o->crl, &o->root, &o->proxy, &o->ciphers,
+	    &o->curves };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(opt, names[i]) == 0)
 			return slots[i];
 	return NULL;
+}
+
+/*
+ * --cert and --p12 begin an identity (nginx's ssl_certificate: a second
+ * one adds a certificate of another key type); --key and --pass belong to
+ * the identity begun last.  --server-name starts a group of identities
+ * for those names, as an nginx server block with server_name does.
+ */
+static bool
+identity_option(struct options *o, const char *opt, const char *val)
+{
+	struct identity_opt *id = o->nids > 0 ? &o->ids[o->nids - 1] : NULL;
+	bool begins = !strcmp(opt, "--cert") || !strcmp(opt, "--p12");
+
+	if (!strcmp(opt, "--server-name")) {
+		o->server_names = val;
+		return true;
+	}
+	if (!begins && strcmp(opt, "--key") && strcmp(opt, "--pass"))
+		return false;
+	if (id == NULL || id->names != o->server_names ||
+	    (begins && (id->cert != NULL || id->p12 != NULL))) {
+		if (o->nids == MAX_IDENTITIES) {
+			fprintf(stderr, "mtls-server: more than %d identities "
+			    "(--cert or --p12 options)\n", MAX_IDENTITIES);
+			exit(EXIT_USAGE);
+		}
+		id = &o->ids[o->nids++];
+		id->names = o->server_names;
+	}
+	*(!strcmp(opt, "--cert") ? &id->cert : !strcmp(opt, "--p12") ?
+	    &id->p12 : !strcmp(opt, "--key") ? &id->key : &id->pass) = val;
+	return true;
+}
+
+/* Every identity has a certificate, and the default ones come first. */
+static void
+check_identities(const struct options *o)
+{
+	for (int i = 0; i < o->nids; i++)
+		if (o->ids[i].cert == NULL && o->ids[i].p12 == NULL) {
+			fprintf(stderr, "mtls-server: --key or --pass without the "
+			    "--cert it belongs to\n");
+			exit(EXIT_USAGE);
+		}
+	if (o->nids == 0 || o->ids[0].names != NULL) {
+		fprintf(stderr, "mtls-server: no default identity: give --cert "
+		    "(or --p12) before the first --server-name, for clients "
+		    "that ask for no name or another one\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->server_names != NULL && o->ids[o->nids - 1].names !=
+	    o->server_names) {
+		fprintf(stderr, "mtls-server: --server-name '%s' has no --cert "
+		    "(or --p12) after it\n", o->server_names);
+		exit(EXIT_USAGE);
+	}
 }
 
 /*
@@ -208,6 +266,8 @@ parse_options(int argc, char **argv, struct options *o)
 		i++;
 		if (slot != NULL)
 			*slot = val;
+		else if (identity_option(o, opt, val))
+			continue;
 		else if (!strcmp(opt, "--verify-depth"))
 			o->verify_depth = number(opt, val);
 		else if (!strcmp(opt, "--tickets"))
@@ -233,8 +293,9 @@ parse_options(int argc, char **argv, struct options *o)
 			usage();
 		}
 	}
-	if (o->listen == NULL || (o->cert == NULL && o->p12 == NULL))
+	if (o->listen == NULL || o->nids == 0)
 		usage();
+	check_identities(o);
 	if (o->root != NULL && o->proxy != NULL) {
 		fprintf(stderr, "mtls-server: --root and --proxy exclude each "
 		    "other\n");
@@ -293,9 +354,10 @@ load_tls_policy(struct mtls_config *cfg, const struct options *o)
 static int
 load_settings(struct mtls_config *cfg, const struct options *o)
 {
-	int rc = 0;
+	/* nginx's answer to a client offering HTTP/1.1 by ALPN */
+	int rc = mtls_config_set_alpn(cfg, "http/1.1");
 
-	if (o->tickets >= 0)
+	if (rc == 0 && o->tickets >= 0)
 		rc = mtls_config_set_session_tickets(cfg, (int)o->tickets);
 	for (int i = 0; rc == 0 && i < o->nticket_keys; i++)
 		rc = mtls_config_add_ticket_key_file(cfg, o->ticket_keys[i]);
@@ -324,6 +386,46 @@ load_settings(struct mtls_config *cfg, const struct options *o)
 	return rc == 0 ? load_tls_policy(cfg, o) : rc;
 }
 
+static int
+load_identity_opt(struct mtls_config *cfg, const struct identity_opt *id)
+{
+	return load_identity(cfg, id->cert, id->key, id->pass, id->p12);
+}
+
+/* The default identities into cfg; then, for each --server-name, a config
+ * of its identities, added for its names. */
+static int
+load_identities(struct mtls_config *cfg, const struct options *o)
+{
+	int i = 0, rc = 0;
+
+	for (; rc == 0 && i < o->nids && o->ids[i].names == NULL; i++)
+		rc = load_identity_opt(cfg, &o->ids[i]);
+	if (rc != 0)
+		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(cfg));
+	while (rc == 0 && i < o->nids) {
+		const char *names = o->ids[i].names;
+		struct mtls_config *named = mtls_config_new();
+
+		if (named == NULL) {
+			fprintf(stderr, "mtls-server: %s\n", mtls_config_error(NULL));
+			return -1;
+		}
+		for (; rc == 0 && i < o->nids && o->ids[i].names == names; i++)
+			rc = load_identity_opt(named, &o->ids[i]);
+		for (size_t w = 0; rc == 0 && mtls_config_warning(named, w); w++)
+			fprintf(stderr, "mtls-server: warning: %s\n",
+			    mtls_config_warning(named, w));
+		if (rc != 0)
+			fprintf(stderr, "mtls-server: %s\n", mtls_config_error(named));
+		else if ((rc = mtls_config_add_sni_identity(cfg, names, named)) != 0)
+			fprintf(stderr, "mtls-server: --server-name: %s\n",
+			    mtls_config_error(cfg));
+		mtls_config_free(named);
+	}
+	return rc;
+}
+
 /* A config from the options' files, or NULL after printing why. */
 static struct mtls_config *
 build_config(const struct options *o)
@@ -334,8 +436,11 @@ build_config(const struct options *o)
 		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(NULL));
 		return NULL;
 	}
-	if (load_identity(cfg, o->cert, o->key, o->pass, o->p12) != 0 ||
-	    load_policy(cfg, o) != 0 || load_settings(cfg, o) != 0) {
+	if (load_identities(cfg, o) != 0) {
+		mtls_config_free(cfg);
+		return NULL;
+	}
+	if (load_policy(cfg, o) != 0 || load_settings(cfg, o) != 0) {
 		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(cfg));
 		mtls_config_free(cfg);
 		return NULL;

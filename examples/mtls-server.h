@@ -22,8 +22,19 @@ struct allow_opt {
 	const char *value;
 };
 
+#define MAX_IDENTITIES 8
+
+/* One --cert/--key/--pass or --p12 group, and the --server-name in force
+ * when it was given (NULL: the default identities). */
+struct identity_opt {
+	const char *cert, *key, *pass, *p12, *names;
+};
+
 struct options {
-	const char *listen, *cert, *key, *pass, *p12, *client_ca, *ca_names;
+	const char *listen, *client_ca, *ca_names;
+	struct identity_opt ids[MAX_IDENTITIES];
+	int nids;
+	const char *server_names;   /* the last --server-name */
 	const char *verify_client, *crl, *root, *proxy;
 	const char *ciphers, *curves;   /* nginx's ssl_ciphers, ssl_ecdh_curve */
 	int tls_min, tls_max;       /* from --protocols; 0: the library's */

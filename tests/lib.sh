@@ -26,6 +26,7 @@ testname=$(basename "$0" .sh)
 OPENSSL=${OPENSSL_BIN:-openssl}
 MTLS_ECHO=$top_builddir/examples/mtls-echo
 MTLS_SERVER=$top_builddir/examples/mtls-server
+MTLS_CLIENT=$top_builddir/examples/mtls-client
 
 # Time limit, in seconds, of each foreground command run with `run`.
 : "${TEST_TIMEOUT:=20}"
