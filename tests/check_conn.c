@@ -12,22 +12,6 @@
 
 #include "check_util.h"
 
-static struct mtls_config *server_cfg, *client_cfg;
-
-static void
-setup(void)
-{
-	server_cfg = make_config("server.crt", "server.key", "ca.crt");
-	client_cfg = make_config("client.crt", "client.key", "ca.crt");
-}
-
-static void
-teardown(void)
-{
-	mtls_config_free(server_cfg);
-	mtls_config_free(client_cfg);
-}
-
 /* A plain TCP socket listening on 127.0.0.1; its port in *port. */
 static int
 plain_listener(int *port)
@@ -424,7 +408,7 @@ conn_suite(void)
 	Suite *s = suite_create("conn");
 	TCase *tc = tcase_create("connect-accept");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, configs_setup, configs_teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_connect_by_name);
 	tcase_add_test(tc, test_connect_ipv6);

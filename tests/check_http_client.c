@@ -87,14 +87,14 @@ canned_stop(struct canned *k)
 	mtls_config_free(k->cfg);
 }
 
-static struct mtls_config *client_cfg;
+static struct mtls_config *cli_cfg;
 static struct canned srv;
 static struct mtls *conn;
 
 static void
 setup(void)
 {
-	client_cfg = make_config("client.crt", "client.key", "ca.crt");
+	cli_cfg = make_config("client.crt", "client.key", "ca.crt");
 }
 
 static void
@@ -102,7 +102,7 @@ teardown(void)
 {
 	mtls_free(conn);
 	conn = NULL;
-	mtls_config_free(client_cfg);
+	mtls_config_free(cli_cfg);
 }
 
 /* Serves responses and connects a client to them. */
@@ -112,7 +112,7 @@ serve(const char *const *responses)
 	int rc;
 
 	canned_start(&srv, responses);
-	conn = client_connect(client_cfg, "localhost", srv.port, &rc);
+	conn = client_connect(cli_cfg, "localhost", srv.port, &rc);
 	ck_assert_msg(rc == 0, "%s", mtls_error(conn));
 }
 
@@ -349,7 +349,7 @@ START_TEST(test_url_one_call)
 	char url[128];
 
 	canned_start(&srv, resp);
-	c = mtls_client_new(client_cfg);
+	c = mtls_client_new(cli_cfg);
 	snprintf(url, sizeof(url), "https://localhost:%d/status", srv.port);
 	r = mtls_http_url(c, "GET", url, NULL, 0);
 	ck_assert_msg(r != NULL, "%s", mtls_error(c));
@@ -380,7 +380,7 @@ START_TEST(test_url_query_and_fragment)
 		char url[128];
 
 		canned_start(&srv, resp);
-		c = mtls_client_new(client_cfg);
+		c = mtls_client_new(cli_cfg);
 		snprintf(url, sizeof(url), forms[i][0], srv.port);
 		r = mtls_http_url(c, "GET", url, NULL, 0);
 		ck_assert_msg(r != NULL, "%s", mtls_error(c));
@@ -396,7 +396,7 @@ END_TEST
 
 START_TEST(test_url_not_https)
 {
-	struct mtls *c = mtls_client_new(client_cfg);
+	struct mtls *c = mtls_client_new(cli_cfg);
 
 	ck_assert_ptr_null(mtls_http_url(c, "GET", "http://localhost/", NULL, 0));
 	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_INVALID);

@@ -2,6 +2,9 @@
  * check_identity.c - loading our own certificate and key: separate PEM
  * files, chains, combined PEM, encrypted keys, PKCS#12 (modern, legacy,
  * without password), from files and from memory, and every way that fails.
+ *
+ * Table-driven: each load is a row with its inputs and the code and message
+ * it must get; the cases of other shapes follow the table.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,309 +99,335 @@ server_handshake(void)
 	mtls_config_free(ccfg);
 }
 
-/* ------------------------------------------------------------ PEM files */
-
-START_TEST(test_cert_and_key_files_ok)
+/* A config in use: frozen. */
+static struct mtls *
+freeze(void)
 {
-	ck_assert_cfg_ok(cfg, cert_file("server.crt", "server.key", NULL));
-	assert_can_serve();
+	struct mtls *c;
+
+	ck_assert_cfg_ok(cfg, mtls_config_set_ca_file(cfg, pki("ca.crt")));
+	c = mtls_client_new(cfg);
+	ck_assert_msg(c != NULL, "%s", MSG);
+	return c;
 }
-END_TEST
 
-START_TEST(test_client_cert_and_key_files_ok)
-{
-	ck_assert_cfg_ok(cfg, cert_file("client.crt", "client.key", NULL));
-}
-END_TEST
+/* ------------------------------------------------------------- the table */
 
-START_TEST(test_rsa_cert_and_key_files_ok)
-{
-	ck_assert_cfg_ok(cfg, cert_file("server-cn.crt", "server-cn.key", NULL));
-}
-END_TEST
+/* How a row loads its identity. */
+enum how {
+	PEM_FILES,      /* mtls_config_set_cert_file(cert, key, pass) */
+	P12_FILE,       /* mtls_config_set_p12_file(cert, pass) */
+	PEM_MEM,        /* mtls_config_set_cert_mem: cert's and key's bytes */
+	P12_MEM,        /* mtls_config_set_p12_mem: cert's bytes */
+};
 
-START_TEST(test_passphrase_ignored_for_plain_key)
-{
-	ck_assert_cfg_ok(cfg, cert_file("client.crt", "client.key", "secret"));
-}
-END_TEST
+/* What a row does with an identity that loaded. */
+enum then {
+	NOTHING,
+	CAN_SERVE,              /* a server can be made from it */
+	SERVER_HANDSHAKE,       /* it serves a client trusting only ca.crt */
+	CLIENT_HANDSHAKE,       /* a server sees it as CN cn */
+};
 
-START_TEST(test_chain_file_ok)
-{
-	ck_assert_cfg_ok(cfg, cert_file("server-chain.crt", "server-int.key", NULL));
-	assert_can_serve();
-}
-END_TEST
-
-START_TEST(test_chain_file_intermediate_is_sent)
-{
+/*
+ * One load of an identity: cert and key are files of the test PKI (NULL
+ * and "" are passed as they are).  code MTLS_OK: it loads, then the row
+ * does what then says; else it fails with code and a message holding has
+ * and naming the files names (their paths), and not holding lacks.  A
+ * frozen row loads into a config already in use.
+ */
+static const struct load_row {
+	const char *name;
+	enum how how;
+	const char *cert, *key, *pass;
+	int code;
+	const char *has[2];
+	const char *names[2];
+	const char *lacks;
+	enum then then;
+	const char *cn;
+	bool frozen;
+} loads[] = {
+	/* PEM files */
+	{ "server cert and key files", PEM_FILES, "server.crt", "server.key",
+	  NULL, MTLS_OK, .then = CAN_SERVE },
+	{ "client cert and key files", PEM_FILES, "client.crt", "client.key",
+	  NULL, MTLS_OK, .then = NOTHING },
+	{ "RSA cert and key files", PEM_FILES, "server-cn.crt", "server-cn.key",
+	  NULL, MTLS_OK, .then = NOTHING },
+	{ "passphrase ignored for a plain key", PEM_FILES, "client.crt",
+	  "client.key", "secret", MTLS_OK, .then = NOTHING },
+	{ "chain file", PEM_FILES, "server-chain.crt", "server-int.key", NULL,
+	  MTLS_OK, .then = CAN_SERVE },
 	/* The client trusts only the root: the handshake needs int.crt. */
-	ck_assert_cfg_ok(cfg, cert_file("server-chain.crt", "server-int.key", NULL));
-	server_handshake();
-}
-END_TEST
-
-START_TEST(test_client_chain_file_used)
-{
-	char cn[256];
-
-	ck_assert_cfg_ok(cfg, cert_file("client-chain.crt", "client-int.key", NULL));
-	client_handshake(cn, sizeof(cn));
-	ck_assert_str_eq(cn, "client-int");
-}
-END_TEST
-
-START_TEST(test_combined_pem_ok)
-{
-	char cn[256];
-
-	ck_assert_cfg_ok(cfg, cert_file("client-combined.pem", NULL, NULL));
-	client_handshake(cn, sizeof(cn));
-	ck_assert_str_eq(cn, "client");
-}
-END_TEST
-
-START_TEST(test_encrypted_pkcs8_key_ok)
-{
-	char cn[256];
-
-	ck_assert_cfg_ok(cfg, cert_file("client.crt", "client-enc.key", "secret"));
-	client_handshake(cn, sizeof(cn));
-	ck_assert_str_eq(cn, "client");
-}
-END_TEST
-
-START_TEST(test_encrypted_trad_key_ok)
-{
-	ck_assert_cfg_ok(cfg, cert_file("client.crt", "client-enc-trad.key",
-	    "secret"));
-}
-END_TEST
-
-START_TEST(test_encrypted_pkcs8_key_no_passphrase)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "client-enc.key", NULL),
-	    MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "no passphrase");
-	ck_assert_msg_has(MSG, "is encrypted");
-	ck_assert_msg_has(MSG, pki("client-enc.key"));
-}
-END_TEST
-
-START_TEST(test_encrypted_trad_key_no_passphrase)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "client-enc-trad.key",
-	    NULL), MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "no passphrase");
-	ck_assert_msg_has(MSG, pki("client-enc-trad.key"));
-}
-END_TEST
-
-START_TEST(test_encrypted_pkcs8_key_wrong_passphrase)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "client-enc.key",
-	    "wrong"), MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "wrong passphrase");
-	ck_assert_msg_has(MSG, pki("client-enc.key"));
-}
-END_TEST
-
-START_TEST(test_encrypted_trad_key_wrong_passphrase)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "client-enc-trad.key",
-	    "wrong"), MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "wrong passphrase");
-	ck_assert_msg_has(MSG, pki("client-enc-trad.key"));
-}
-END_TEST
-
-START_TEST(test_encrypted_key_empty_passphrase)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "client-enc.key", ""),
-	    MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "passphrase");
-	ck_assert_msg_has(MSG, pki("client-enc.key"));
-}
-END_TEST
-
-START_TEST(test_encrypted_key_passphrase_prefix_wrong)
-{
+	{ "chain file: the intermediate is sent", PEM_FILES, "server-chain.crt",
+	  "server-int.key", NULL, MTLS_OK, .then = SERVER_HANDSHAKE },
+	{ "client chain file used", PEM_FILES, "client-chain.crt",
+	  "client-int.key", NULL, MTLS_OK, .then = CLIENT_HANDSHAKE,
+	  .cn = "client-int" },
+	{ "combined PEM", PEM_FILES, "client-combined.pem", NULL, NULL, MTLS_OK,
+	  .then = CLIENT_HANDSHAKE, .cn = "client" },
+	{ "encrypted PKCS#8 key", PEM_FILES, "client.crt", "client-enc.key",
+	  "secret", MTLS_OK, .then = CLIENT_HANDSHAKE, .cn = "client" },
+	{ "encrypted traditional key", PEM_FILES, "client.crt",
+	  "client-enc-trad.key", "secret", MTLS_OK, .then = NOTHING },
+	{ "encrypted PKCS#8 key, no passphrase", PEM_FILES, "client.crt",
+	  "client-enc.key", NULL, MTLS_ERR_PASSPHRASE,
+	  .has = { "no passphrase", "is encrypted" },
+	  .names = { "client-enc.key" } },
+	{ "encrypted traditional key, no passphrase", PEM_FILES, "client.crt",
+	  "client-enc-trad.key", NULL, MTLS_ERR_PASSPHRASE,
+	  .has = { "no passphrase" }, .names = { "client-enc-trad.key" } },
+	{ "encrypted PKCS#8 key, wrong passphrase", PEM_FILES, "client.crt",
+	  "client-enc.key", "wrong", MTLS_ERR_PASSPHRASE,
+	  .has = { "wrong passphrase" }, .names = { "client-enc.key" } },
+	{ "encrypted traditional key, wrong passphrase", PEM_FILES,
+	  "client.crt", "client-enc-trad.key", "wrong", MTLS_ERR_PASSPHRASE,
+	  .has = { "wrong passphrase" }, .names = { "client-enc-trad.key" } },
+	{ "encrypted key, empty passphrase", PEM_FILES, "client.crt",
+	  "client-enc.key", "", MTLS_ERR_PASSPHRASE, .has = { "passphrase" },
+	  .names = { "client-enc.key" } },
 	/* A passphrase that starts right is still wrong. */
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "client-enc.key",
-	    "secre"), MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "wrong passphrase");
-}
-END_TEST
+	{ "encrypted key, a prefix of the passphrase", PEM_FILES, "client.crt",
+	  "client-enc.key", "secre", MTLS_ERR_PASSPHRASE,
+	  .has = { "wrong passphrase" } },
+	{ "encrypted combined PEM with its passphrase", PEM_FILES,
+	  "client-enc-combined.pem", NULL, "secret", MTLS_OK, .then = NOTHING },
+	{ "encrypted combined PEM, no passphrase", PEM_FILES,
+	  "client-enc-combined.pem", NULL, NULL, MTLS_ERR_PASSPHRASE,
+	  .has = { "no passphrase" }, .names = { "client-enc-combined.pem" } },
+	{ "encrypted combined PEM, wrong passphrase", PEM_FILES,
+	  "client-enc-combined.pem", NULL, "nope", MTLS_ERR_PASSPHRASE,
+	  .has = { "wrong passphrase" },
+	  .names = { "client-enc-combined.pem" } },
 
-START_TEST(test_enc_combined_with_passphrase_ok)
+	/* PEM file errors */
+	{ "missing certificate file", PEM_FILES, "no-such.crt", "client.key",
+	  NULL, MTLS_ERR_FILE,
+	  .has = { "No such file or directory", "certificate" },
+	  .names = { "no-such.crt" } },
+	{ "missing key file", PEM_FILES, "client.crt", "no-such.key", NULL,
+	  MTLS_ERR_FILE, .has = { "No such file or directory", "key file" },
+	  .names = { "no-such.key" } },
+	{ "missing combined file", PEM_FILES, "no-such.pem", NULL, NULL,
+	  MTLS_ERR_FILE, .has = { "No such file or directory" },
+	  .names = { "no-such.pem" } },
+	{ "certificate file is a directory", PEM_FILES, "ca-dir", "client.key",
+	  NULL, MTLS_ERR_FILE, .has = { "directory" }, .names = { "ca-dir" } },
+	{ "key file is a directory", PEM_FILES, "client.crt", "ca-dir", NULL,
+	  MTLS_ERR_FILE, .has = { "directory" }, .names = { "ca-dir" } },
+	{ "certificate file NULL", PEM_FILES, NULL, "client.key", NULL,
+	  MTLS_ERR_INVALID, .has = { "no certificate file name given" } },
+	{ "certificate file name empty", PEM_FILES, "", "client.key", NULL,
+	  MTLS_ERR_INVALID, .has = { "no certificate file name given" } },
+	{ "key file name empty", PEM_FILES, "client.crt", "", NULL,
+	  MTLS_ERR_INVALID, .has = { "no key file name given" } },
+	{ "certificate not PEM", PEM_FILES, "not-pem.txt", "client.key", NULL,
+	  MTLS_ERR_FORMAT, .has = { "contains no PEM certificate" },
+	  .names = { "not-pem.txt" } },
+	{ "certificate file empty", PEM_FILES, "empty.pem", "client.key", NULL,
+	  MTLS_ERR_FORMAT, .has = { "contains no PEM certificate" },
+	  .names = { "empty.pem" } },
+	{ "certificate file holds a key", PEM_FILES, "client.key", "client.key",
+	  NULL, MTLS_ERR_FORMAT, .has = { "contains no PEM certificate" },
+	  .names = { "client.key" } },
+	{ "certificate file is PKCS#12", PEM_FILES, "client.p12", "client.key",
+	  NULL, MTLS_ERR_FORMAT, .has = { "PKCS#12", "is not PEM" },
+	  .names = { "client.p12" } },
+	{ "key not PEM", PEM_FILES, "client.crt", "not-pem.txt", NULL,
+	  MTLS_ERR_FORMAT, .has = { "contains no PEM private key" },
+	  .names = { "not-pem.txt" } },
+	{ "key file empty", PEM_FILES, "client.crt", "empty.pem", NULL,
+	  MTLS_ERR_FORMAT, .has = { "contains no PEM private key" },
+	  .names = { "empty.pem" } },
+	{ "key file holds a certificate", PEM_FILES, "client.crt", "client.crt",
+	  NULL, MTLS_ERR_FORMAT, .has = { "contains no PEM private key" },
+	  .names = { "client.crt" } },
+	{ "combined file without a key", PEM_FILES, "client.crt", NULL, NULL,
+	  MTLS_ERR_FORMAT, .has = { "contains no private key" },
+	  .names = { "client.crt" } },
+	/* The chain's leaf is server-int, not server: server.key is wrong. */
+	{ "key of another certificate than the chain's", PEM_FILES,
+	  "server-chain.crt", "server.key", NULL, MTLS_ERR_KEY_MISMATCH,
+	  .has = { "does not match" },
+	  .names = { "server.key", "server-chain.crt" } },
+	{ "RSA certificate, EC key", PEM_FILES, "server-cn.crt", "server.key",
+	  NULL, MTLS_ERR_KEY_MISMATCH, .has = { "does not match" } },
+	/* Both missing: the message names the certificate, read first. */
+	{ "both missing: the certificate named", PEM_FILES, "no-such.crt",
+	  "no-such.key", NULL, MTLS_ERR_FILE, .has = { NULL },
+	  .names = { "no-such.crt" } },
+
+	/* PKCS#12 files */
+	{ "PKCS#12", P12_FILE, "client.p12", NULL, "p12pass", MTLS_OK,
+	  .then = CLIENT_HANDSHAKE, .cn = "client" },
+	{ "PKCS#12 without password, NULL", P12_FILE, "client-nopass.p12", NULL,
+	  NULL, MTLS_OK, .then = NOTHING },
+	{ "PKCS#12 without password, empty", P12_FILE, "client-nopass.p12",
+	  NULL, "", MTLS_OK, .then = NOTHING },
+	{ "PKCS#12 without password, given one", P12_FILE, "client-nopass.p12",
+	  NULL, "p12pass", MTLS_ERR_P12_PASSWORD,
+	  .has = { "wrong password for PKCS#12 file" },
+	  .names = { "client-nopass.p12" } },
+	{ "legacy PKCS#12", P12_FILE, "client-legacy.p12", NULL, "p12pass",
+	  MTLS_OK, .then = CLIENT_HANDSHAKE, .cn = "client" },
+	{ "legacy PKCS#12, wrong password", P12_FILE, "client-legacy.p12", NULL,
+	  "wrong", MTLS_ERR_P12_PASSWORD,
+	  .has = { "wrong password for PKCS#12 file" },
+	  .names = { "client-legacy.p12" } },
+	{ "PKCS#12, wrong password", P12_FILE, "client.p12", NULL, "wrong",
+	  MTLS_ERR_P12_PASSWORD, .has = { "wrong password for PKCS#12 file" },
+	  .names = { "client.p12" } },
+	{ "PKCS#12, no password", P12_FILE, "client.p12", NULL, NULL,
+	  MTLS_ERR_P12_PASSWORD,
+	  .has = { "none was given", "protected by a password" },
+	  .names = { "client.p12" } },
+	{ "PKCS#12, empty password", P12_FILE, "client.p12", NULL, "",
+	  MTLS_ERR_P12_PASSWORD, .has = { "none was given" },
+	  .names = { "client.p12" } },
+	{ "PKCS#12 file is PEM", P12_FILE, "client-combined.pem", NULL,
+	  "p12pass", MTLS_ERR_FORMAT,
+	  .has = { "not a PKCS#12 file", "it is PEM" },
+	  .names = { "client-combined.pem" } },
+	{ "PKCS#12 file is text", P12_FILE, "not-pem.txt", NULL, "p12pass",
+	  MTLS_ERR_FORMAT, .has = { "not a PKCS#12 file" },
+	  .names = { "not-pem.txt" },
+	  .lacks = "it is PEM" },
+	{ "PKCS#12 file empty", P12_FILE, "empty.pem", NULL, NULL,
+	  MTLS_ERR_FORMAT, .has = { "not a PKCS#12 file" },
+	  .names = { "empty.pem" } },
+	{ "PKCS#12 file missing", P12_FILE, "no-such.p12", NULL, "p12pass",
+	  MTLS_ERR_FILE, .has = { "No such file or directory", "PKCS#12" },
+	  .names = { "no-such.p12" } },
+	{ "PKCS#12 file is a directory", P12_FILE, "ca-dir", NULL, "p12pass",
+	  MTLS_ERR_FILE, .has = { "directory" }, .names = { "ca-dir" } },
+	{ "PKCS#12 file NULL", P12_FILE, NULL, NULL, "p12pass",
+	  MTLS_ERR_INVALID, .has = { "no PKCS#12 file name given" } },
+
+	/* memory (the library keeps copies: the row frees its buffers before
+	 * the handshake) */
+	{ "memory: certificate and key", PEM_MEM, "client.crt", "client.key",
+	  NULL, MTLS_OK, .then = CLIENT_HANDSHAKE, .cn = "client" },
+	{ "memory: combined", PEM_MEM, "client-combined.pem", NULL, NULL,
+	  MTLS_OK, .then = NOTHING },
+	{ "memory: chain", PEM_MEM, "server-chain.crt", "server-int.key", NULL,
+	  MTLS_OK, .then = SERVER_HANDSHAKE },
+	{ "memory: encrypted key", PEM_MEM, "client.crt", "client-enc.key",
+	  "secret", MTLS_OK, .then = NOTHING },
+	{ "memory: encrypted combined", PEM_MEM, "client-enc-combined.pem",
+	  NULL, "secret", MTLS_OK, .then = NOTHING },
+	{ "memory: encrypted key, no passphrase", PEM_MEM, "client.crt",
+	  "client-enc.key", NULL, MTLS_ERR_PASSPHRASE,
+	  .has = { "no passphrase", "key in memory" } },
+	{ "memory: encrypted key, wrong passphrase", PEM_MEM, "client.crt",
+	  "client-enc-trad.key", "wrong", MTLS_ERR_PASSPHRASE,
+	  .has = { "wrong passphrase", "key in memory" } },
+	{ "memory: combined without a key", PEM_MEM, "client.crt", NULL, NULL,
+	  MTLS_ERR_FORMAT, .has = { "contains no private key",
+	  "certificate in memory" } },
+	{ "memory: PKCS#12", P12_MEM, "client.p12", NULL, "p12pass", MTLS_OK,
+	  .then = CLIENT_HANDSHAKE, .cn = "client" },
+	{ "memory: legacy PKCS#12", P12_MEM, "client-legacy.p12", NULL,
+	  "p12pass", MTLS_OK, .then = NOTHING },
+	{ "memory: PKCS#12, wrong password", P12_MEM, "client.p12", NULL, "bad",
+	  MTLS_ERR_P12_PASSWORD, .has = { "wrong password for PKCS#12 file",
+	  "PKCS#12 in memory" } },
+	{ "memory: PKCS#12 given PEM", P12_MEM, "client-combined.pem", NULL,
+	  NULL, MTLS_ERR_FORMAT, .has = { "it is PEM", "PKCS#12 in memory" } },
+
+	/* each way of loading refused once a connection uses the config */
+	{ "frozen: files", PEM_FILES, "client.crt", "client.key", NULL,
+	  MTLS_ERR_CONFIG_FROZEN, .has = { "in use" }, .frozen = true },
+	{ "frozen: memory", PEM_MEM, "client-combined.pem", NULL, NULL,
+	  MTLS_ERR_CONFIG_FROZEN, .has = { "in use" }, .frozen = true },
+	{ "frozen: PKCS#12 file", P12_FILE, "client.p12", NULL, "p12pass",
+	  MTLS_ERR_CONFIG_FROZEN, .has = { "in use" }, .frozen = true },
+	{ "frozen: PKCS#12 in memory", P12_MEM, "client.p12", NULL, "p12pass",
+	  MTLS_ERR_CONFIG_FROZEN, .has = { "in use" }, .frozen = true },
+};
+
+/* A PKI file's path; NULL and "" as they are. */
+static const char *
+path(const char *name)
 {
-	ck_assert_cfg_ok(cfg, cert_file("client-enc-combined.pem", NULL, "secret"));
+	return name == NULL || *name == '\0' ? name : pki(name);
 }
-END_TEST
 
-START_TEST(test_enc_combined_no_passphrase)
+/* Loads r's identity into cfg; the setter's result. */
+static int
+load(const struct load_row *r)
 {
-	ck_assert_cfg_failed(cfg, cert_file("client-enc-combined.pem", NULL, NULL),
-	    MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "no passphrase");
-	ck_assert_msg_has(MSG, pki("client-enc-combined.pem"));
-}
-END_TEST
+	char *cert = NULL, *key = NULL;
+	size_t clen = 0, klen = 0;
+	int rc;
 
-START_TEST(test_enc_combined_wrong_passphrase)
+	switch (r->how) {
+	case PEM_FILES:
+		return mtls_config_set_cert_file(cfg, path(r->cert), path(r->key),
+		    r->pass);
+	case P12_FILE:
+		return mtls_config_set_p12_file(cfg, path(r->cert), r->pass);
+	case PEM_MEM:
+	case P12_MEM:
+	default:
+		cert = slurp(pki(r->cert), &clen);
+		if (r->key != NULL)
+			key = slurp(pki(r->key), &klen);
+		rc = r->how == P12_MEM ?
+		    mtls_config_set_p12_mem(cfg, cert, clen, r->pass) :
+		    mtls_config_set_cert_mem(cfg, cert, clen, key, klen, r->pass);
+		free(cert);
+		free(key);
+		return rc;
+	}
+}
+
+START_TEST(test_load)
 {
-	ck_assert_cfg_failed(cfg, cert_file("client-enc-combined.pem", NULL,
-	    "nope"), MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "wrong passphrase");
-	ck_assert_msg_has(MSG, pki("client-enc-combined.pem"));
+	const struct load_row *r = &loads[_i];
+	struct mtls *frozen = r->frozen ? freeze() : NULL;
+	int rc = load(r);
+	size_t i;
+	char cn[256];
+
+	if (r->code == MTLS_OK) {
+		ck_assert_msg(rc == 0, "%s: %s", r->name, MSG);
+		ck_assert_cfg_ok(cfg, rc);
+	} else {
+		ck_assert_msg(rc == -1 && mtls_config_error_code(cfg) == r->code,
+		    "%s: expected -1 and %s, got %d and %s: %s", r->name,
+		    mtls_error_name(r->code), rc,
+		    mtls_error_name(mtls_config_error_code(cfg)),
+		    MSG ? MSG : "(null)");
+		ck_assert_ptr_nonnull(MSG);
+		for (i = 0; i < 2 && r->has[i] != NULL; i++)
+			ck_assert_msg_has(MSG, r->has[i]);
+		for (i = 0; i < 2 && r->names[i] != NULL; i++)
+			ck_assert_msg_has(MSG, pki(r->names[i]));
+		if (r->lacks != NULL)
+			ck_assert_msg(strstr(MSG, r->lacks) == NULL, "%s: %s",
+			    r->name, MSG);
+	}
+	switch (r->then) {
+	case CAN_SERVE:
+		assert_can_serve();
+		break;
+	case SERVER_HANDSHAKE:
+		server_handshake();
+		break;
+	case CLIENT_HANDSHAKE:
+		client_handshake(cn, sizeof(cn));
+		ck_assert_str_eq(cn, r->cn);
+		break;
+	case NOTHING:
+	default:
+		break;
+	}
+	mtls_free(frozen);
 }
 END_TEST
 
-/* ------------------------------------------------------ PEM file errors */
-
-START_TEST(test_missing_cert_file)
-{
-	ck_assert_cfg_failed(cfg, cert_file("no-such.crt", "client.key", NULL),
-	    MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("no-such.crt"));
-	ck_assert_msg_has(MSG, "No such file or directory");
-	ck_assert_msg_has(MSG, "certificate");
-}
-END_TEST
-
-START_TEST(test_missing_key_file)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "no-such.key", NULL),
-	    MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("no-such.key"));
-	ck_assert_msg_has(MSG, "No such file or directory");
-	ck_assert_msg_has(MSG, "key file");
-}
-END_TEST
-
-START_TEST(test_missing_combined_file)
-{
-	ck_assert_cfg_failed(cfg, cert_file("no-such.pem", NULL, NULL),
-	    MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("no-such.pem"));
-	ck_assert_msg_has(MSG, "No such file or directory");
-}
-END_TEST
-
-START_TEST(test_cert_file_is_directory)
-{
-	ck_assert_cfg_failed(cfg, cert_file("ca-dir", "client.key", NULL),
-	    MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("ca-dir"));
-	ck_assert_msg_has(MSG, "directory");
-}
-END_TEST
-
-START_TEST(test_key_file_is_directory)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "ca-dir", NULL),
-	    MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("ca-dir"));
-	ck_assert_msg_has(MSG, "directory");
-}
-END_TEST
-
-START_TEST(test_cert_file_null)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_cert_file(cfg, NULL,
-	    pki("client.key"), NULL), MTLS_ERR_INVALID);
-	ck_assert_msg_has(MSG, "no certificate file name given");
-}
-END_TEST
-
-START_TEST(test_cert_file_empty_name)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_cert_file(cfg, "",
-	    pki("client.key"), NULL), MTLS_ERR_INVALID);
-	ck_assert_msg_has(MSG, "no certificate file name given");
-}
-END_TEST
-
-START_TEST(test_key_file_empty_name)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_cert_file(cfg, pki("client.crt"),
-	    "", NULL), MTLS_ERR_INVALID);
-	ck_assert_msg_has(MSG, "no key file name given");
-}
-END_TEST
-
-START_TEST(test_cert_not_pem)
-{
-	ck_assert_cfg_failed(cfg, cert_file("not-pem.txt", "client.key", NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no PEM certificate");
-	ck_assert_msg_has(MSG, pki("not-pem.txt"));
-}
-END_TEST
-
-START_TEST(test_cert_empty_file)
-{
-	ck_assert_cfg_failed(cfg, cert_file("empty.pem", "client.key", NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no PEM certificate");
-	ck_assert_msg_has(MSG, pki("empty.pem"));
-}
-END_TEST
-
-START_TEST(test_cert_is_key_file)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.key", "client.key", NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no PEM certificate");
-	ck_assert_msg_has(MSG, pki("client.key"));
-}
-END_TEST
-
-START_TEST(test_cert_is_p12)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.p12", "client.key", NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "PKCS#12");
-	ck_assert_msg_has(MSG, "is not PEM");
-	ck_assert_msg_has(MSG, pki("client.p12"));
-}
-END_TEST
-
-START_TEST(test_key_not_pem)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "not-pem.txt", NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no PEM private key");
-	ck_assert_msg_has(MSG, pki("not-pem.txt"));
-}
-END_TEST
-
-START_TEST(test_key_empty_file)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "empty.pem", NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no PEM private key");
-	ck_assert_msg_has(MSG, pki("empty.pem"));
-}
-END_TEST
-
-START_TEST(test_key_is_cert_file)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", "client.crt", NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no PEM private key");
-	ck_assert_msg_has(MSG, pki("client.crt"));
-}
-END_TEST
-
-START_TEST(test_combined_without_key)
-{
-	ck_assert_cfg_failed(cfg, cert_file("client.crt", NULL, NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no private key");
-	ck_assert_msg_has(MSG, pki("client.crt"));
-}
-END_TEST
+/* ------------------------------------------------ PEM files, PKCS#12 */
 
 START_TEST(test_key_mismatch)
 {
@@ -413,202 +442,7 @@ START_TEST(test_key_mismatch)
 }
 END_TEST
 
-START_TEST(test_key_mismatch_chain_key)
-{
-	/* The chain's leaf is server-int, not server: server.key is wrong. */
-	ck_assert_cfg_failed(cfg, cert_file("server-chain.crt", "server.key", NULL),
-	    MTLS_ERR_KEY_MISMATCH);
-	ck_assert_msg_has(MSG, pki("server.key"));
-	ck_assert_msg_has(MSG, pki("server-chain.crt"));
-	ck_assert_msg_has(MSG, "does not match");
-}
-END_TEST
-
-START_TEST(test_key_mismatch_rsa_vs_ec)
-{
-	ck_assert_cfg_failed(cfg, cert_file("server-cn.crt", "server.key", NULL),
-	    MTLS_ERR_KEY_MISMATCH);
-	ck_assert_msg_has(MSG, "does not match");
-}
-END_TEST
-
-START_TEST(test_missing_cert_reported_before_key)
-{
-	/* Both missing: the message names the certificate, read first. */
-	ck_assert_cfg_failed(cfg, cert_file("no-such.crt", "no-such.key", NULL),
-	    MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("no-such.crt"));
-}
-END_TEST
-
-/* --------------------------------------------------------------- PKCS#12 */
-
-START_TEST(test_p12_ok)
-{
-	char cn[256];
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_p12_file(cfg, pki("client.p12"),
-	    "p12pass"));
-	client_handshake(cn, sizeof(cn));
-	ck_assert_str_eq(cn, "client");
-}
-END_TEST
-
-START_TEST(test_p12_nopass_null_ok)
-{
-	ck_assert_cfg_ok(cfg, mtls_config_set_p12_file(cfg,
-	    pki("client-nopass.p12"), NULL));
-}
-END_TEST
-
-START_TEST(test_p12_nopass_empty_ok)
-{
-	ck_assert_cfg_ok(cfg, mtls_config_set_p12_file(cfg,
-	    pki("client-nopass.p12"), ""));
-}
-END_TEST
-
-START_TEST(test_p12_nopass_given_password)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg,
-	    pki("client-nopass.p12"), "p12pass"), MTLS_ERR_P12_PASSWORD);
-	ck_assert_msg_has(MSG, "wrong password for PKCS#12 file");
-	ck_assert_msg_has(MSG, pki("client-nopass.p12"));
-}
-END_TEST
-
-START_TEST(test_p12_legacy_ok)
-{
-	char cn[256];
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_p12_file(cfg,
-	    pki("client-legacy.p12"), "p12pass"));
-	client_handshake(cn, sizeof(cn));
-	ck_assert_str_eq(cn, "client");
-}
-END_TEST
-
-START_TEST(test_p12_legacy_wrong_password)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg,
-	    pki("client-legacy.p12"), "wrong"), MTLS_ERR_P12_PASSWORD);
-	ck_assert_msg_has(MSG, "wrong password for PKCS#12 file");
-	ck_assert_msg_has(MSG, pki("client-legacy.p12"));
-}
-END_TEST
-
-START_TEST(test_p12_wrong_password)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, pki("client.p12"),
-	    "wrong"), MTLS_ERR_P12_PASSWORD);
-	ck_assert_msg_has(MSG, "wrong password for PKCS#12 file");
-	ck_assert_msg_has(MSG, pki("client.p12"));
-}
-END_TEST
-
-START_TEST(test_p12_no_password)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, pki("client.p12"),
-	    NULL), MTLS_ERR_P12_PASSWORD);
-	ck_assert_msg_has(MSG, "none was given");
-	ck_assert_msg_has(MSG, "protected by a password");
-	ck_assert_msg_has(MSG, pki("client.p12"));
-}
-END_TEST
-
-START_TEST(test_p12_empty_password)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, pki("client.p12"),
-	    ""), MTLS_ERR_P12_PASSWORD);
-	ck_assert_msg_has(MSG, "none was given");
-	ck_assert_msg_has(MSG, pki("client.p12"));
-}
-END_TEST
-
-START_TEST(test_p12_given_pem)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg,
-	    pki("client-combined.pem"), "p12pass"), MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "not a PKCS#12 file");
-	ck_assert_msg_has(MSG, "it is PEM");
-	ck_assert_msg_has(MSG, pki("client-combined.pem"));
-}
-END_TEST
-
-START_TEST(test_p12_given_text)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, pki("not-pem.txt"),
-	    "p12pass"), MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "not a PKCS#12 file");
-	ck_assert_msg_has(MSG, pki("not-pem.txt"));
-	ck_assert_msg(strstr(MSG, "it is PEM") == NULL, "%s", MSG);
-}
-END_TEST
-
-START_TEST(test_p12_empty_file)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, pki("empty.pem"),
-	    NULL), MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "not a PKCS#12 file");
-	ck_assert_msg_has(MSG, pki("empty.pem"));
-}
-END_TEST
-
-START_TEST(test_p12_missing_file)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, pki("no-such.p12"),
-	    "p12pass"), MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("no-such.p12"));
-	ck_assert_msg_has(MSG, "No such file or directory");
-	ck_assert_msg_has(MSG, "PKCS#12");
-}
-END_TEST
-
-START_TEST(test_p12_file_is_directory)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, pki("ca-dir"),
-	    "p12pass"), MTLS_ERR_FILE);
-	ck_assert_msg_has(MSG, pki("ca-dir"));
-	ck_assert_msg_has(MSG, "directory");
-}
-END_TEST
-
-START_TEST(test_p12_file_null)
-{
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_file(cfg, NULL, "p12pass"),
-	    MTLS_ERR_INVALID);
-	ck_assert_msg_has(MSG, "no PKCS#12 file name given");
-}
-END_TEST
-
 /* ---------------------------------------------------------------- memory */
-
-START_TEST(test_cert_mem_separate_ok)
-{
-	size_t clen, klen;
-	char *cert = slurp(pki("client.crt"), &clen);
-	char *key = slurp(pki("client.key"), &klen);
-	char cn[256];
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_cert_mem(cfg, cert, clen, key, klen,
-	    NULL));
-	free(cert);
-	free(key);              /* the library kept copies */
-	client_handshake(cn, sizeof(cn));
-	ck_assert_str_eq(cn, "client");
-}
-END_TEST
-
-START_TEST(test_cert_mem_combined_ok)
-{
-	size_t len;
-	char *pem = slurp(pki("client-combined.pem"), &len);
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_cert_mem(cfg, pem, len, NULL, 0,
-	    NULL));
-	free(pem);
-}
-END_TEST
 
 START_TEST(test_cert_mem_not_nul_terminated_ok)
 {
@@ -627,87 +461,6 @@ START_TEST(test_cert_mem_not_nul_terminated_ok)
 	free(c2);
 	free(k2);
 	assert_can_serve();
-}
-END_TEST
-
-START_TEST(test_cert_mem_chain_ok)
-{
-	size_t clen, klen;
-	char *cert = slurp(pki("server-chain.crt"), &clen);
-	char *key = slurp(pki("server-int.key"), &klen);
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_cert_mem(cfg, cert, clen, key, klen,
-	    NULL));
-	free(cert);
-	free(key);
-	server_handshake();
-}
-END_TEST
-
-START_TEST(test_cert_mem_encrypted_key_ok)
-{
-	size_t clen, klen;
-	char *cert = slurp(pki("client.crt"), &clen);
-	char *key = slurp(pki("client-enc.key"), &klen);
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_cert_mem(cfg, cert, clen, key, klen,
-	    "secret"));
-	free(cert);
-	free(key);
-}
-END_TEST
-
-START_TEST(test_cert_mem_enc_combined_ok)
-{
-	size_t len;
-	char *pem = slurp(pki("client-enc-combined.pem"), &len);
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_cert_mem(cfg, pem, len, NULL, 0,
-	    "secret"));
-	free(pem);
-}
-END_TEST
-
-START_TEST(test_cert_mem_encrypted_key_no_passphrase)
-{
-	size_t clen, klen;
-	char *cert = slurp(pki("client.crt"), &clen);
-	char *key = slurp(pki("client-enc.key"), &klen);
-
-	ck_assert_cfg_failed(cfg, mtls_config_set_cert_mem(cfg, cert, clen, key,
-	    klen, NULL), MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "no passphrase");
-	ck_assert_msg_has(MSG, "key in memory");
-	free(cert);
-	free(key);
-}
-END_TEST
-
-START_TEST(test_cert_mem_encrypted_key_wrong_passphrase)
-{
-	size_t clen, klen;
-	char *cert = slurp(pki("client.crt"), &clen);
-	char *key = slurp(pki("client-enc-trad.key"), &klen);
-
-	ck_assert_cfg_failed(cfg, mtls_config_set_cert_mem(cfg, cert, clen, key,
-	    klen, "wrong"), MTLS_ERR_PASSPHRASE);
-	ck_assert_msg_has(MSG, "wrong passphrase");
-	ck_assert_msg_has(MSG, "key in memory");
-	free(cert);
-	free(key);
-}
-END_TEST
-
-START_TEST(test_cert_mem_combined_without_key)
-{
-	size_t len;
-	char *pem = slurp(pki("client.crt"), &len);
-
-	ck_assert_cfg_failed(cfg, mtls_config_set_cert_mem(cfg, pem, len, NULL, 0,
-	    NULL), MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "contains no private key");
-	ck_assert_msg_has(MSG, "certificate in memory");
-	free(pem);
 }
 END_TEST
 
@@ -782,55 +535,6 @@ START_TEST(test_cert_mem_empty_key)
 	    NULL), MTLS_ERR_INVALID);
 	ck_assert_msg_has(MSG, "key buffer is empty");
 	free(cert);
-}
-END_TEST
-
-START_TEST(test_p12_mem_ok)
-{
-	size_t len;
-	char *p12 = slurp(pki("client.p12"), &len);
-	char cn[256];
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_p12_mem(cfg, p12, len, "p12pass"));
-	free(p12);
-	client_handshake(cn, sizeof(cn));
-	ck_assert_str_eq(cn, "client");
-}
-END_TEST
-
-START_TEST(test_p12_mem_legacy_ok)
-{
-	size_t len;
-	char *p12 = slurp(pki("client-legacy.p12"), &len);
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_p12_mem(cfg, p12, len, "p12pass"));
-	free(p12);
-}
-END_TEST
-
-START_TEST(test_p12_mem_wrong_password)
-{
-	size_t len;
-	char *p12 = slurp(pki("client.p12"), &len);
-
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_mem(cfg, p12, len, "bad"),
-	    MTLS_ERR_P12_PASSWORD);
-	ck_assert_msg_has(MSG, "wrong password for PKCS#12 file");
-	ck_assert_msg_has(MSG, "PKCS#12 in memory");
-	free(p12);
-}
-END_TEST
-
-START_TEST(test_p12_mem_given_pem)
-{
-	size_t len;
-	char *pem = slurp(pki("client-combined.pem"), &len);
-
-	ck_assert_cfg_failed(cfg, mtls_config_set_p12_mem(cfg, pem, len, NULL),
-	    MTLS_ERR_FORMAT);
-	ck_assert_msg_has(MSG, "it is PEM");
-	ck_assert_msg_has(MSG, "PKCS#12 in memory");
-	free(pem);
 }
 END_TEST
 
@@ -936,169 +640,39 @@ START_TEST(test_second_load_replaces_identity)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- frozen */
-
-static struct mtls *
-freeze(void)
-{
-	struct mtls *c;
-
-	ck_assert_cfg_ok(cfg, mtls_config_set_ca_file(cfg, pki("ca.crt")));
-	c = mtls_client_new(cfg);
-	ck_assert_msg(c != NULL, "%s", MSG);
-	return c;
-}
-
-#define ck_assert_frozen(rc) \
-	do { \
-		ck_assert_cfg_failed(cfg, rc, MTLS_ERR_CONFIG_FROZEN); \
-		ck_assert_msg_has(MSG, "in use"); \
-	} while (0)
-
-START_TEST(test_cert_file_frozen)
-{
-	struct mtls *c = freeze();
-
-	ck_assert_frozen(cert_file("client.crt", "client.key", NULL));
-	mtls_free(c);
-}
-END_TEST
-
-START_TEST(test_cert_mem_frozen)
-{
-	struct mtls *c = freeze();
-	size_t len;
-	char *pem = slurp(pki("client-combined.pem"), &len);
-
-	ck_assert_frozen(mtls_config_set_cert_mem(cfg, pem, len, NULL, 0, NULL));
-	free(pem);
-	mtls_free(c);
-}
-END_TEST
-
-START_TEST(test_p12_file_frozen)
-{
-	struct mtls *c = freeze();
-
-	ck_assert_frozen(mtls_config_set_p12_file(cfg, pki("client.p12"),
-	    "p12pass"));
-	mtls_free(c);
-}
-END_TEST
-
-START_TEST(test_p12_mem_frozen)
-{
-	struct mtls *c = freeze();
-	size_t len;
-	char *p12 = slurp(pki("client.p12"), &len);
-
-	ck_assert_frozen(mtls_config_set_p12_mem(cfg, p12, len, "p12pass"));
-	free(p12);
-	mtls_free(c);
-}
-END_TEST
+#define NROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 Suite *
 identity_suite(void)
 {
 	Suite *s = suite_create("identity");
+	TCase *loading = tcase_create("loads");
 	TCase *pem = tcase_create("pem-files");
-	TCase *pem_err = tcase_create("pem-file-errors");
-	TCase *p12 = tcase_create("pkcs12");
 	TCase *mem = tcase_create("memory");
 	TCase *keep = tcase_create("keep-identity");
-	TCase *frozen = tcase_create("frozen");
-	TCase *all[] = { pem, pem_err, p12, mem, keep, frozen };
+	TCase *all[] = { loading, pem, mem, keep };
 	size_t i;
 
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		tcase_add_checked_fixture(all[i], setup, teardown);
 		tcase_set_timeout(all[i], 30);
+		suite_add_tcase(s, all[i]);
 	}
 
-	tcase_add_test(pem, test_cert_and_key_files_ok);
-	tcase_add_test(pem, test_client_cert_and_key_files_ok);
-	tcase_add_test(pem, test_rsa_cert_and_key_files_ok);
-	tcase_add_test(pem, test_passphrase_ignored_for_plain_key);
-	tcase_add_test(pem, test_chain_file_ok);
-	tcase_add_test(pem, test_chain_file_intermediate_is_sent);
-	tcase_add_test(pem, test_client_chain_file_used);
-	tcase_add_test(pem, test_combined_pem_ok);
-	tcase_add_test(pem, test_encrypted_pkcs8_key_ok);
-	tcase_add_test(pem, test_encrypted_trad_key_ok);
-	tcase_add_test(pem, test_encrypted_pkcs8_key_no_passphrase);
-	tcase_add_test(pem, test_encrypted_trad_key_no_passphrase);
-	tcase_add_test(pem, test_encrypted_pkcs8_key_wrong_passphrase);
-	tcase_add_test(pem, test_encrypted_trad_key_wrong_passphrase);
-	tcase_add_test(pem, test_encrypted_key_empty_passphrase);
-	tcase_add_test(pem, test_encrypted_key_passphrase_prefix_wrong);
-	tcase_add_test(pem, test_enc_combined_with_passphrase_ok);
-	tcase_add_test(pem, test_enc_combined_no_passphrase);
-	tcase_add_test(pem, test_enc_combined_wrong_passphrase);
-	suite_add_tcase(s, pem);
+	tcase_add_loop_test(loading, test_load, 0, NROWS(loads));
 
-	tcase_add_test(pem_err, test_missing_cert_file);
-	tcase_add_test(pem_err, test_missing_key_file);
-	tcase_add_test(pem_err, test_missing_combined_file);
-	tcase_add_test(pem_err, test_cert_file_is_directory);
-	tcase_add_test(pem_err, test_key_file_is_directory);
-	tcase_add_test(pem_err, test_cert_file_null);
-	tcase_add_test(pem_err, test_cert_file_empty_name);
-	tcase_add_test(pem_err, test_key_file_empty_name);
-	tcase_add_test(pem_err, test_cert_not_pem);
-	tcase_add_test(pem_err, test_cert_empty_file);
-	tcase_add_test(pem_err, test_cert_is_key_file);
-	tcase_add_test(pem_err, test_cert_is_p12);
-	tcase_add_test(pem_err, test_key_not_pem);
-	tcase_add_test(pem_err, test_key_empty_file);
-	tcase_add_test(pem_err, test_key_is_cert_file);
-	tcase_add_test(pem_err, test_combined_without_key);
-	tcase_add_test(pem_err, test_key_mismatch);
-	tcase_add_test(pem_err, test_key_mismatch_chain_key);
-	tcase_add_test(pem_err, test_key_mismatch_rsa_vs_ec);
-	tcase_add_test(pem_err, test_missing_cert_reported_before_key);
-	suite_add_tcase(s, pem_err);
+	tcase_add_test(pem, test_key_mismatch);
 
-	tcase_add_test(p12, test_p12_ok);
-	tcase_add_test(p12, test_p12_nopass_null_ok);
-	tcase_add_test(p12, test_p12_nopass_empty_ok);
-	tcase_add_test(p12, test_p12_nopass_given_password);
-	tcase_add_test(p12, test_p12_legacy_ok);
-	tcase_add_test(p12, test_p12_legacy_wrong_password);
-	tcase_add_test(p12, test_p12_wrong_password);
-	tcase_add_test(p12, test_p12_no_password);
-	tcase_add_test(p12, test_p12_empty_password);
-	tcase_add_test(p12, test_p12_given_pem);
-	tcase_add_test(p12, test_p12_given_text);
-	tcase_add_test(p12, test_p12_empty_file);
-	tcase_add_test(p12, test_p12_missing_file);
-	tcase_add_test(p12, test_p12_file_is_directory);
-	tcase_add_test(p12, test_p12_file_null);
-	suite_add_tcase(s, p12);
-
-	tcase_add_test(mem, test_cert_mem_separate_ok);
-	tcase_add_test(mem, test_cert_mem_combined_ok);
 	tcase_add_test(mem, test_cert_mem_not_nul_terminated_ok);
-	tcase_add_test(mem, test_cert_mem_chain_ok);
-	tcase_add_test(mem, test_cert_mem_encrypted_key_ok);
-	tcase_add_test(mem, test_cert_mem_enc_combined_ok);
-	tcase_add_test(mem, test_cert_mem_encrypted_key_no_passphrase);
-	tcase_add_test(mem, test_cert_mem_encrypted_key_wrong_passphrase);
-	tcase_add_test(mem, test_cert_mem_combined_without_key);
 	tcase_add_test(mem, test_cert_mem_key_mismatch);
 	tcase_add_test(mem, test_cert_mem_combined_key_mismatch);
 	tcase_add_test(mem, test_cert_mem_garbage);
 	tcase_add_test(mem, test_cert_mem_null);
 	tcase_add_test(mem, test_cert_mem_empty);
 	tcase_add_test(mem, test_cert_mem_empty_key);
-	tcase_add_test(mem, test_p12_mem_ok);
-	tcase_add_test(mem, test_p12_mem_legacy_ok);
-	tcase_add_test(mem, test_p12_mem_wrong_password);
-	tcase_add_test(mem, test_p12_mem_given_pem);
 	tcase_add_test(mem, test_p12_mem_truncated);
 	tcase_add_test(mem, test_p12_mem_null);
 	tcase_add_test(mem, test_p12_mem_empty);
-	suite_add_tcase(s, mem);
 
 	tcase_add_test(keep, test_failed_load_keeps_identity);
 	tcase_add_test(keep, test_failed_p12_keeps_identity);
@@ -1107,12 +681,5 @@ identity_suite(void)
 	tcase_add_test(keep, test_only_failed_load_gives_no_identity);
 	tcase_add_test(keep, test_only_failed_p12_gives_no_identity);
 	tcase_add_test(keep, test_second_load_replaces_identity);
-	suite_add_tcase(s, keep);
-
-	tcase_add_test(frozen, test_cert_file_frozen);
-	tcase_add_test(frozen, test_cert_mem_frozen);
-	tcase_add_test(frozen, test_p12_file_frozen);
-	tcase_add_test(frozen, test_p12_mem_frozen);
-	suite_add_tcase(s, frozen);
 	return s;
 }

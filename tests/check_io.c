@@ -17,22 +17,6 @@
 
 #include "check_util.h"
 
-static struct mtls_config *server_cfg, *client_cfg;
-
-static void
-setup(void)
-{
-	server_cfg = make_config("server.crt", "server.key", "ca.crt");
-	client_cfg = make_config("client.crt", "client.key", "ca.crt");
-}
-
-static void
-teardown(void)
-{
-	mtls_config_free(server_cfg);
-	mtls_config_free(client_cfg);
-}
-
 static struct mtls *
 connected_client(struct test_server *s, enum serve_mode mode)
 {
@@ -417,7 +401,7 @@ io_suite(void)
 	Suite *s = suite_create("io");
 	TCase *tc = tcase_create("read-write");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, configs_setup, configs_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_large_echo);
 	tcase_add_test(tc, test_clean_close_reads_zero);

@@ -25,6 +25,10 @@ main(void)
 	srunner_add_suite(sr, peer_suite());
 	srunner_add_suite(sr, threads_suite());
 	srunner_add_suite(sr, policy_suite());
+	srunner_add_suite(sr, preflight_suite());
+	srunner_add_suite(sr, sessions_suite());
+	srunner_add_suite(sr, rotation_suite());
+	srunner_add_suite(sr, describe_suite());
 	srunner_add_suite(sr, http_parse_suite());
 	srunner_add_suite(sr, http_client_suite());
 	srunner_add_suite(sr, http_server_suite());

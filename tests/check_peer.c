@@ -12,14 +12,12 @@
 
 #include "check_util.h"
 
-static struct mtls_config *server_cfg, *client_cfg;
 static struct mtls *listener, *sside, *cside;
 
 static void
 setup(void)
 {
-	server_cfg = make_config("server.crt", "server.key", "ca.crt");
-	client_cfg = make_config("client.crt", "client.key", "ca.crt");
+	configs_setup();
 	connect_pair(server_cfg, client_cfg, &listener, &sside, &cside);
 }
 
@@ -29,21 +27,7 @@ teardown(void)
 	mtls_free(cside);
 	mtls_free(sside);
 	mtls_free(listener);
-	mtls_config_free(server_cfg);
-	mtls_config_free(client_cfg);
-}
-
-static X509 *
-load_cert(const char *name)
-{
-	FILE *f = fopen(pki(name), "r");
-	X509 *x;
-
-	ck_assert_ptr_nonnull(f);
-	x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	ck_assert_ptr_nonnull(x);
-	return x;
+	configs_teardown();
 }
 
 static void

@@ -7,8 +7,12 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <check.h>
+#include <openssl/x509.h>
 
 #include "mtls.h"
 
@@ -68,6 +72,31 @@ struct mtls_config *make_bad_identity_config(const char *cert,
 		    mtls_error(c) ? mtls_error(c) : "(null)"); \
 	} while (0)
 
+/* ck_assert_cfg_failed plus: the message contains needle. */
+#define ck_assert_cfg_failed_has(cfg, rc, code, needle) \
+	do { \
+		ck_assert_cfg_failed(cfg, rc, code); \
+		ck_assert_msg_has(mtls_config_error(cfg), needle); \
+	} while (0)
+
+/* What one side saw of one connection. */
+struct seen {
+	int rc;                 /* handshake (server) / connect (client) */
+	int code;               /* MTLS_OK, or the error of the first failure */
+	char msg[1024];
+	int provided, verified, resumed;
+	char subject[512], cn[256], verify_error[512], fingerprint[128];
+	char dns0[256];
+	char ca0[256], ca1[256];        /* client: acceptable CA names */
+	char describe[8192];
+};
+
+/* Records c's identity and facts into *s (not rc, code, msg). */
+void see(struct seen *s, struct mtls *c);
+
+/* How many connections a test server records one by one. */
+enum { MAX_CONNS = 8 };
+
 /* What the test server does with each accepted connection. */
 enum serve_mode {
 	SERVE_ECHO,         /* handshake, echo until the client closes */
@@ -92,6 +121,8 @@ struct test_server {
 	char peer_cn[256];
 	bool peer_provided, peer_verified;
 	bool resumed, chain_cached;
+	/* what each of the first MAX_CONNS connections gave (rc -99: none) */
+	struct seen rec[MAX_CONNS];
 };
 
 /* Starts a server on 127.0.0.1 (or host) on a free port; cfg is borrowed. */
@@ -99,6 +130,10 @@ void server_start(struct test_server *s, struct mtls_config *cfg,
     enum serve_mode mode, int connections);
 void server_start_on(struct test_server *s, struct mtls_config *cfg,
     enum serve_mode mode, int connections, const char *host);
+/* The same on 127.0.0.1:port ("0": a free one): a second server can take
+ * the port of one that has stopped. */
+void server_start_port(struct test_server *s, struct mtls_config *cfg,
+    enum serve_mode mode, int connections, const char *port);
 /* Waits for the server thread and frees it. */
 void server_stop(struct test_server *s);
 
@@ -115,6 +150,108 @@ void connect_pair(struct mtls_config *scfg, struct mtls_config *ccfg,
     struct mtls **listener, struct mtls **server_side,
     struct mtls **client_side);
 
+/*
+ * A real handshake as a table row runs it: a client connects, sends "ping"
+ * and reads the echo (exchange), and both sides' views are recorded.
+ */
+
+/* make_config plus timeouts, so that a library bug ends in a failed
+ * assertion rather than in Check's timeout. */
+struct mtls_config *cfg_new(const char *cert, const char *key,
+    const char *ca);
+
+/*
+ * A client connects to host:port (verifying name, when not NULL, instead of
+ * host), sends "ping", reads the echo and closes.  In TLS 1.3 a server's
+ * refusal of our certificate arrives after the handshake: on the read.
+ * *r gets the first error and what the client saw of the server.
+ */
+void exchange_as(struct mtls_config *ccfg, const char *host,
+    const char *name, int port, struct seen *r);
+/* exchange_as to localhost. */
+void exchange(struct mtls_config *ccfg, int port, struct seen *r);
+/* One connection to an echo server: server config scfg, client config
+ * ccfg (both borrowed); *srv and *cli get what each side saw. */
+void one(struct mtls_config *scfg, struct mtls_config *ccfg,
+    struct seen *srv, struct seen *cli);
+/* As one, for a client identity (PKI files, cert NULL: none) trusting
+ * ca.crt against a server config. */
+void client_as(struct mtls_config *scfg, const char *cert, const char *key,
+    struct seen *srv, struct seen *cli);
+
+/* Both sides of one connection succeeded. */
+#define ck_assert_ok(srv, cli) \
+	do { \
+		ck_assert_msg((cli)->code == MTLS_OK, "client: %s: %s", \
+		    mtls_error_name((cli)->code), (cli)->msg); \
+		ck_assert_msg((srv)->rc == 0, "server: %s: %s", \
+		    mtls_error_name((srv)->code), (srv)->msg); \
+	} while (0)
+
+#define ck_assert_code(seen, want) \
+	ck_assert_msg((seen)->code == (want), "expected %s, got %s: %s", \
+	    mtls_error_name(want), mtls_error_name((seen)->code), (seen)->msg)
+
+/* The server refused the client with code and a message holding needle;
+ * the client learned it was refused (its message is checked by the tests:
+ * it differs for a missing certificate and a refused one). */
+#define ck_assert_server_refused(srv, cli, want, needle) \
+	do { \
+		ck_assert_int_eq((srv)->rc, -1); \
+		ck_assert_code(srv, want); \
+		ck_assert_msg_has((srv)->msg, needle); \
+		ck_assert_code(cli, MTLS_ERR_CERT_REJECTED); \
+		if (getenv("POLICY_DEBUG")) \
+			fprintf(stderr, "%d: server: %s\n    client: %s\n", \
+			    __LINE__, (srv)->msg, (cli)->msg); \
+	} while (0)
+
+/* One setter call of a table of bad (and good) settings. */
+enum setting {
+	SETTING_NONE,               /* no call */
+	SETTING_VERIFY_CLIENT,      /* n: the mode */
+	SETTING_VERIFY_DEPTH,       /* n */
+	SETTING_CA_NAMES_FILE,      /* s: a PKI file name */
+	SETTING_CRL_FILE,           /* s: a PKI file name, n: whole chain */
+	SETTING_ALLOW,              /* n: the type, s: the value (as is) */
+	SETTING_SESSION_CACHE,      /* n */
+	SETTING_SESSION_TICKETS,    /* n */
+	SETTING_SESSION_STORE_BYTES, /* n */
+	SETTING_TICKET_KEY_FILE,    /* s: a PKI file name */
+};
+
+struct setting_case {
+	const char *name;
+	enum setting setting;
+	long n;
+	const char *s;
+	int code;                   /* MTLS_OK, or the error it fails with */
+	const char *has[2];         /* in its message (none: a message) */
+};
+
+/* Makes one setter call on cfg; its result. */
+int apply_setting(struct mtls_config *cfg, enum setting setting, long n,
+    const char *s);
+
+/* Makes the call on a new config and checks its result: code MTLS_OK,
+ * success and no error left; else -1, code, and a message holding has. */
+void run_setting_case(const struct setting_case *c);
+
+/* The shared two-config fixture (tcase_add_checked_fixture): server_cfg
+ * is server.crt, client_cfg client.crt, both trusting ca.crt. */
+extern struct mtls_config *server_cfg, *client_cfg;
+void configs_setup(void);
+void configs_teardown(void);
+
+/* A certificate of the test PKI; the caller frees it. */
+X509 *load_cert(const char *name);
+/* SHA-256 of a PKI certificate's DER: upper-case hex with colons, as
+ * openssl x509 -fingerprint prints it, or plain lower-case hex. */
+void cert_sha256(const char *name, int colons, char *out);
+/* SHA-256 of its SubjectPublicKeyInfo: lower-case hex, or curl's
+ * --pinnedpubkey form "sha256//<base64>". */
+void spki_sha256(const char *name, int curl_form, char *out);
+
 /* A read in a thread of its own, for tests that wake or time it out:
  * start reader_thread with a struct reader; rc is mtls_read's result. */
 struct reader {
@@ -122,6 +259,9 @@ struct reader {
 	ssize_t rc;
 };
 void *reader_thread(void *arg);
+
+/* A test case named name in s, with a timeout of seconds. */
+TCase *check_tcase(Suite *s, const char *name, int seconds);
 
 /* The suites, one per module. */
 Suite *error_suite(void);
@@ -134,6 +274,10 @@ Suite *io_suite(void);
 Suite *peer_suite(void);
 Suite *threads_suite(void);
 Suite *policy_suite(void);
+Suite *preflight_suite(void);
+Suite *sessions_suite(void);
+Suite *rotation_suite(void);
+Suite *describe_suite(void);
 Suite *http_parse_suite(void);
 Suite *http_client_suite(void);
 Suite *http_server_suite(void);

@@ -9,31 +9,6 @@
 
 #include "check_util.h"
 
-/*
- * Connects with the client config, sends and reads one message, and returns
- * the client's error code (MTLS_OK when all worked).  In TLS 1.3 a server's
- * refusal of our certificate arrives after the handshake: on the read.
- */
-static int
-exchange(struct mtls_config *client_cfg, const char *host, int port,
-    char *msg, size_t msg_len)
-{
-	char buf[64];
-	int rc;
-	struct mtls *c = client_connect(client_cfg, host, port, &rc);
-	int code = MTLS_OK;
-
-	if (rc == 0 && mtls_write(c, "ping", 4) == 4 &&
-	    mtls_read(c, buf, sizeof(buf)) > 0)
-		code = MTLS_OK;
-	else
-		code = mtls_error_code(c);
-	snprintf(msg, msg_len, "%s", mtls_error(c) ? mtls_error(c) : "");
-	mtls_close(c);
-	mtls_free(c);
-	return code;
-}
-
 /* Runs one handshake between a server identity and a client identity. */
 struct outcome {
 	int client_code;
@@ -51,10 +26,12 @@ run(struct outcome *o, const char *srv_cert, const char *srv_key,
 	    srv_ca);
 	struct mtls_config *ccfg = make_bad_identity_config(cli_cert, cli_key,
 	    cli_ca);
+	struct seen cli;
 
 	server_start(&o->srv, scfg, SERVE_ECHO, 1);
-	o->client_code = exchange(ccfg, host, o->srv.port, o->client_msg,
-	    sizeof(o->client_msg));
+	exchange_as(ccfg, host, NULL, o->srv.port, &cli);
+	o->client_code = cli.code;
+	snprintf(o->client_msg, sizeof(o->client_msg), "%s", cli.msg);
 	server_stop(&o->srv);
 	mtls_config_free(scfg);
 	mtls_config_free(ccfg);
@@ -439,14 +416,14 @@ START_TEST(test_verify_cache_keeps_no_failure)
 	struct mtls_config *ccfg = make_bad_identity_config("other-client.crt",
 	    "other-client.key", "ca.crt");
 	struct test_server srv;
-	char msg[1024];
+	struct seen cli;
 
 	server_start(&srv, scfg, SERVE_ECHO, 2);
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(exchange(ccfg, "localhost", srv.port, msg,
-		    sizeof(msg)), MTLS_ERR_CERT_REJECTED);
-		ck_assert_msg_has(msg, "server rejected our client certificate: "
-		    "unknown CA");
+		exchange(ccfg, srv.port, &cli);
+		ck_assert_code(&cli, MTLS_ERR_CERT_REJECTED);
+		ck_assert_msg_has(cli.msg, "server rejected our client "
+		    "certificate: unknown CA");
 	}
 	server_stop(&srv);
 	/* What the server said of the second one. */

@@ -19,22 +19,6 @@
 
 #include "check_util.h"
 
-static struct mtls_config *server_cfg, *client_cfg;
-
-static void
-setup(void)
-{
-	server_cfg = make_config("server.crt", "server.key", "ca.crt");
-	client_cfg = make_config("client.crt", "client.key", "ca.crt");
-}
-
-static void
-teardown(void)
-{
-	mtls_config_free(server_cfg);
-	mtls_config_free(client_cfg);
-}
-
 /* The process's open descriptors now (not counting the one that reads
  * them). */
 static int
@@ -379,7 +363,7 @@ wake_suite(void)
 	Suite *s = suite_create("wake");
 	TCase *tc = tcase_create("wake");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, configs_setup, configs_teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_wake_ends_blocked_call, 0,
 	    sizeof(wake_rows) / sizeof(wake_rows[0]));
