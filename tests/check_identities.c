@@ -8,29 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
 #include "check_util.h"
-
-/* The SHA-256 fingerprint of a test PKI certificate, as the library
- * writes one (lower-case hex). */
-static void
-file_fingerprint(const char *name, char *out, size_t len)
-{
-	FILE *f = fopen(pki(name), "r");
-	X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
-	unsigned char md[32];
-	unsigned int md_len = 0;
-	size_t at = 0;
-
-	ck_assert_msg(x != NULL, "cannot read %s", name);
-	ck_assert(X509_digest(x, EVP_sha256(), md, &md_len) == 1);
-	for (unsigned i = 0; i < md_len && at + 2 < len; i++)
-		at += (size_t)snprintf(out + at, len - at, "%02x", md[i]);
-	X509_free(x);
-	fclose(f);
-}
 
 /* Connects to the test server asking for name (NULL: "localhost") with
  * client config ccfg; fails the test unless the handshake succeeds, and
@@ -48,7 +26,7 @@ assert_served(struct test_server *s, struct mtls_config *ccfg,
 		ck_assert_int_eq(mtls_set_verify_name(c, name), 0);
 	ck_assert_msg(mtls_connect(c, "127.0.0.1", port) == 0,
 	    "asking for %s: %s", name ? name : "localhost", mtls_error(c));
-	file_fingerprint(want_cert, want, sizeof(want));
+	cert_sha256(want_cert, 0, want);
 	ck_assert_msg(strcmp(mtls_peer_fingerprint_sha256(c), want) == 0,
 	    "asking for %s: the server presented '%s', not %s",
 	    name ? name : "localhost", mtls_peer_subject(c), want_cert);
