@@ -268,6 +268,10 @@ struct mtls_errstate *mtls_config_errstate(struct mtls_config *cfg);
  * error appended (error.c: mtls_set_error_ssl). */
 int mtls_set_error_ssl(struct mtls_errstate *e, int code, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
+/* OpenSSL's reason for the thread's earliest queued error (never NULL:
+ * "unknown OpenSSL error"), or NULL when the queue is empty: the one
+ * lookup of it, for the messages that quote it in a place of their own. */
+const char *mtls_ssl_reason(void);
 #define CFG_FAIL_SSL(cfg, code, ...) \
 	mtls_set_error_ssl(mtls_config_errstate(cfg), (code), __VA_ARGS__)
 #define CONN_FAIL_SSL(c, code, ...) \
