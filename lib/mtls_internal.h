@@ -16,7 +16,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "http_parse.h"
 #include "mtls.h"
 
 #define MTLS_ERRBUF 1024
@@ -138,9 +137,12 @@ struct mtls_config {
 	int ticket_count;           /* TLS 1.3 tickets per full handshake */
 	struct mtls_ticket_key *ticket_keys;
 	size_t ticket_key_count;
-	/* the HTTP server helper (http_server.c) */
-	struct http_limits http_limits;
-	int http_header_ms, http_idle_ms;
+	/* One extension slot, as struct mtls has: the layer above (the HTTP
+	 * server helper, for its limits) hangs its settings here, made by its
+	 * setters while the config is still mutable, and mtls_config_free
+	 * calls ext_free(cfg) to free them. */
+	void *ext;
+	void (*ext_free)(struct mtls_config *cfg);
 	struct mtls_errstate err;
 };
 
