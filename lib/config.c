@@ -107,6 +107,27 @@ mtls_config_free(struct mtls_config *cfg)
 	free(cfg);
 }
 
+/* The extension slot and the I/O timeout, for the layer above (HTTP). */
+void *
+mtls_config_ext(const struct mtls_config *cfg)
+{
+	return cfg->ext;
+}
+
+void
+mtls_config_set_ext(struct mtls_config *cfg, void *ext,
+    void (*ext_free)(struct mtls_config *cfg))
+{
+	cfg->ext = ext;
+	cfg->ext_free = ext_free;
+}
+
+int
+mtls_config_io_ms(const struct mtls_config *cfg)
+{
+	return cfg->io_ms;
+}
+
 /* "h2,http/1.1" -> "\x02h2\x08http/1.1", the wire format of RFC 7301. */
 static int
 alpn_to_wire(const char *list, unsigned char **out, size_t *out_len)

@@ -236,3 +236,60 @@ mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len)
 		snprintf(buf, len, "the peer");
 	}
 }
+
+/* ------------------------------------------- for the layer above (HTTP) */
+
+struct mtls_config *
+mtls_conn_config(const struct mtls *c)
+{
+	return c->cfg;
+}
+
+const char *
+mtls_conn_peer_desc(const struct mtls *c)
+{
+	return c->peer_desc;
+}
+
+const char *
+mtls_conn_host_header(const struct mtls *c)
+{
+	return c->host_header;
+}
+
+bool
+mtls_conn_is_accepted(const struct mtls *c)
+{
+	return c->role == ROLE_ACCEPTED;
+}
+
+bool
+mtls_conn_is_plain(const struct mtls *c)
+{
+	return c->plain;
+}
+
+bool
+mtls_conn_handshake_done(const struct mtls *c)
+{
+	return c->handshake_done;
+}
+
+bool
+mtls_conn_has_failed(const struct mtls *c)
+{
+	return c->fatal;
+}
+
+void *
+mtls_conn_ext(const struct mtls *c)
+{
+	return c->ext;
+}
+
+void
+mtls_conn_set_ext(struct mtls *c, void *ext, void (*ext_free)(struct mtls *c))
+{
+	c->ext = ext;
+	c->ext_free = ext_free;
+}

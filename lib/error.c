@@ -213,6 +213,12 @@ mtls_config_errstate(struct mtls_config *cfg)
 	return &thread_error.err;
 }
 
+struct mtls_errstate *
+mtls_conn_errstate(struct mtls *c)
+{
+	return &c->err;
+}
+
 /* What mtls_config_error reads for cfg: this thread's record of it if it
  * has one, else what the config kept from before it was shared. */
 static const struct mtls_errstate *

@@ -79,8 +79,10 @@ build_request(struct mtls *c, struct http_request *p, const char *method,
 	    http_append(&req, &len, &cap, target, strlen(target)) &&
 	    http_append(&req, &len, &cap, " HTTP/1.1\r\n", 11);
 	if (ok && !has_header(headers, "Host")) {
-		snprintf(line, sizeof(line), "Host: %s\r\n", c->host_header ?
-		    c->host_header : "localhost");
+		const char *host = mtls_conn_host_header(c);
+
+		snprintf(line, sizeof(line), "Host: %s\r\n",
+		    host != NULL ? host : "localhost");
 		ok = http_append(&req, &len, &cap, line, strlen(line));
 	}
 	for (; ok && headers != NULL && *headers != NULL; headers++)
@@ -256,7 +258,7 @@ mtls_http_resume(struct mtls *c)
 {
 	if (c == NULL)
 		return NULL;
-	if (c->ext == NULL || HTTP_CONN(c)->request == NULL) {
+	if (HTTP_CONN(c) == NULL || HTTP_CONN(c)->request == NULL) {
 		CONN_FAIL(c, MTLS_ERR_INVALID, "no interrupted HTTP request to "
 		    "resume on this connection");
 		return NULL;
@@ -329,13 +331,14 @@ int
 mtls_http_split_url(struct mtls *c, const char *url, char *host, size_t host_len,
     char *port, size_t port_len, char *target, size_t target_len)
 {
-	const char *scheme = c->plain ? "http://" : "https://";
+	bool plain = mtls_conn_is_plain(c);
+	const char *scheme = plain ? "http://" : "https://";
 	const char *p, *end, *colon;
 	size_t n;
 
 	if (url == NULL || strncasecmp(url, scheme, strlen(scheme)) != 0)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' is not %s (%s)",
-		    url ? url : "", scheme, c->plain ? "this client's config is "
+		    url ? url : "", scheme, plain ? "this client's config is "
 		    "plaintext: mtls_config_insecure_plaintext" : "mTLS needs TLS");
 	p = url + strlen(scheme);
 	end = p + strcspn(p, "/?#");
@@ -346,7 +349,7 @@ mtls_http_split_url(struct mtls *c, const char *url, char *host, size_t host_len
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' has no host", url);
 	snprintf(host, host_len, "%.*s", (int)n, p);
 	snprintf(port, port_len, "%.*s", colon ? (int)(end - colon - 1) : 3,
-	    colon ? colon + 1 : c->plain ? "80" : "443");
+	    colon ? colon + 1 : plain ? "80" : "443");
 	/* The request target: path and query; a fragment is not sent
 	 * (RFC 9110, 4.2.4), and "https://h?q" asks for "/?q". */
 	n = strcspn(end, "#");

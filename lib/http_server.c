@@ -34,11 +34,11 @@ static const struct http_config http_config_default = {
 	.idle_ms = 75000,           /* nginx's keepalive_timeout */
 };
 
-/* cfg's settings: its own, or the defaults. */
+/* The settings of c's config: its own, or the defaults. */
 static const struct http_config *
-http_config_of(const struct mtls_config *cfg)
+http_config_of(const struct mtls *c)
 {
-	const struct http_config *hc = cfg->ext;
+	const struct http_config *hc = mtls_config_ext(mtls_conn_config(c));
 
 	return hc != NULL ? hc : &http_config_default;
 }
@@ -46,8 +46,8 @@ http_config_of(const struct mtls_config *cfg)
 static void
 http_config_free(struct mtls_config *cfg)
 {
-	free(cfg->ext);
-	cfg->ext = NULL;
+	free(mtls_config_ext(cfg));
+	mtls_config_set_ext(cfg, NULL, NULL);
 }
 
 /* cfg's settings to change, made with the defaults when it has none yet:
@@ -55,7 +55,7 @@ http_config_free(struct mtls_config *cfg)
 static struct http_config *
 http_config_to_set(struct mtls_config *cfg)
 {
-	struct http_config *hc = cfg->ext;
+	struct http_config *hc = mtls_config_ext(cfg);
 
 	if (hc != NULL)
 		return hc;
@@ -64,8 +64,7 @@ http_config_to_set(struct mtls_config *cfg)
 		return NULL;
 	}
 	*hc = http_config_default;
-	cfg->ext = hc;
-	cfg->ext_free = http_config_free;
+	mtls_config_set_ext(cfg, hc, http_config_free);
 	return hc;
 }
 
@@ -298,17 +297,17 @@ refuse(struct mtls *c, int status, int code, const char *head, size_t len,
 	free(HTTP_CONN(c)->refused_line);
 	HTTP_CONN(c)->refused_line = escaped_request_line(head, len, req);
 	HTTP_CONN(c)->refused = status;
-	bad_request_cause(status, &http_config_of(c->cfg)->limits, head, len,
-	    fault, cause, sizeof(cause));
+	bad_request_cause(status, &http_config_of(c)->limits, head, len, fault,
+	    cause, sizeof(cause));
 	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nContent-Type: "
 	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
 	    "%d %s\n", status, reason, strlen(reason) + 5, status, reason);
 	HTTP_CONN(c)->done = true;
-	if (!c->fatal)
+	if (!mtls_conn_has_failed(c))
 		(void)mtls_write(c, resp, (size_t)n);
 	return CONN_FAIL(c, code, "client %s sent a bad HTTP request: %s; "
-	    "answered %d %s and ended the connection", c->peer_desc, cause,
-	    status, reason);
+	    "answered %d %s and ended the connection", mtls_conn_peer_desc(c),
+	    cause, status, reason);
 }
 
 /*
@@ -322,7 +321,7 @@ static int
 await_next_request(struct mtls *c, int flags)
 {
 	bool nowait = (flags & MTLS_HTTP_NOWAIT) != 0;
-	int idle_ms = http_config_of(c->cfg)->idle_ms;
+	int idle_ms = http_config_of(c)->idle_ms;
 	/* A deadline already past polls once without waiting. */
 	struct http_timer t = { nowait ? 0 : mtls_deadline(idle_ms), idle_ms,
 	    "waiting for the next HTTP request" };
@@ -334,12 +333,12 @@ await_next_request(struct mtls *c, int flags)
 		return 1;
 	/* A handshake waiting for the client is parked like an idle
 	 * connection, its deadline counted from accept. */
-	if (nowait && !c->handshake_done && !c->plain &&
+	if (nowait && !mtls_conn_handshake_done(c) && !mtls_conn_is_plain(c) &&
 	    (n = mtls_handshake_step(c)) != 0)
 		return (int)n;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
 	http_inbuf_free(&hc->in);
-	if (nowait && c->handshake_done && !mtls_input_pending(c))
+	if (nowait && mtls_conn_handshake_done(c) && !mtls_input_pending(c))
 		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
 	if ((n = http_fill(c, &t)) > 0)
 		return 1;
@@ -348,12 +347,12 @@ await_next_request(struct mtls *c, int flags)
 		return (int)n;
 	code = mtls_error_code(c);
 	if (n < 0 && nowait && code == MTLS_ERR_TIMEOUT) {
-		mtls_clear_error(&c->err);
+		mtls_clear_error(mtls_conn_errstate(c));
 		return MTLS_WANT_POLLIN;
 	}
 	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
 	    code == MTLS_ERR_CLOSED) {
-		mtls_clear_error(&c->err);
+		mtls_clear_error(mtls_conn_errstate(c));
 		HTTP_CONN(c)->done = true;
 		return 0;
 	}
@@ -365,7 +364,7 @@ await_next_request(struct mtls *c, int flags)
 static int
 read_request_head(struct mtls *c, struct mtls_http_req *req)
 {
-	const struct http_config *hcfg = http_config_of(c->cfg);
+	const struct http_config *hcfg = http_config_of(c);
 	struct http_timer t = { mtls_deadline(hcfg->header_ms), hcfg->header_ms,
 	    "reading the HTTP request head" };
 	struct http_inbuf *in = &HTTP_CONN(c)->in;
@@ -379,7 +378,8 @@ read_request_head(struct mtls *c, struct mtls_http_req *req)
 	}
 	if (end == -3)
 		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "client %s closed the "
-		    "connection inside an HTTP request head", c->peer_desc);
+		    "connection inside an HTTP request head",
+		    mtls_conn_peer_desc(c));
 	if (end == -1 && mtls_error_code(c) == MTLS_ERR_TIMEOUT)
 		return refuse(c, 408, MTLS_ERR_TIMEOUT, in->data + in->off,
 		    in->len - in->off, NULL, NULL);
@@ -401,9 +401,10 @@ static void
 start_body(struct mtls *c, struct mtls_http_req *req)
 {
 	const char *expect = http_head_get(&req->head, "Expect", 0);
-	const struct http_config *hcfg = http_config_of(c->cfg);
+	const struct http_config *hcfg = http_config_of(c);
 	/* Without an I/O timeout, the header timeout bounds each body read. */
-	int body_ms = c->cfg->io_ms > 0 ? 0 : hcfg->header_ms;
+	int body_ms = mtls_config_io_ms(mtls_conn_config(c)) > 0 ? 0 :
+	    hcfg->header_ms;
 
 	http_body_init(&req->reader, &req->head, hcfg->limits.max_body,
 	    "client", body_ms);
@@ -460,7 +461,7 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 	if (out == NULL)
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "no place for the request");
 	*out = NULL;
-	if (c->role != ROLE_ACCEPTED)
+	if (!mtls_conn_is_accepted(c))
 		return CONN_FAIL(c, MTLS_ERR_INVALID, "not an accepted connection: "
 		    "requests are read on the server side");
 	if (http_conn_attach(c) != 0)
