@@ -50,9 +50,31 @@ struct mtls_errstate *mtls_conn_errstate(struct mtls *c);
 	mtls_set_error_ssl(mtls_config_errstate(cfg), (code), __VA_ARGS__)
 #define CONN_FAIL_SSL(c, code, ...) \
 	mtls_set_error_ssl(mtls_conn_errstate(c), (code), __VA_ARGS__)
-/* ENSURE(cond, object, code, msg...): fail the call unless cond holds. */
+/*
+ * Guards, in the manner of s2n's: ENSURE_X(cond, object, code, msg...)
+ * fails the call unless cond holds, recording code and the message on the
+ * object; the function returns -1, or NULL with the _PTR forms (functions
+ * that return a pointer).  cond is evaluated once; the object and the
+ * message only when it fails.
+ */
 #define ENSURE_CFG(cond, cfg, code, ...) \
 	do { if (!(cond)) return CFG_FAIL(cfg, code, __VA_ARGS__); } while (0)
+#define ENSURE_CONN(cond, c, code, ...) \
+	do { if (!(cond)) return CONN_FAIL(c, code, __VA_ARGS__); } while (0)
+#define ENSURE_CFG_PTR(cond, cfg, code, ...) \
+	do { \
+		if (!(cond)) { \
+			(void)CFG_FAIL(cfg, code, __VA_ARGS__); \
+			return NULL; \
+		} \
+	} while (0)
+#define ENSURE_CONN_PTR(cond, c, code, ...) \
+	do { \
+		if (!(cond)) { \
+			(void)CONN_FAIL(c, code, __VA_ARGS__); \
+			return NULL; \
+		} \
+	} while (0)
 
 /* util.c: a config's setters call this first (0, or -1 with
  * MTLS_ERR_CONFIG_FROZEN once a connection uses it). */

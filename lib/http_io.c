@@ -52,8 +52,8 @@ make_room(struct mtls *c, struct http_inbuf *in)
 	}
 	if (in->len + READ_CHUNK + 1 <= in->cap)
 		return 0;
-	if ((grown = realloc(in->data, in->len + READ_CHUNK + 1)) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN((grown = realloc(in->data, in->len + READ_CHUNK + 1)) != NULL,
+	    c, MTLS_ERR_NOMEM, "out of memory");
 	in->data = grown;
 	in->cap = in->len + READ_CHUNK + 1;
 	return 0;
@@ -279,8 +279,8 @@ http_conn_attach(struct mtls *c)
 
 	if (mtls_conn_ext(c) != NULL)
 		return 0;
-	if ((hc = calloc(1, sizeof(*hc))) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN((hc = calloc(1, sizeof(*hc))) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
 	mtls_conn_set_ext(c, hc, http_conn_free);
 	return 0;
 }

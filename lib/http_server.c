@@ -59,10 +59,8 @@ http_config_to_set(struct mtls_config *cfg)
 
 	if (hc != NULL)
 		return hc;
-	if ((hc = malloc(sizeof(*hc))) == NULL) {
-		CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory");
-		return NULL;
-	}
+	ENSURE_CFG_PTR((hc = malloc(sizeof(*hc))) != NULL, cfg, MTLS_ERR_NOMEM,
+	    "out of memory");
 	*hc = http_config_default;
 	mtls_config_set_ext(cfg, hc, http_config_free);
 	return hc;
@@ -443,10 +441,9 @@ read_whole_body(struct mtls_http_req *req)
 	ssize_t n;
 
 	while ((n = mtls_http_req_read_body(req, chunk, sizeof(chunk))) > 0)
-		if (!http_append(&req->body, &req->body_len, &req->body_cap, chunk,
-		    (size_t)n))
-			return CONN_FAIL(req->conn, MTLS_ERR_NOMEM, "out of memory "
-			    "reading a request body of %zu bytes", req->body_len);
+		ENSURE_CONN(http_append(&req->body, &req->body_len, &req->body_cap,
+		    chunk, (size_t)n), req->conn, MTLS_ERR_NOMEM, "out of memory "
+		    "reading a request body of %zu bytes", req->body_len);
 	return n < 0 ? -1 : 0;
 }
 
@@ -458,12 +455,10 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 
 	if (c == NULL)
 		return -1;
-	if (out == NULL)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "no place for the request");
+	ENSURE_CONN(out != NULL, c, MTLS_ERR_INVALID, "no place for the request");
 	*out = NULL;
-	if (!mtls_conn_is_accepted(c))
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "not an accepted connection: "
-		    "requests are read on the server side");
+	ENSURE_CONN(mtls_conn_is_accepted(c), c, MTLS_ERR_INVALID, "not an "
+	    "accepted connection: requests are read on the server side");
 	if (http_conn_attach(c) != 0)
 		return -1;
 	if (HTTP_CONN(c)->pending) {
@@ -480,8 +475,8 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 		return 0;
 	if (rc < 0)
 		return rc;
-	if ((req = calloc(1, sizeof(*req))) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN((req = calloc(1, sizeof(*req))) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
 	req->conn = c;
 	if ((rc = read_request_head(c, req)) != 1)
 		goto fail;
