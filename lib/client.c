@@ -20,12 +20,10 @@ check_client(struct mtls *c)
 {
 	if (c == NULL)
 		return -1;
-	if (c->role != ROLE_CLIENT)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect needs a client object "
-		    "(mtls_client_new)");
-	if (c->attached || c->fd >= 0)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "this client is already "
-		    "connected: use a new client object per connection");
+	ENSURE_CONN(c->role == ROLE_CLIENT, c, MTLS_ERR_INVALID, "connect needs "
+	    "a client object (mtls_client_new)");
+	ENSURE_CONN(!c->attached && c->fd < 0, c, MTLS_ERR_INVALID, "this client "
+	    "is already connected: use a new client object per connection");
 	return 0;
 }
 
@@ -166,11 +164,10 @@ mtls_connect(struct mtls *c, const char *host, const char *port)
 
 	if (check_client(c) != 0)
 		return -1;
-	if (host == NULL || *host == '\0' || port == NULL || *port == '\0')
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect needs a host and a "
-		    "port");
-	if ((bare = strip_brackets(host)) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN(host != NULL && *host != '\0' && port != NULL &&
+	    *port != '\0', c, MTLS_ERR_INVALID, "connect needs a host and a port");
+	ENSURE_CONN((bare = strip_brackets(host)) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
 	snprintf(c->peer_desc, sizeof(c->peer_desc), strchr(bare, ':') ?
 	    "[%s]:%s" : "%s:%s", bare, port);
 	rc = connect_tcp(c, bare, port);
@@ -200,9 +197,8 @@ mtls_connect_socket(struct mtls *c, int fd, const char *servername)
 	if (name != NULL && *name == '\0')
 		name = NULL;
 	/* A plain connection verifies no name: one only names HTTP's Host. */
-	if (fd < 0 || (name == NULL && !c->plain))
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "connect_socket needs a socket "
-		    "and the server name to verify");
+	ENSURE_CONN(fd >= 0 && (name != NULL || c->plain), c, MTLS_ERR_INVALID,
+	    "connect_socket needs a socket and the server name to verify");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		mtls_describe_addr((struct sockaddr *)&ss, c->peer_desc,
 		    sizeof(c->peer_desc));

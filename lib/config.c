@@ -13,8 +13,6 @@
 #define DEFAULT_CONNECT_MS 30000
 #define DEFAULT_HANDSHAKE_MS 30000
 #define DEFAULT_VERIFY_DEPTH 2
-#define DEFAULT_HTTP_HEADER_MS 60000    /* nginx's client_header_timeout */
-#define DEFAULT_HTTP_IDLE_MS 75000      /* nginx's keepalive_timeout */
 
 /* Never prompt: a key that needs a passphrase we were not given fails. */
 static int
@@ -67,9 +65,6 @@ mtls_config_new(void)
 	cfg->id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
 	cfg->connect_ms = DEFAULT_CONNECT_MS;
 	cfg->handshake_ms = DEFAULT_HANDSHAKE_MS;
-	http_limits_default(&cfg->http_limits);
-	cfg->http_header_ms = DEFAULT_HTTP_HEADER_MS;
-	cfg->http_idle_ms = DEFAULT_HTTP_IDLE_MS;
 	if (pthread_mutex_init(&cfg->check_lock, NULL) != 0)
 		return config_new_failed(cfg, MTLS_ERR_IO, "no mutex to be had");
 	cfg->ctx = SSL_CTX_new_ex(mtls_libctx(), NULL, TLS_method());
@@ -101,6 +96,8 @@ mtls_config_free(struct mtls_config *cfg)
 {
 	if (cfg == NULL || __atomic_sub_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	if (cfg->ext_free != NULL)
+		cfg->ext_free(cfg);
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
 	mtls_identities_free(cfg);  /* ... once these references are gone */
 	mtls_sni_free(cfg);
@@ -111,6 +108,27 @@ mtls_config_free(struct mtls_config *cfg)
 	mtls_warnings_free(cfg);
 	pthread_mutex_destroy(&cfg->check_lock);
 	free(cfg);
+}
+
+/* The extension slot and the I/O timeout, for the layer above (HTTP). */
+void *
+mtls_config_ext(const struct mtls_config *cfg)
+{
+	return cfg->ext;
+}
+
+void
+mtls_config_set_ext(struct mtls_config *cfg, void *ext,
+    void (*ext_free)(struct mtls_config *cfg))
+{
+	cfg->ext = ext;
+	cfg->ext_free = ext_free;
+}
+
+int
+mtls_config_io_ms(const struct mtls_config *cfg)
+{
+	return cfg->io_ms;
 }
 
 /* "h2,http/1.1" -> "\x02h2\x08http/1.1", the wire format of RFC 7301. */

@@ -131,9 +131,8 @@ mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
 {
 	int flags = fcntl(fd, F_GETFL);
 
-	if (flags < 0)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "not a usable socket (fd %d): %s",
-		    fd, strerror(errno));
+	ENSURE_CONN(flags >= 0, c, MTLS_ERR_INVALID, "not a usable socket (fd %d): "
+	    "%s", fd, strerror(errno));
 	c->nonblocking = !own_fd && (flags & O_NONBLOCK);
 	if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
 		return CONN_FAIL(c, MTLS_ERR_IO, "cannot set socket options: %s",
@@ -201,13 +200,12 @@ mtls_set_verify_name(struct mtls *c, const char *name)
 
 	if (c == NULL)
 		return -1;
-	if (c->role != ROLE_CLIENT || c->attached)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "the verify name is set on a "
-		    "client before it connects");
-	if (name == NULL || *name == '\0')
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "empty verify name");
-	if ((copy = strdup(name)) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN(c->role == ROLE_CLIENT && !c->attached, c, MTLS_ERR_INVALID,
+	    "the verify name is set on a client before it connects");
+	ENSURE_CONN(name != NULL && *name != '\0', c, MTLS_ERR_INVALID,
+	    "empty verify name");
+	ENSURE_CONN((copy = strdup(name)) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
 	free(c->verify_name);
 	c->verify_name = copy;
 	return 0;
@@ -235,4 +233,61 @@ mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len)
 	} else {
 		snprintf(buf, len, "the peer");
 	}
+}
+
+/* ------------------------------------------- for the layer above (HTTP) */
+
+struct mtls_config *
+mtls_conn_config(const struct mtls *c)
+{
+	return c->cfg;
+}
+
+const char *
+mtls_conn_peer_desc(const struct mtls *c)
+{
+	return c->peer_desc;
+}
+
+const char *
+mtls_conn_host_header(const struct mtls *c)
+{
+	return c->host_header;
+}
+
+bool
+mtls_conn_is_accepted(const struct mtls *c)
+{
+	return c->role == ROLE_ACCEPTED;
+}
+
+bool
+mtls_conn_is_plain(const struct mtls *c)
+{
+	return c->plain;
+}
+
+bool
+mtls_conn_handshake_done(const struct mtls *c)
+{
+	return c->handshake_done;
+}
+
+bool
+mtls_conn_has_failed(const struct mtls *c)
+{
+	return c->fatal;
+}
+
+void *
+mtls_conn_ext(const struct mtls *c)
+{
+	return c->ext;
+}
+
+void
+mtls_conn_set_ext(struct mtls *c, void *ext, void (*ext_free)(struct mtls *c))
+{
+	c->ext = ext;
+	c->ext_free = ext_free;
 }

@@ -241,13 +241,13 @@ fail_ssl_reason(struct mtls *c, int reason, const char *op)
 	case SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM:
 		return CONN_FAIL(c, MTLS_ERR_PROTOCOL, "%s with %s failed: no common "
 		    "TLS version or cipher (%s; we accept %s)", op, c->peer_desc,
-		    ERR_reason_error_string(ERR_peek_error()), accepted_versions(c));
+		    mtls_ssl_reason(), accepted_versions(c));
 	case SSL_R_WRONG_VERSION_NUMBER:
 	case SSL_R_HTTP_REQUEST:
 	case SSL_R_PACKET_LENGTH_TOO_LONG:
 		return CONN_FAIL(c, MTLS_ERR_PROTOCOL, "%s with %s failed: the %s "
 		    "does not speak TLS on this port (%s)", op, c->peer_desc,
-		    peer_role(c), ERR_reason_error_string(ERR_peek_error()));
+		    peer_role(c), mtls_ssl_reason());
 	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
 		if (c->handshake_done)
 			return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "connection with %s "

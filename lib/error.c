@@ -71,21 +71,32 @@ mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
 }
 
 /*
- * Appends ": <OpenSSL's reason>" for the earliest error on the thread's queue,
- * the one closest to the cause; nothing when the queue is empty.
+ * OpenSSL's reason for the earliest error on the thread's queue, the one
+ * closest to the cause; NULL when the queue is empty.  The queue is left
+ * as it is.
  */
-static void
-append_ssl_reason(char *buf, size_t len)
+const char *
+mtls_ssl_reason(void)
 {
 	unsigned long code = ERR_peek_error();
 	const char *reason;
+
+	if (code == 0)
+		return NULL;
+	reason = ERR_reason_error_string(code);
+	return reason != NULL ? reason : "unknown OpenSSL error";
+}
+
+/* Appends " (OpenSSL: <reason>)" (mtls_ssl_reason); nothing when the
+ * queue is empty. */
+static void
+append_ssl_reason(char *buf, size_t len)
+{
+	const char *reason = mtls_ssl_reason();
 	size_t used = strlen(buf);
 
-	if (code == 0 || used + 3 >= len)
+	if (reason == NULL || used + 3 >= len)
 		return;
-	reason = ERR_reason_error_string(code);
-	if (reason == NULL)
-		reason = "unknown OpenSSL error";
 	snprintf(buf + used, len - used, " (OpenSSL: %s)", reason);
 }
 
@@ -200,6 +211,12 @@ mtls_config_errstate(struct mtls_config *cfg)
 		mtls_clear_error(&thread_error.err);
 	}
 	return &thread_error.err;
+}
+
+struct mtls_errstate *
+mtls_conn_errstate(struct mtls *c)
+{
+	return &c->err;
 }
 
 /* What mtls_config_error reads for cfg: this thread's record of it if it

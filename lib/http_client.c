@@ -49,18 +49,17 @@ static int
 check_request(struct mtls *c, const char *method, const char *target,
     const char *const *headers)
 {
-	if (method == NULL || !http_token_ok(method))
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP method '%s' is not a "
-		    "token (letters, digits, !#$%%&'*+-.^_`|~)", method ? method : "");
-	if (target == NULL || *target == '\0' || !http_value_ok(target) ||
-	    strpbrk(target, " \t") != NULL)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP request target is empty "
-		    "or holds a space, CR, LF or NUL: refused (header injection)");
+	ENSURE_CONN(method != NULL && http_token_ok(method), c, MTLS_ERR_INVALID,
+	    "HTTP method '%s' is not a token (letters, digits, "
+	    "!#$%%&'*+-.^_`|~)", method ? method : "");
+	ENSURE_CONN(target != NULL && *target != '\0' && http_value_ok(target) &&
+	    strpbrk(target, " \t") == NULL, c, MTLS_ERR_INVALID, "HTTP request "
+	    "target is empty or holds a space, CR, LF or NUL: refused (header "
+	    "injection)");
 	for (; headers != NULL && *headers != NULL; headers++)
-		if (!http_header_line_ok(*headers))
-			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is not "
-			    "\"Name: value\" with a token name and no CR, LF or NUL: "
-			    "refused (header injection)", *headers);
+		ENSURE_CONN(http_header_line_ok(*headers), c, MTLS_ERR_INVALID,
+		    "header '%.60s' is not \"Name: value\" with a token name and "
+		    "no CR, LF or NUL: refused (header injection)", *headers);
 	return 0;
 }
 
@@ -79,8 +78,10 @@ build_request(struct mtls *c, struct http_request *p, const char *method,
 	    http_append(&req, &len, &cap, target, strlen(target)) &&
 	    http_append(&req, &len, &cap, " HTTP/1.1\r\n", 11);
 	if (ok && !has_header(headers, "Host")) {
-		snprintf(line, sizeof(line), "Host: %s\r\n", c->host_header ?
-		    c->host_header : "localhost");
+		const char *host = mtls_conn_host_header(c);
+
+		snprintf(line, sizeof(line), "Host: %s\r\n",
+		    host != NULL ? host : "localhost");
 		ok = http_append(&req, &len, &cap, line, strlen(line));
 	}
 	for (; ok && headers != NULL && *headers != NULL; headers++)
@@ -153,13 +154,11 @@ read_whole_body(struct mtls_http_response *r)
 	ssize_t n;
 
 	while ((n = mtls_http_response_read(r, chunk, sizeof(chunk))) > 0) {
-		if (r->body_len + (size_t)n > MAX_WHOLE_BODY)
-			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "response body is "
-			    "over %d MiB: request it with MTLS_HTTP_STREAM",
-			    MAX_WHOLE_BODY >> 20);
-		if (!http_append(&r->body, &r->body_len, &r->body_cap, chunk,
-		    (size_t)n))
-			return CONN_FAIL(r->conn, MTLS_ERR_NOMEM, "out of memory");
+		ENSURE_CONN(r->body_len + (size_t)n <= MAX_WHOLE_BODY, r->conn,
+		    MTLS_ERR_HTTP, "response body is over %d MiB: request it with "
+		    "MTLS_HTTP_STREAM", MAX_WHOLE_BODY >> 20);
+		ENSURE_CONN(http_append(&r->body, &r->body_len, &r->body_cap, chunk,
+		    (size_t)n), r->conn, MTLS_ERR_NOMEM, "out of memory");
 	}
 	return n < 0 ? -1 : 0;
 }
@@ -231,15 +230,11 @@ mtls_http_request(struct mtls *c, const char *method, const char *target,
 	http_request_free(c);
 	if (check_request(c, method, target, headers) != 0)
 		return NULL;
-	if (strlen(method) >= sizeof(p->method)) {
-		CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP method '%.32s...' is longer "
-		    "than %zu bytes", method, sizeof(p->method) - 1);
-		return NULL;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
-		return NULL;
-	}
+	ENSURE_CONN_PTR(strlen(method) < sizeof(p->method), c, MTLS_ERR_INVALID,
+	    "HTTP method '%.32s...' is longer than %zu bytes", method,
+	    sizeof(p->method) - 1);
+	ENSURE_CONN_PTR((p = calloc(1, sizeof(*p))) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
 	HTTP_CONN(c)->request = p;
 	HTTP_CONN(c)->request_free = http_request_free;
 	snprintf(p->method, sizeof(p->method), "%s", method);
@@ -256,11 +251,9 @@ mtls_http_resume(struct mtls *c)
 {
 	if (c == NULL)
 		return NULL;
-	if (c->ext == NULL || HTTP_CONN(c)->request == NULL) {
-		CONN_FAIL(c, MTLS_ERR_INVALID, "no interrupted HTTP request to "
-		    "resume on this connection");
-		return NULL;
-	}
+	ENSURE_CONN_PTR(HTTP_CONN(c) != NULL && HTTP_CONN(c)->request != NULL, c,
+	    MTLS_ERR_INVALID, "no interrupted HTTP request to resume on this "
+	    "connection");
 	return run_request(c, HTTP_CONN(c)->request);
 }
 
@@ -329,24 +322,25 @@ int
 mtls_http_split_url(struct mtls *c, const char *url, char *host, size_t host_len,
     char *port, size_t port_len, char *target, size_t target_len)
 {
-	const char *scheme = c->plain ? "http://" : "https://";
+	bool plain = mtls_conn_is_plain(c);
+	const char *scheme = plain ? "http://" : "https://";
 	const char *p, *end, *colon;
 	size_t n;
 
-	if (url == NULL || strncasecmp(url, scheme, strlen(scheme)) != 0)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' is not %s (%s)",
-		    url ? url : "", scheme, c->plain ? "this client's config is "
-		    "plaintext: mtls_config_insecure_plaintext" : "mTLS needs TLS");
+	ENSURE_CONN(url != NULL && strncasecmp(url, scheme, strlen(scheme)) == 0,
+	    c, MTLS_ERR_INVALID, "URL '%s' is not %s (%s)", url ? url : "",
+	    scheme, plain ? "this client's config is plaintext: "
+	    "mtls_config_insecure_plaintext" : "mTLS needs TLS");
 	p = url + strlen(scheme);
 	end = p + strcspn(p, "/?#");
 	colon = *p == '[' ? memchr(p, ']', (size_t)(end - p)) : p;
 	colon = colon != NULL ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
 	n = (size_t)((colon ? colon : end) - p);
-	if (n == 0 || n >= host_len)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "URL '%s' has no host", url);
+	ENSURE_CONN(n > 0 && n < host_len, c, MTLS_ERR_INVALID, "URL '%s' has no "
+	    "host", url);
 	snprintf(host, host_len, "%.*s", (int)n, p);
 	snprintf(port, port_len, "%.*s", colon ? (int)(end - colon - 1) : 3,
-	    colon ? colon + 1 : c->plain ? "80" : "443");
+	    colon ? colon + 1 : plain ? "80" : "443");
 	/* The request target: path and query; a fragment is not sent
 	 * (RFC 9110, 4.2.4), and "https://h?q" asks for "/?q". */
 	n = strcspn(end, "#");

@@ -2,13 +2,17 @@
  * http_conn.h - what the HTTP helpers keep on a connection, in the
  * connection's extension slot, and their reading of HTTP messages
  * (http_io.c), shared by the client and server helpers.  Internal: the
- * connection layer below knows none of it.
+ * connection layer below knows none of it, and the helpers know of it
+ * only the public API and conn_iface.h.
  */
 #ifndef MTLS_HTTP_CONN_H
 #define MTLS_HTTP_CONN_H
 
+#include <stdint.h>
+
+#include "conn_iface.h"
 #include "http_parse.h"
-#include "mtls_internal.h"
+#include "mtls_http.h"
 
 struct http_conn {
 	/* bytes read but not yet used, kept so that keep-alive and
@@ -28,7 +32,7 @@ struct http_conn {
 
 /* c's HTTP state: made by http_conn_attach, which each helper that starts
  * on a connection calls first (0, or -1 with MTLS_ERR_NOMEM on c). */
-#define HTTP_CONN(c) ((struct http_conn *)(c)->ext)
+#define HTTP_CONN(c) ((struct http_conn *)mtls_conn_ext(c))
 int http_conn_attach(struct mtls *c);
 
 /* http_io.c: reading HTTP messages, for the client and server helpers */

@@ -52,8 +52,8 @@ make_room(struct mtls *c, struct http_inbuf *in)
 	}
 	if (in->len + READ_CHUNK + 1 <= in->cap)
 		return 0;
-	if ((grown = realloc(in->data, in->len + READ_CHUNK + 1)) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN((grown = realloc(in->data, in->len + READ_CHUNK + 1)) != NULL,
+	    c, MTLS_ERR_NOMEM, "out of memory");
 	in->data = grown;
 	in->cap = in->len + READ_CHUNK + 1;
 	return 0;
@@ -269,16 +269,18 @@ http_conn_free(struct mtls *c)
 	http_inbuf_free(&hc->in);
 	free(hc->refused_line);
 	free(hc);
-	c->ext = NULL;
+	mtls_conn_set_ext(c, NULL, NULL);
 }
 
 int
 http_conn_attach(struct mtls *c)
 {
-	if (c->ext != NULL)
+	struct http_conn *hc;
+
+	if (mtls_conn_ext(c) != NULL)
 		return 0;
-	if ((c->ext = calloc(1, sizeof(struct http_conn))) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
-	c->ext_free = http_conn_free;
+	ENSURE_CONN((hc = calloc(1, sizeof(*hc))) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
+	mtls_conn_set_ext(c, hc, http_conn_free);
 	return 0;
 }

@@ -22,11 +22,7 @@
 void
 http_limits_default(struct http_limits *lim)
 {
-	lim->max_request_line = 8192;
-	lim->max_header_bytes = 32768;
-	lim->max_headers = 100;
-	lim->max_body = 1024 * 1024;
-	lim->max_header_line = 8192;
+	*lim = (struct http_limits)HTTP_LIMITS_DEFAULT;
 }
 
 /* ------------------------------------------------------- character classes */

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits, with nginx-like defaults (http_limits_default). */
+/* Limits, with nginx-like defaults (HTTP_LIMITS_DEFAULT). */
 struct http_limits {
 	size_t max_request_line;    /* 8192: longer -> 414 */
 	size_t max_header_bytes;    /* 32768 for the whole head: more -> 431 */
@@ -26,6 +26,10 @@ struct http_limits {
 	                               431; 0 for no limit */
 };
 
+/* nginx's defaults, as an initializer (for a static const) and by call. */
+#define HTTP_LIMITS_DEFAULT { .max_request_line = 8192, \
+	.max_header_bytes = 32768, .max_headers = 100, \
+	.max_body = 1024 * 1024, .max_header_line = 8192 }
 void http_limits_default(struct http_limits *lim);
 
 struct http_header {

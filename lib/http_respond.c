@@ -38,21 +38,18 @@ check_response(struct mtls_http_req *req, int status,
 {
 	struct mtls *c = req->conn;
 
-	if (req->resp != RESP_NONE)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "this request has already "
-		    "been answered");
-	if (status < 101 || status > 599)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "HTTP status %d is not a "
-		    "final status (101..599)", status);
+	ENSURE_CONN(req->resp == RESP_NONE, c, MTLS_ERR_INVALID, "this request "
+	    "has already been answered");
+	ENSURE_CONN(status >= 101 && status <= 599, c, MTLS_ERR_INVALID,
+	    "HTTP status %d is not a final status (101..599)", status);
 	for (; headers != NULL && *headers != NULL; headers++) {
-		if (!http_header_line_ok(*headers))
-			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is not "
-			    "\"Name: value\" with a token name and no CR, LF or NUL: "
-			    "refused (header injection)", *headers);
-		if (http_header_is(*headers, "Transfer-Encoding") ||
-		    (!streamed && http_header_is(*headers, "Content-Length")))
-			return CONN_FAIL(c, MTLS_ERR_INVALID, "header '%.60s' is set "
-			    "by the library from the body", *headers);
+		ENSURE_CONN(http_header_line_ok(*headers), c, MTLS_ERR_INVALID,
+		    "header '%.60s' is not \"Name: value\" with a token name and "
+		    "no CR, LF or NUL: refused (header injection)", *headers);
+		ENSURE_CONN(!http_header_is(*headers, "Transfer-Encoding") &&
+		    (streamed || !http_header_is(*headers, "Content-Length")), c,
+		    MTLS_ERR_INVALID, "header '%.60s' is set by the library from "
+		    "the body", *headers);
 	}
 	return 0;
 }
@@ -258,16 +255,15 @@ mtls_http_respond_write(struct mtls_http_req *req, const void *buf,
 {
 	if (req == NULL)
 		return -1;
-	if (req->resp == RESP_NONE || req->resp == RESP_SENT)
-		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "no streamed "
-		    "response is open: call mtls_http_respond_start first");
+	ENSURE_CONN(req->resp != RESP_NONE && req->resp != RESP_SENT, req->conn,
+	    MTLS_ERR_INVALID, "no streamed response is open: call "
+	    "mtls_http_respond_start first");
 	if (len == 0 || req->head_only)
 		return (ssize_t)len;
 	if (req->resp == RESP_LENGTH) {
-		if (len > req->resp_left)
-			return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "write of %zu "
-			    "bytes passes the Content-Length given (%llu left)", len,
-			    (unsigned long long)req->resp_left);
+		ENSURE_CONN(len <= req->resp_left, req->conn, MTLS_ERR_INVALID,
+		    "write of %zu bytes passes the Content-Length given (%llu "
+		    "left)", len, (unsigned long long)req->resp_left);
 		req->resp_left -= len;
 	}
 	if (req->resp == RESP_CHUNKED)
@@ -283,9 +279,9 @@ mtls_http_respond_end(struct mtls_http_req *req)
 	if (req == NULL)
 		return -1;
 	was = req->resp;
-	if (was == RESP_NONE || was == RESP_SENT)
-		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "no streamed "
-		    "response is open: call mtls_http_respond_start first");
+	ENSURE_CONN(was != RESP_NONE && was != RESP_SENT, req->conn,
+	    MTLS_ERR_INVALID, "no streamed response is open: call "
+	    "mtls_http_respond_start first");
 	req->resp = RESP_SENT;
 	HTTP_CONN(req->conn)->pending = false;
 	if (was == RESP_LENGTH && req->resp_left > 0 && !req->head_only) {

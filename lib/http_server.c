@@ -15,6 +15,57 @@
 
 /* ------------------------------------------------------------- limits */
 
+/*
+ * The server helper's settings of a config, in the config's extension
+ * slot.  mtls_config_set_http_limit makes them, with the defaults, the
+ * first time it changes one; a config it never changed has none and reads
+ * the defaults.  Made only by a setter, while the config is still set up
+ * by one thread (a config in use is frozen and its setters refuse): the
+ * connections that read them, in any thread, need no lock.
+ */
+struct http_config {
+	struct http_limits limits;
+	int header_ms, idle_ms;     /* 0: none */
+};
+
+static const struct http_config http_config_default = {
+	.limits = HTTP_LIMITS_DEFAULT,
+	.header_ms = 60000,         /* nginx's client_header_timeout */
+	.idle_ms = 75000,           /* nginx's keepalive_timeout */
+};
+
+/* The settings of c's config: its own, or the defaults. */
+static const struct http_config *
+http_config_of(const struct mtls *c)
+{
+	const struct http_config *hc = mtls_config_ext(mtls_conn_config(c));
+
+	return hc != NULL ? hc : &http_config_default;
+}
+
+static void
+http_config_free(struct mtls_config *cfg)
+{
+	free(mtls_config_ext(cfg));
+	mtls_config_set_ext(cfg, NULL, NULL);
+}
+
+/* cfg's settings to change, made with the defaults when it has none yet:
+ * NULL with MTLS_ERR_NOMEM on cfg. */
+static struct http_config *
+http_config_to_set(struct mtls_config *cfg)
+{
+	struct http_config *hc = mtls_config_ext(cfg);
+
+	if (hc != NULL)
+		return hc;
+	ENSURE_CFG_PTR((hc = malloc(sizeof(*hc))) != NULL, cfg, MTLS_ERR_NOMEM,
+	    "out of memory");
+	*hc = http_config_default;
+	mtls_config_set_ext(cfg, hc, http_config_free);
+	return hc;
+}
+
 static const char *
 limit_name(int limit)
 {
@@ -36,11 +87,11 @@ MTLS_EXPORT int
 mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
     unsigned long long value)
 {
+	struct http_config *hc;
 	struct http_limits *lim;
 
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
 		return -1;
-	lim = &cfg->http_limits;
 	ENSURE_CFG(value > 0 || limit == MTLS_HTTP_MAX_BODY ||
 	    limit == MTLS_HTTP_HEADER_TIMEOUT_MS ||
 	    limit == MTLS_HTTP_IDLE_TIMEOUT_MS, cfg, MTLS_ERR_INVALID,
@@ -49,6 +100,11 @@ mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
 	ENSURE_CFG((limit != MTLS_HTTP_HEADER_TIMEOUT_MS &&
 	    limit != MTLS_HTTP_IDLE_TIMEOUT_MS) || value <= 86400000, cfg,
 	    MTLS_ERR_INVALID, "HTTP timeout %llu ms is over a day", value);
+	/* An unknown limit is refused below; the defaults it may have made
+	 * are what the config had. */
+	if ((hc = http_config_to_set(cfg)) == NULL)
+		return -1;
+	lim = &hc->limits;
 	switch (limit) {
 	case MTLS_HTTP_MAX_REQUEST_LINE:
 		lim->max_request_line = (size_t)value;
@@ -63,10 +119,10 @@ mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
 		lim->max_body = value;
 		return 0;
 	case MTLS_HTTP_HEADER_TIMEOUT_MS:
-		cfg->http_header_ms = (int)value;
+		hc->header_ms = (int)value;
 		return 0;
 	case MTLS_HTTP_IDLE_TIMEOUT_MS:
-		cfg->http_idle_ms = (int)value;
+		hc->idle_ms = (int)value;
 		return 0;
 	case MTLS_HTTP_MAX_HEADER_LINE:
 		lim->max_header_line = (size_t)value;
@@ -239,17 +295,17 @@ refuse(struct mtls *c, int status, int code, const char *head, size_t len,
 	free(HTTP_CONN(c)->refused_line);
 	HTTP_CONN(c)->refused_line = escaped_request_line(head, len, req);
 	HTTP_CONN(c)->refused = status;
-	bad_request_cause(status, &c->cfg->http_limits, head, len, fault, cause,
-	    sizeof(cause));
+	bad_request_cause(status, &http_config_of(c)->limits, head, len, fault,
+	    cause, sizeof(cause));
 	n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d %s\r\nContent-Type: "
 	    "text/plain\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n"
 	    "%d %s\n", status, reason, strlen(reason) + 5, status, reason);
 	HTTP_CONN(c)->done = true;
-	if (!c->fatal)
+	if (!mtls_conn_has_failed(c))
 		(void)mtls_write(c, resp, (size_t)n);
 	return CONN_FAIL(c, code, "client %s sent a bad HTTP request: %s; "
-	    "answered %d %s and ended the connection", c->peer_desc, cause,
-	    status, reason);
+	    "answered %d %s and ended the connection", mtls_conn_peer_desc(c),
+	    cause, status, reason);
 }
 
 /*
@@ -263,9 +319,10 @@ static int
 await_next_request(struct mtls *c, int flags)
 {
 	bool nowait = (flags & MTLS_HTTP_NOWAIT) != 0;
+	int idle_ms = http_config_of(c)->idle_ms;
 	/* A deadline already past polls once without waiting. */
-	struct http_timer t = { nowait ? 0 : mtls_deadline(c->cfg->http_idle_ms),
-	    c->cfg->http_idle_ms, "waiting for the next HTTP request" };
+	struct http_timer t = { nowait ? 0 : mtls_deadline(idle_ms), idle_ms,
+	    "waiting for the next HTTP request" };
 	struct http_conn *hc = HTTP_CONN(c);
 	ssize_t n;
 	int code;
@@ -274,12 +331,12 @@ await_next_request(struct mtls *c, int flags)
 		return 1;
 	/* A handshake waiting for the client is parked like an idle
 	 * connection, its deadline counted from accept. */
-	if (nowait && !c->handshake_done && !c->plain &&
+	if (nowait && !mtls_conn_handshake_done(c) && !mtls_conn_is_plain(c) &&
 	    (n = mtls_handshake_step(c)) != 0)
 		return (int)n;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
 	http_inbuf_free(&hc->in);
-	if (nowait && c->handshake_done && !mtls_input_pending(c))
+	if (nowait && mtls_conn_handshake_done(c) && !mtls_input_pending(c))
 		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
 	if ((n = http_fill(c, &t)) > 0)
 		return 1;
@@ -288,12 +345,12 @@ await_next_request(struct mtls *c, int flags)
 		return (int)n;
 	code = mtls_error_code(c);
 	if (n < 0 && nowait && code == MTLS_ERR_TIMEOUT) {
-		mtls_clear_error(&c->err);
+		mtls_clear_error(mtls_conn_errstate(c));
 		return MTLS_WANT_POLLIN;
 	}
 	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
 	    code == MTLS_ERR_CLOSED) {
-		mtls_clear_error(&c->err);
+		mtls_clear_error(mtls_conn_errstate(c));
 		HTTP_CONN(c)->done = true;
 		return 0;
 	}
@@ -305,20 +362,22 @@ await_next_request(struct mtls *c, int flags)
 static int
 read_request_head(struct mtls *c, struct mtls_http_req *req)
 {
-	struct http_timer t = { mtls_deadline(c->cfg->http_header_ms),
-	    c->cfg->http_header_ms, "reading the HTTP request head" };
+	const struct http_config *hcfg = http_config_of(c);
+	struct http_timer t = { mtls_deadline(hcfg->header_ms), hcfg->header_ms,
+	    "reading the HTTP request head" };
 	struct http_inbuf *in = &HTTP_CONN(c)->in;
 	int bad_status = 400, rc;
 	long end;
 
-	end = http_read_head(c, &c->cfg->http_limits, true, &t, &bad_status);
+	end = http_read_head(c, &hcfg->limits, true, &t, &bad_status);
 	if (end == 0) {
 		HTTP_CONN(c)->done = true;
 		return 0;
 	}
 	if (end == -3)
 		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "client %s closed the "
-		    "connection inside an HTTP request head", c->peer_desc);
+		    "connection inside an HTTP request head",
+		    mtls_conn_peer_desc(c));
 	if (end == -1 && mtls_error_code(c) == MTLS_ERR_TIMEOUT)
 		return refuse(c, 408, MTLS_ERR_TIMEOUT, in->data + in->off,
 		    in->len - in->off, NULL, NULL);
@@ -328,7 +387,7 @@ read_request_head(struct mtls *c, struct mtls_http_req *req)
 		return refuse(c, bad_status, MTLS_ERR_HTTP, in->data + in->off,
 		    in->len - in->off, NULL, NULL);
 	rc = http_parse_request(in->data + in->off, (size_t)end,
-	    &c->cfg->http_limits, &req->head);
+	    &hcfg->limits, &req->head);
 	if (rc != 0)
 		return refuse(c, rc, MTLS_ERR_HTTP, in->data + in->off,
 		    (size_t)end, req->head.fault, NULL);
@@ -340,10 +399,12 @@ static void
 start_body(struct mtls *c, struct mtls_http_req *req)
 {
 	const char *expect = http_head_get(&req->head, "Expect", 0);
+	const struct http_config *hcfg = http_config_of(c);
 	/* Without an I/O timeout, the header timeout bounds each body read. */
-	int body_ms = c->cfg->io_ms > 0 ? 0 : c->cfg->http_header_ms;
+	int body_ms = mtls_config_io_ms(mtls_conn_config(c)) > 0 ? 0 :
+	    hcfg->header_ms;
 
-	http_body_init(&req->reader, &req->head, c->cfg->http_limits.max_body,
+	http_body_init(&req->reader, &req->head, hcfg->limits.max_body,
 	    "client", body_ms);
 	req->expect_continue = !req->reader.done && expect != NULL &&
 	    req->head.minor_version >= 1 &&
@@ -380,10 +441,9 @@ read_whole_body(struct mtls_http_req *req)
 	ssize_t n;
 
 	while ((n = mtls_http_req_read_body(req, chunk, sizeof(chunk))) > 0)
-		if (!http_append(&req->body, &req->body_len, &req->body_cap, chunk,
-		    (size_t)n))
-			return CONN_FAIL(req->conn, MTLS_ERR_NOMEM, "out of memory "
-			    "reading a request body of %zu bytes", req->body_len);
+		ENSURE_CONN(http_append(&req->body, &req->body_len, &req->body_cap,
+		    chunk, (size_t)n), req->conn, MTLS_ERR_NOMEM, "out of memory "
+		    "reading a request body of %zu bytes", req->body_len);
 	return n < 0 ? -1 : 0;
 }
 
@@ -395,12 +455,10 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 
 	if (c == NULL)
 		return -1;
-	if (out == NULL)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "no place for the request");
+	ENSURE_CONN(out != NULL, c, MTLS_ERR_INVALID, "no place for the request");
 	*out = NULL;
-	if (c->role != ROLE_ACCEPTED)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "not an accepted connection: "
-		    "requests are read on the server side");
+	ENSURE_CONN(mtls_conn_is_accepted(c), c, MTLS_ERR_INVALID, "not an "
+	    "accepted connection: requests are read on the server side");
 	if (http_conn_attach(c) != 0)
 		return -1;
 	if (HTTP_CONN(c)->pending) {
@@ -417,8 +475,8 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 		return 0;
 	if (rc < 0)
 		return rc;
-	if ((req = calloc(1, sizeof(*req))) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN((req = calloc(1, sizeof(*req))) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
 	req->conn = c;
 	if ((rc = read_request_head(c, req)) != 1)
 		goto fail;

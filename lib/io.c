@@ -235,12 +235,11 @@ check_usable(struct mtls *c)
 {
 	if (c == NULL)
 		return -1;
-	if (!c->attached || c->role == ROLE_SERVER)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "not a connection: connect or "
-		    "accept first");
-	if (c->closed || c->fatal)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "connection is %s",
-		    c->closed ? "closed" : "unusable after an earlier error");
+	ENSURE_CONN(c->attached && c->role != ROLE_SERVER, c, MTLS_ERR_INVALID,
+	    "not a connection: connect or accept first");
+	ENSURE_CONN(!c->closed && !c->fatal, c, MTLS_ERR_INVALID,
+	    "connection is %s", c->closed ? "closed" :
+	    "unusable after an earlier error");
 	return 0;
 }
 
@@ -411,8 +410,8 @@ mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
 
 	if ((rc = mtls_handshake(c)) != 0)
 		return rc;
-	if (buf == NULL && len > 0)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "read into a NULL buffer");
+	ENSURE_CONN(buf != NULL || len == 0, c, MTLS_ERR_INVALID,
+	    "read into a NULL buffer");
 	for (;;) {
 		if ((rc = read_step(c, buf, len, &got)) == SSL_ERROR_NONE)
 			return (ssize_t)got;
@@ -447,8 +446,7 @@ mtls_write(struct mtls *c, const void *buf, size_t len)
 		return rc;
 	if (len == 0)
 		return 0;
-	if (buf == NULL)
-		return CONN_FAIL(c, MTLS_ERR_INVALID, "write from a NULL buffer");
+	ENSURE_CONN(buf != NULL, c, MTLS_ERR_INVALID, "write from a NULL buffer");
 	deadline = mtls_deadline(c->cfg->io_ms);
 	for (;;) {
 		/* Without SSL_MODE_ENABLE_PARTIAL_WRITE this writes all or waits. */

@@ -16,7 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "http_parse.h"
+#include "conn_iface.h"
 #include "mtls.h"
 
 #define MTLS_ERRBUF 1024
@@ -159,9 +159,12 @@ struct mtls_config {
 	int ticket_count;           /* TLS 1.3 tickets per full handshake */
 	struct mtls_ticket_key *ticket_keys;
 	size_t ticket_key_count;
-	/* the HTTP server helper (http_server.c) */
-	struct http_limits http_limits;
-	int http_header_ms, http_idle_ms;
+	/* One extension slot, as struct mtls has: the layer above (the HTTP
+	 * server helper, for its limits) hangs its settings here, made by its
+	 * setters while the config is still mutable, and mtls_config_free
+	 * calls ext_free(cfg) to free them. */
+	void *ext;
+	void (*ext_free)(struct mtls_config *cfg);
 	struct mtls_errstate err;
 };
 
@@ -263,11 +266,7 @@ void mtls_verify_cache_add(struct mtls *c, X509_STORE_CTX *store,
 /* The library context of every SSL_CTX (libctx.c); NULL: the default. */
 OSSL_LIB_CTX *mtls_libctx(void);
 
-/* error.c */
-/* Records the error; returns -1 so that a failing call can return it. */
-int mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void mtls_clear_error(struct mtls_errstate *e);
+/* error.c; the error calls and the guard macros are conn_iface.h's */
 /* ": the process's descriptor limit is reached (...)" for EMFILE, the
  * system's for ENFILE, else "": the end of a message about errno err. */
 const char *mtls_descriptor_hint(int err);
@@ -278,27 +277,7 @@ int mtls_ssl_failure_code(void);
  * see error.c. */
 void mtls_callback_enter(void);
 void mtls_callback_leave(bool failed);
-/* Where a failure on cfg is recorded: in cfg while one thread sets it up,
- * in the calling thread's record once connections are made from it; NULL
- * cfg: mtls_config_new's failure (error.c). */
-struct mtls_errstate *mtls_config_errstate(struct mtls_config *cfg);
-#define CFG_FAIL(cfg, code, ...) \
-	mtls_set_error(mtls_config_errstate(cfg), (code), __VA_ARGS__)
-#define CONN_FAIL(c, code, ...) mtls_set_error(&(c)->err, (code), __VA_ARGS__)
-/* The same, with " (OpenSSL: <reason>)" of the thread's earliest queued
- * error appended (error.c: mtls_set_error_ssl). */
-int mtls_set_error_ssl(struct mtls_errstate *e, int code, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
-#define CFG_FAIL_SSL(cfg, code, ...) \
-	mtls_set_error_ssl(mtls_config_errstate(cfg), (code), __VA_ARGS__)
-#define CONN_FAIL_SSL(c, code, ...) \
-	mtls_set_error_ssl(&(c)->err, (code), __VA_ARGS__)
-/* ENSURE(cond, object, code, msg...): fail the call unless cond holds. */
-#define ENSURE_CFG(cond, cfg, code, ...) \
-	do { if (!(cond)) return CFG_FAIL(cfg, code, __VA_ARGS__); } while (0)
-
-/* util.c: setters call check_mutable first */
-int mtls_config_check_mutable(struct mtls_config *cfg);
+/* util.c: setters call mtls_config_check_mutable (conn_iface.h) first */
 void mtls_config_freeze(struct mtls_config *cfg);
 /* From now on cfg may be used by many threads at once. */
 void mtls_config_share(struct mtls_config *cfg);
@@ -336,9 +315,8 @@ struct mtls *mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role);
 int mtls_conn_attach(struct mtls *c, int fd, bool own_fd);
 void mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len);
 
-/* io.c */
-long mtls_deadline(int timeout_ms);
-int mtls_handshake_step(struct mtls *c);
+/* io.c; mtls_deadline, mtls_read_timed, mtls_handshake_step and
+ * mtls_input_pending are conn_iface.h's */
 int mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
     const char *what);
 int mtls_fail_interrupted(struct mtls *c, const char *what);
@@ -351,9 +329,6 @@ void mtls_wake_end_wait(struct mtls *c);
 bool mtls_wake_take(struct mtls *c);
 void mtls_wake_drain(int fd);
 BIO *mtls_bio_new(struct mtls *c);
-ssize_t mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
-    int timeout_ms, const char *what);
-bool mtls_input_pending(struct mtls *c);
 
 /* diagnose.c: turns a failed SSL call (or a failed recv or send of a
  * plain connection, reported as SSL_ERROR_SYSCALL) into one error on c */

@@ -21,10 +21,9 @@
 int
 mtls_config_check_mutable(struct mtls_config *cfg)
 {
-	if (__atomic_load_n(&cfg->frozen, __ATOMIC_ACQUIRE))
-		return CFG_FAIL(cfg, MTLS_ERR_CONFIG_FROZEN,
-		    "configuration is in use by a connection and can no longer "
-		    "be changed: build a new configuration instead");
+	ENSURE_CFG(!__atomic_load_n(&cfg->frozen, __ATOMIC_ACQUIRE), cfg,
+	    MTLS_ERR_CONFIG_FROZEN, "configuration is in use by a connection "
+	    "and can no longer be changed: build a new configuration instead");
 	mtls_clear_error(mtls_config_errstate(cfg));
 	return 0;
 }

@@ -747,6 +747,62 @@ START_TEST(test_limit_setter_errors)
 }
 END_TEST
 
+/* The limits are each config's own: setting one leaves the config's
+ * others at their defaults, and another config's as they were. */
+START_TEST(test_limits_per_config)
+{
+	struct mtls_config *other = make_config("server.crt", "server.key",
+	    "ca.crt");
+	struct mtls_http_req *req = NULL;
+
+	ck_assert_int_eq(mtls_config_set_timeouts(other, 5000, 5000, 5000), 0);
+	ck_assert_int_eq(mtls_config_set_http_limit(scfg, MTLS_HTTP_MAX_HEADERS,
+	    4), 0);
+	ck_assert_int_eq(mtls_config_set_http_limit(other,
+	    MTLS_HTTP_MAX_REQUEST_LINE, 20), 0);
+	/* scfg: its body limit is still the default, 1 MiB. */
+	pair();
+	SEND("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1048577\r\n\r\n");
+	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), -1);
+	ck_assert_msg_has(mtls_error(server_side), "its body is over the limit "
+	    "of 1048576 bytes (MTLS_HTTP_MAX_BODY); answered 413");
+	mtls_free(client_side);
+	mtls_free(server_side);
+	mtls_free(listener);
+	/* other: scfg's 4 fields do not apply, its own request line does. */
+	connect_pair(other, ccfg, &listener, &server_side, &client_side);
+	SEND("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n");
+	req = read_req(0);
+	respond_text(req, 200, "five fields\n");
+	mtls_http_req_free(req);
+	ck_assert(recv_until("five fields\n"));
+	SEND("GET /aaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n");
+	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), -1);
+	ck_assert_msg_has(mtls_error(server_side), "its request line is over 20 "
+	    "bytes (MTLS_HTTP_MAX_REQUEST_LINE); answered 414");
+	mtls_config_free(other);
+}
+END_TEST
+
+/* A config in use refuses the HTTP setter as it refuses the others, also
+ * when no HTTP limit was ever set on it, and serves with the defaults. */
+START_TEST(test_limit_setter_frozen_at_defaults)
+{
+	struct mtls_http_req *req;
+
+	pair();
+	ck_assert_cfg_failed(scfg, mtls_config_set_http_limit(scfg,
+	    MTLS_HTTP_MAX_BODY, 5), MTLS_ERR_CONFIG_FROZEN);
+	ck_assert_msg_has(mtls_config_error(scfg), "can no longer be changed");
+	SEND("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nsix b\n");
+	req = read_req(0);
+	ck_assert_str_eq(mtls_http_req_body(req, NULL), "six b\n");
+	respond_text(req, 200, "ok\n");
+	mtls_http_req_free(req);
+	ck_assert(recv_until("ok\n"));
+}
+END_TEST
+
 Suite *
 http_server_suite(void)
 {
@@ -781,6 +837,8 @@ http_server_suite(void)
 	tcase_add_test(tc, test_unanswered_request_refused);
 	tcase_add_test(tc, test_read_request_on_client_refused);
 	tcase_add_test(tc, test_limit_setter_errors);
+	tcase_add_test(tc, test_limits_per_config);
+	tcase_add_test(tc, test_limit_setter_frozen_at_defaults);
 	suite_add_tcase(s, tc);
 	return s;
 }
