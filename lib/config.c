@@ -86,9 +86,7 @@ mtls_config_new(void)
 MTLS_EXPORT struct mtls_config *
 mtls_config_ref(struct mtls_config *cfg)
 {
-	if (cfg != NULL)
-		__atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED);
-	return cfg;
+	return cfg != NULL ? mtls_config_hold(cfg) : NULL;
 }
 
 MTLS_EXPORT void
@@ -100,7 +98,9 @@ mtls_config_free(struct mtls_config *cfg)
 		cfg->ext_free(cfg);
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
 	mtls_identities_free(cfg);  /* ... once these references are gone */
-	mtls_sni_free(cfg);
+	for (size_t i = 0; i < cfg->sni_count; i++)
+		mtls_config_free(cfg->sni[i].identities);
+	mtls_sni_free(cfg);         /* the names: the configs went above */
 	mtls_session_free(cfg);
 	mtls_verify_cache_free(cfg);
 	free(cfg->alpn);

@@ -279,6 +279,8 @@ void mtls_callback_enter(void);
 void mtls_callback_leave(bool failed);
 /* util.c: setters call mtls_config_check_mutable (conn_iface.h) first */
 void mtls_config_freeze(struct mtls_config *cfg);
+/* One more reference on cfg (mtls_config_ref's work); returns cfg. */
+struct mtls_config *mtls_config_hold(struct mtls_config *cfg);
 /* From now on cfg may be used by many threads at once. */
 void mtls_config_share(struct mtls_config *cfg);
 
@@ -362,6 +364,7 @@ void mtls_identities_free(struct mtls_config *cfg);
 
 /* sni.c: the server's answer to a client's server name */
 int mtls_servername_cb(SSL *ssl, int *alert, void *arg);
+/* frees the entries' names; their configs are the caller's to release */
 void mtls_sni_free(struct mtls_config *cfg);
 
 /* session_store.c */

@@ -90,7 +90,6 @@ entry_free(struct mtls_sni_entry *e)
 	for (size_t i = 0; i < e->name_count; i++)
 		free(e->names[i]);
 	free(e->names);
-	mtls_config_free(e->identities);
 }
 
 void
@@ -210,7 +209,7 @@ mtls_config_add_sni_identity(struct mtls_config *cfg, const char *names,
 	}
 	/* Its identities are read by every handshake from now on. */
 	mtls_config_freeze(identities);
-	e.identities = mtls_config_ref(identities);
+	e.identities = mtls_config_hold(identities);
 	cfg->sni = grown;
 	cfg->sni[cfg->sni_count++] = e;
 	SSL_CTX_set_cert_cb(cfg->ctx, select_identities, cfg);

@@ -34,6 +34,13 @@ mtls_config_share(struct mtls_config *cfg)
 	__atomic_store_n(&cfg->shared, 1, __ATOMIC_RELEASE);
 }
 
+struct mtls_config *
+mtls_config_hold(struct mtls_config *cfg)
+{
+	__atomic_add_fetch(&cfg->refs, 1, __ATOMIC_RELAXED);
+	return cfg;
+}
+
 void
 mtls_config_freeze(struct mtls_config *cfg)
 {
