@@ -94,8 +94,10 @@ http_read_head(struct mtls *c, const struct http_limits *lim, bool is_request,
 	struct http_inbuf *in = &HTTP_CONN(c)->in;
 
 	for (;;) {
-		long end = http_head_end(in->data + in->off, in->len - in->off, lim,
-		    is_request);
+		/* An idle connection has no buffer yet (NULL): nothing to look
+		 * at, and NULL + 0 is undefined in C. */
+		long end = in->data == NULL ? 0 : http_head_end(in->data + in->off,
+		    in->len - in->off, lim, is_request);
 		ssize_t n;
 
 		if (end > 0)

@@ -1,6 +1,8 @@
 /*
  * mtls_internal.h - struct layouts and internal prototypes of libmtls.
- * Nothing here is part of the public API.
+ * Nothing here is part of the public API.  The part the layer above the
+ * connection (HTTP) may use, errors and guard macros included, is
+ * conn_iface.h, included here.
  */
 #ifndef MTLS_INTERNAL_H
 #define MTLS_INTERNAL_H
