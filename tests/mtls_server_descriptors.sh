@@ -1,7 +1,7 @@
 #!/bin/sh
 # mtls_server_descriptors.sh - mtls-server out of file descriptors, under a
 # low `ulimit -n`: it says that the descriptor limit is reached (not "out
-# of memory"), once; it does not spin on a listener that stays readable
+# of memory"), once per episode; it does not spin on a listener that stays readable
 # while connections wait in its backlog; and it serves again as soon as
 # descriptors free up, as nginx does after "accept4() failed (24: Too many
 # open files)".
@@ -47,9 +47,16 @@ ticks=$(($(cpu_ticks "$SERVER_PID") - ticks))
 [ "$ticks" -le 20 ] ||
     fail "mtls-server used $ticks clock ticks in 2 s out of descriptors" \
     "$tmp/srv.err"
-[ "$(grep -c 'descriptor limit is reached' "$tmp/srv.err")" = 1 ] ||
-    fail "the limit was reported more than once" "$tmp/srv.err"
-say "ok: no spinning ($ticks ticks in 2 s), one line said"
+# Once per episode, not once per retry: a worker thread that ends frees
+# its descriptors, and the server may accept once more before the limit
+# is back, which makes a second episode (seen under ASan on a loaded
+# machine); each one has its "free again" line.
+reached=$(grep -c 'descriptor limit is reached' "$tmp/srv.err")
+freed=$(grep -c 'descriptors free again' "$tmp/srv.err")
+[ "$reached" = $((freed + 1)) ] ||
+    fail "the limit was reported $reached times in $((freed + 1)) episodes" \
+    "$tmp/srv.err"
+say "ok: no spinning ($ticks ticks in 2 s), one line per episode ($reached)"
 
 for fd in "${silent[@]}"; do
 	exec {fd}>&-
