@@ -1,10 +1,10 @@
 #!/bin/sh
 # mtls_server_descriptors.sh - mtls-server out of file descriptors, under a
 # low `ulimit -n`: it says that the descriptor limit is reached (not "out
-# of memory"), once per episode; it does not spin on a listener that stays readable
-# while connections wait in its backlog; and it serves again as soon as
-# descriptors free up, as nginx does after "accept4() failed (24: Too many
-# open files)".
+# of memory"), once per episode; it does not spin on a listener that stays
+# readable while connections wait in its backlog; and it serves again as
+# soon as descriptors free up, as nginx does after "accept4() failed (24:
+# Too many open files)".
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
