@@ -34,6 +34,21 @@ assert_served(struct test_server *s, struct mtls_config *ccfg,
 	mtls_free(c);
 }
 
+/* One handshake with a server of scfg, which must present want_cert to a
+ * client of ccfg asking for name; frees both configs. */
+static void
+assert_served_once(struct mtls_config *scfg, struct mtls_config *ccfg,
+    const char *name, const char *want_cert)
+{
+	struct test_server s;
+
+	server_start(&s, scfg, SERVE_HANDSHAKE, 1);
+	assert_served(&s, ccfg, name, want_cert);
+	server_stop(&s);
+	mtls_config_free(ccfg);
+	mtls_config_free(scfg);
+}
+
 static void
 add_identity(struct mtls_config *cfg, const char *cert, const char *key)
 {
@@ -59,17 +74,12 @@ START_TEST(test_rsa_and_ecdsa_both_served)
 	    "server-rsa.key", "ca.crt");
 	struct mtls_config *ccfg = make_config("client.crt", "client.key",
 	    "ca.crt");
-	struct test_server s;
 
 	add_identity(scfg, "server.crt", "server.key");
 	ck_assert_int_eq(mtls_config_set_max_version(ccfg, MTLS_TLS1_2), 0);
 	ck_assert_cfg_ok(ccfg, mtls_config_set_ciphers(ccfg,
 	    type_rows[_i].ciphers));
-	server_start(&s, scfg, SERVE_HANDSHAKE, 1);
-	assert_served(&s, ccfg, NULL, type_rows[_i].want_cert);
-	server_stop(&s);
-	mtls_config_free(ccfg);
-	mtls_config_free(scfg);
+	assert_served_once(scfg, ccfg, NULL, type_rows[_i].want_cert);
 }
 END_TEST
 
@@ -81,7 +91,6 @@ START_TEST(test_same_type_replaces)
 	    "client-soon.key", "ca.crt");
 	struct mtls_config *ccfg = make_config("client.crt", "client.key",
 	    "ca.crt");
-	struct test_server s;
 
 	ck_assert_msg_has(mtls_config_warning(scfg, 0), "expires in");
 	add_identity(scfg, "server.crt", "server.key");
@@ -90,11 +99,7 @@ START_TEST(test_same_type_replaces)
 	ck_assert_msg_has(mtls_config_warning(scfg, 0), "one identity per key "
 	    "type (EC)");
 	ck_assert_ptr_null(mtls_config_warning(scfg, 1));
-	server_start(&s, scfg, SERVE_HANDSHAKE, 1);
-	assert_served(&s, ccfg, NULL, "server.crt");
-	server_stop(&s);
-	mtls_config_free(ccfg);
-	mtls_config_free(scfg);
+	assert_served_once(scfg, ccfg, NULL, "server.crt");
 }
 END_TEST
 
@@ -118,7 +123,6 @@ START_TEST(test_failed_load_keeps_identities)
 	    "server-rsa.key", "ca.crt");
 	struct mtls_config *ccfg = make_config("client.crt", "client.key",
 	    "ca.crt");
-	struct test_server s;
 
 	add_identity(scfg, "server.crt", "server.key");
 	ck_assert_cfg_failed(scfg, mtls_config_set_cert_file(scfg,
@@ -127,11 +131,7 @@ START_TEST(test_failed_load_keeps_identities)
 	ck_assert_int_eq(mtls_config_set_max_version(ccfg, MTLS_TLS1_2), 0);
 	ck_assert_int_eq(mtls_config_set_ciphers(ccfg,
 	    "ECDHE-RSA-AES128-GCM-SHA256"), 0);
-	server_start(&s, scfg, SERVE_HANDSHAKE, 1);
-	assert_served(&s, ccfg, NULL, "server-rsa.crt");
-	server_stop(&s);
-	mtls_config_free(ccfg);
-	mtls_config_free(scfg);
+	assert_served_once(scfg, ccfg, NULL, "server-rsa.crt");
 }
 END_TEST
 
@@ -164,18 +164,13 @@ START_TEST(test_sni_chooses_identity)
 	    "serveronly.key", NULL);
 	struct mtls_config *ccfg = make_config("client.crt", "client.key",
 	    "ca.crt");
-	struct test_server s;
 
 	ck_assert_cfg_ok(scfg, mtls_config_add_sni_identity(scfg,
 	    sni_rows[_i].names, named));
 	mtls_config_free(named);            /* scfg holds a reference */
 	/* Names the certificates do not hold: look at what is presented. */
 	ck_assert_int_eq(mtls_config_insecure_noverify(ccfg), 0);
-	server_start(&s, scfg, SERVE_HANDSHAKE, 1);
-	assert_served(&s, ccfg, sni_rows[_i].asked, sni_rows[_i].want_cert);
-	server_stop(&s);
-	mtls_config_free(ccfg);
-	mtls_config_free(scfg);
+	assert_served_once(scfg, ccfg, sni_rows[_i].asked, sni_rows[_i].want_cert);
 }
 END_TEST
 
