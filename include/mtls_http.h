@@ -194,15 +194,35 @@ struct mtls_http_req;
  * mtls_fd) and call again when the socket is readable, so that an idle
  * keep-alive connection needs no thread.  Once a request has begun, the
  * call waits for the rest of it, bounded by MTLS_HTTP_HEADER_TIMEOUT_MS.
+ * On a non-blocking connection (a non-blocking socket given to
+ * mtls_accept_socket) no call ever waits: each does what has arrived and
+ * returns MTLS_WANT_POLLIN or MTLS_WANT_POLLOUT, at any point of the
+ * handshake, the head or the body; what arrived is kept, and the next call
+ * (same flags) goes on where this one stopped.  The timeouts then run
+ * across calls: mtls_http_ms_left says when the next deadline falls, and a
+ * call made after it ends the wait as a blocking call would have (0 for an
+ * idle keep-alive connection, 408 for a head that did not arrive).
  * Returns 1 with a new request in *req; 0 when there is no next request:
  * the client closed the connection, stayed idle past
  * MTLS_HTTP_IDLE_TIMEOUT_MS, or the last response ended keep-alive;
- * MTLS_WANT_POLLIN as above; or -1 with the error on c: MTLS_ERR_HTTP (the message says what was wrong and
- * which status was answered), MTLS_ERR_TIMEOUT, MTLS_ERR_TRUNCATED, or any
- * error of mtls_handshake and mtls_read.
+ * MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT as above; or -1 with the error on
+ * c: MTLS_ERR_HTTP (the message says what was wrong and which status was
+ * answered), MTLS_ERR_TIMEOUT, MTLS_ERR_TRUNCATED, or any error of
+ * mtls_handshake and mtls_read.
  */
 MTLS_EXPORT int mtls_http_read_request(struct mtls *c, int flags,
     struct mtls_http_req **req);
+
+/*
+ * mtls_http_ms_left - for an event loop over non-blocking connections:
+ * the milliseconds left before the deadline of what the HTTP server
+ * helper waits for on c (the handshake, the next request of an idle
+ * keep-alive connection, the rest of a head, the next piece of a body, or
+ * the client's reading of a response), 0 when it has passed: call the
+ * function that returned MTLS_WANT_* again, and it ends the wait as the
+ * timeout says.  Returns -1 when nothing waits under a deadline.
+ */
+MTLS_EXPORT long mtls_http_ms_left(struct mtls *c);
 
 /*
  * mtls_http_refused - after mtls_http_read_request or
@@ -241,8 +261,9 @@ MTLS_EXPORT int mtls_http_req_header_at(const struct mtls_http_req *req,
  * mtls_http_req_read_body - with MTLS_HTTP_STREAM: reads up to len bytes
  * of the body; returns the number read, 0 at its end, or -1 with the error
  * on the connection (MTLS_ERR_HTTP for a bad chunk or a body over
- * MTLS_HTTP_MAX_BODY, answered as mtls_http_read_request does).  A body
- * not read to its end when the response is sent ends keep-alive.
+ * MTLS_HTTP_MAX_BODY, answered as mtls_http_read_request does), or
+ * MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on a non-blocking connection.  A
+ * body not read to its end when the response is sent ends keep-alive.
  */
 MTLS_EXPORT const void *mtls_http_req_body(const struct mtls_http_req *req,
     size_t *len);
@@ -256,9 +277,15 @@ MTLS_EXPORT ssize_t mtls_http_req_read_body(struct mtls_http_req *req,
  * "Connection: close" when the connection cannot stay open (the client
  * asked for it, HTTP/1.0 without keep-alive, a body left unread, or the
  * caller's own "Connection: close").  A HEAD request gets the head only.
- * Returns 0, or -1 with the error on the connection: MTLS_ERR_INVALID for a
- * bad status, a header with CR, LF or NUL or a second response, or any
- * error of mtls_write.
+ * Returns 0; MTLS_WANT_POLLOUT (or MTLS_WANT_POLLIN) on a non-blocking
+ * connection whose socket cannot take it all yet: call again with the same
+ * arguments (the same body) when it can, and the rest is sent, no byte
+ * twice; or -1 with the error on the connection: MTLS_ERR_INVALID for a
+ * bad status, a header with CR, LF or NUL, a second response, or another
+ * response call while one waits to be made again; MTLS_ERR_TIMEOUT when
+ * the client read nothing for the I/O timeout (non-blocking: counted
+ * across the calls, see mtls_http_ms_left); MTLS_ERR_INTERRUPTED (call
+ * again, as for MTLS_WANT_*); or any error of mtls_write.
  */
 MTLS_EXPORT int mtls_http_respond(struct mtls_http_req *req, int status,
     const char *const *headers, const void *body, size_t body_len);
@@ -268,9 +295,11 @@ MTLS_EXPORT int mtls_http_respond(struct mtls_http_req *req, int status,
  * then any number of writes, then the end.  Without a Content-Length among
  * the caller's headers the body is sent chunked to an HTTP/1.1 client and
  * delimited by the end of the connection to an HTTP/1.0 one.  Each returns
- * 0 (the write: len), or -1 as mtls_http_respond; with a Content-Length,
- * _end fails with MTLS_ERR_INVALID unless exactly that many bytes were
- * written, and the connection is not kept alive.
+ * 0 (the write: len), MTLS_WANT_* or -1 as mtls_http_respond: a call that
+ * returned MTLS_WANT_* is made again with the same arguments before any
+ * other; with a Content-Length, _end fails with MTLS_ERR_INVALID unless
+ * exactly that many bytes were written, and the connection is not kept
+ * alive.
  */
 MTLS_EXPORT int mtls_http_respond_start(struct mtls_http_req *req, int status,
     const char *const *headers);

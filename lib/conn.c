@@ -268,6 +268,12 @@ mtls_conn_is_plain(const struct mtls *c)
 }
 
 bool
+mtls_conn_is_nonblocking(const struct mtls *c)
+{
+	return c->nonblocking;
+}
+
+bool
 mtls_conn_handshake_done(const struct mtls *c)
 {
 	return c->handshake_done;

@@ -80,14 +80,19 @@ struct mtls_errstate *mtls_conn_errstate(struct mtls *c);
  * MTLS_ERR_CONFIG_FROZEN once a connection uses it). */
 int mtls_config_check_mutable(struct mtls_config *cfg);
 
-/* ------------------------------------------------------ reads (io.c) */
+/* ---------------------------------------------- reads and writes (io.c) */
 
-/* An absolute deadline on the monotonic clock, or -1 for none. */
+/* Now on the monotonic clock, in ms; an absolute deadline on it, or -1
+ * for none. */
+long mtls_now_ms(void);
 long mtls_deadline(int timeout_ms);
 /* A read that waits until deadline (the limit of timeout_ms, named "what"
  * in a timeout's message); returns as mtls_read. */
 ssize_t mtls_read_timed(struct mtls *c, void *buf, size_t len, long deadline,
     int timeout_ms, const char *what);
+/* The same for a write; returns as mtls_write. */
+ssize_t mtls_write_timed(struct mtls *c, const void *buf, size_t len,
+    long deadline, int timeout_ms, const char *what);
 /* The handshake steps that can be made with what has arrived, then
  * MTLS_WANT_POLLIN instead of a wait for more; returns as mtls_handshake. */
 int mtls_handshake_step(struct mtls *c);
@@ -108,6 +113,9 @@ const char *mtls_conn_host_header(const struct mtls *c);
 bool mtls_conn_is_accepted(const struct mtls *c);
 /* Whether c is from a plaintext config: no TLS. */
 bool mtls_conn_is_plain(const struct mtls *c);
+/* Whether c's socket was non-blocking when it was attached: its calls
+ * return MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT instead of waiting. */
+bool mtls_conn_is_nonblocking(const struct mtls *c);
 /* Whether c's TLS handshake completed (never on a plain connection). */
 bool mtls_conn_handshake_done(const struct mtls *c);
 /* Whether a TLS failure ended c: nothing more can be sent on it. */

@@ -118,9 +118,12 @@ read_head(struct mtls_http_response *r, const char *method)
 	lim.max_header_bytes = MAX_RESPONSE_HEAD;
 	for (;;) {
 		end = http_read_head(r->conn, &lim, false, NULL, &bad_status);
+		if (end == MTLS_WANT_POLLIN || end == MTLS_WANT_POLLOUT)
+			return CONN_FAIL(r->conn, MTLS_ERR_INVALID, "the HTTP "
+			    "client helper needs a blocking socket");
 		if (end == -1)
 			return -1;
-		if (end == -2)
+		if (end == HTTP_HEAD_BAD)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
 			    "malformed response head (HTTP status %d would apply)",
 			    bad_status);

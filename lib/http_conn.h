@@ -14,6 +14,14 @@
 #include "http_parse.h"
 #include "mtls_http.h"
 
+/* A limit for the reads or writes of one step: the deadline, its length
+ * and what it bounds, for the timeout's message (NULL: no step runs). */
+struct http_timer {
+	long deadline;
+	int ms;
+	const char *what;
+};
+
 struct http_conn {
 	/* bytes read but not yet used, kept so that keep-alive and
 	 * pipelining lose nothing */
@@ -28,6 +36,10 @@ struct http_conn {
 	int refused;                /* status the helper answered a bad
 	                               request with, or 0 */
 	char *refused_line;         /* its request line, escaped */
+	/* The deadlines of the read and of the write under way: on a
+	 * non-blocking connection a call that returns MTLS_WANT_* keeps
+	 * them, and the next goes on under the same deadline. */
+	struct http_timer rtimer, wtimer;
 };
 
 /* c's HTTP state: made by http_conn_attach, which each helper that starts
@@ -46,14 +58,16 @@ struct http_body {
 	const char *peer;           /* "server" or "client", for messages */
 	int timeout_ms;             /* per read; 0: the connection's I/O timeout */
 };
-/* A limit for the reads of one step: the deadline, its length and what it
- * bounds, for the timeout's message. */
-struct http_timer {
-	long deadline;
-	int ms;
-	const char *what;
-};
+/* Starts t as the timer of a step of ms (0: no deadline) named what,
+ * unless it already times that step (a call resumed after MTLS_WANT_*);
+ * returns t. */
+const struct http_timer *http_timer_start(struct http_timer *t, int ms,
+    const char *what);
+/* Ends t's step: the next step starts its own. */
+void http_timer_stop(struct http_timer *t);
 ssize_t http_fill(struct mtls *c, const struct http_timer *t);
+#define HTTP_HEAD_BAD (-10)     /* http_read_head: not a head */
+#define HTTP_HEAD_CUT (-11)     /* http_read_head: the stream ended in it */
 long http_read_head(struct mtls *c, const struct http_limits *lim,
     bool is_request, const struct http_timer *t, int *bad_status);
 void http_body_init(struct http_body *b, const struct http_head *h,

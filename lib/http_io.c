@@ -59,33 +59,72 @@ make_room(struct mtls *c, struct http_inbuf *in)
 	return 0;
 }
 
+const struct http_timer *
+http_timer_start(struct http_timer *t, int ms, const char *what)
+{
+	if (t->what != what) {
+		t->deadline = mtls_deadline(ms);
+		t->ms = ms;
+		t->what = what;
+	}
+	return t;
+}
+
+void
+http_timer_stop(struct http_timer *t)
+{
+	t->what = NULL;
+}
+
+static ssize_t
+timed_read(struct mtls *c, const struct http_timer *t, void *buf, size_t len)
+{
+	return t != NULL ? mtls_read_timed(c, buf, len, t->deadline, t->ms,
+	    t->what) : mtls_read(c, buf, len);
+}
+
 /*
  * Reads more bytes into c's input buffer, waiting until t's deadline (NULL:
- * the connection's I/O timeout).  Returns the number read, 0 at a clean
- * end of the stream, or -1 with the error on c.
+ * the connection's I/O timeout).  A connection without a buffer gets one
+ * only when bytes arrive, and one left empty by a read that would wait
+ * gives its buffer up: a parked connection holds none.  Returns the number
+ * read, 0 at a clean end of the stream, MTLS_WANT_* on a non-blocking
+ * connection, or -1 with the error on c.
  */
 ssize_t
 http_fill(struct mtls *c, const struct http_timer *t)
 {
 	struct http_inbuf *in = &HTTP_CONN(c)->in;
+	char first[READ_CHUNK];
 	ssize_t n;
 
+	if (in->data == NULL) {
+		if ((n = timed_read(c, t, first, sizeof(first))) <= 0)
+			return n;
+		if (make_room(c, in) != 0)
+			return -1;
+		memcpy(in->data, first, (size_t)n);
+		in->len = (size_t)n;
+		return n;
+	}
 	if (make_room(c, in) != 0)
 		return -1;
-	n = t != NULL ? mtls_read_timed(c, in->data + in->len, READ_CHUNK,
-	    t->deadline, t->ms, t->what) :
-	    mtls_read(c, in->data + in->len, READ_CHUNK);
+	n = timed_read(c, t, in->data + in->len, READ_CHUNK);
 	if (n > 0)
 		in->len += (size_t)n;
+	else if ((n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT) &&
+	    in->off == in->len)
+		http_inbuf_free(in);
 	return n;
 }
 
 /*
  * Reads until c's buffer holds a whole head.  Returns its length (the head
  * is at in.data + in.off of c's HTTP state); 0 when the stream ended cleanly
- * before its first byte; -2 with *bad_status (400, 414, 431) when what
- * arrived cannot be a head; -3 when the stream ended inside the head; -1
- * with the error on c.
+ * before its first byte; HTTP_HEAD_BAD with *bad_status (400, 414, 431)
+ * when what arrived cannot be a head; HTTP_HEAD_CUT when the stream ended
+ * inside the head; MTLS_WANT_* on a non-blocking connection (what arrived
+ * stays in the buffer for the next call); -1 with the error on c.
  */
 long
 http_read_head(struct mtls *c, const struct http_limits *lim, bool is_request,
@@ -104,12 +143,12 @@ http_read_head(struct mtls *c, const struct http_limits *lim, bool is_request,
 			return end;
 		if (end < 0) {
 			*bad_status = (int)-end;
-			return -2;
+			return HTTP_HEAD_BAD;
 		}
 		if ((n = http_fill(c, t)) == 0)
-			return in->len > in->off ? -3 : 0;
+			return in->len > in->off ? HTTP_HEAD_CUT : 0;
 		if (n < 0)
-			return -1;
+			return n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT ? n : -1;
 	}
 }
 
@@ -128,24 +167,39 @@ http_body_init(struct http_body *b, const struct http_head *h, uint64_t max,
 	    (b->framing == HTTP_BODY_LENGTH && b->left == 0);
 }
 
+static const char BODY_READ[] = "reading the HTTP body";
+
+/* The body's timer: each read must make progress within its timeout (as
+ * nginx's client_body_timeout); NULL when the I/O timeout bounds them. */
+static const struct http_timer *
+body_timer(struct mtls *c, const struct http_body *b)
+{
+	if (b->timeout_ms <= 0)
+		return NULL;
+	return http_timer_start(&HTTP_CONN(c)->rtimer, b->timeout_ms, BODY_READ);
+}
+
+/* A read of the body that made progress, or ended: the next starts anew. */
+static ssize_t
+body_progress(struct mtls *c, ssize_t n)
+{
+	if (n != MTLS_WANT_POLLIN && n != MTLS_WANT_POLLOUT)
+		http_timer_stop(&HTTP_CONN(c)->rtimer);
+	return n;
+}
+
 /* Reads from the connection into buf (big bodies skip the buffer), with
  * the body's timeout; returns as mtls_read. */
 static ssize_t
 read_direct(struct mtls *c, const struct http_body *b, void *buf, size_t len)
 {
-	if (b->timeout_ms <= 0)
-		return mtls_read(c, buf, len);
-	return mtls_read_timed(c, buf, len, mtls_deadline(b->timeout_ms),
-	    b->timeout_ms, "reading the HTTP body");
+	return body_progress(c, timed_read(c, body_timer(c, b), buf, len));
 }
 
 static ssize_t
 fill_body(struct mtls *c, const struct http_body *b)
 {
-	struct http_timer t = { mtls_deadline(b->timeout_ms), b->timeout_ms,
-	    "reading the HTTP body" };
-
-	return http_fill(c, b->timeout_ms > 0 ? &t : NULL);
+	return body_progress(c, http_fill(c, body_timer(c, b)));
 }
 
 /* Copies up to len buffered bytes out; returns how many. */
@@ -176,7 +230,7 @@ read_length_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 		    "%llu bytes before the end of the body", b->peer,
 		    (unsigned long long)b->left);
 	if (n < 0)
-		return -1;
+		return n;
 	b->left -= (uint64_t)n;
 	b->done = b->left == 0;
 	return n;
@@ -198,7 +252,7 @@ read_chunked_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 				return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "%s closed the "
 				    "connection inside a chunked body", b->peer);
 			if (n < 0)
-				return -1;
+				return n;
 		}
 		rc = http_chunked_decode(&b->chunked, b->max, in->data + in->off,
 		    in->len - in->off, &in_used, buf, len, &out_used);
@@ -236,7 +290,8 @@ read_close_body(struct mtls *c, struct http_body *b, void *buf, size_t len)
 
 /*
  * Reads up to len bytes of the body b of the message on c.  Returns the
- * number read, 0 at its end, or -1 with the error on c.
+ * number read, 0 at its end, MTLS_WANT_* on a non-blocking connection, or
+ * -1 with the error on c.
  */
 ssize_t
 http_body_read(struct mtls *c, struct http_body *b, void *buf, size_t len)

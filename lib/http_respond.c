@@ -112,14 +112,121 @@ build_head(struct mtls_http_req *req, int status, const char *const *headers,
 	return 0;
 }
 
-/* Sends the head and body_len bytes of body; a small body goes in the
- * head's write (one TLS record, not two).  Frees the head. */
-static int
-send_message(struct mtls *c, char *head, size_t head_len, const void *body,
-    size_t body_len)
-{
-	ssize_t n;
+static const char SEND_WHAT[] = "sending the HTTP response";
 
+static void
+out_reset(struct http_out *o)
+{
+	free(o->own);
+	memset(o, 0, sizeof(*o));
+}
+
+/* The part of o to send now: its bytes and length. */
+static const void *
+out_part(const struct http_out *o, const void *ext, size_t *len)
+{
+	switch (o->part) {
+	case 0:
+		*len = o->own_len;
+		return o->own;
+	case 1:
+		*len = o->ext_len;
+		return ext;
+	case 2:
+		*len = o->tail_len;
+		return o->tail;
+	default:
+		*len = 0;
+		return NULL;
+	}
+}
+
+/*
+ * Sends what req->out holds, ext being the caller's buffer.  Each part must
+ * be written within the I/O timeout (as nginx's send_timeout), counted
+ * across the calls that go on with it.  Returns 0 once all is sent,
+ * MTLS_WANT_* with the rest kept, or -1 with the error on the connection
+ * (the rest kept after MTLS_ERR_INTERRUPTED: a signal cut the wait).
+ */
+static int
+out_flush(struct mtls_http_req *req, const void *ext)
+{
+	struct http_out *o = &req->out;
+	struct mtls *c = req->conn;
+	struct http_timer *wt = &HTTP_CONN(c)->wtimer;
+	int ms = mtls_config_io_ms(mtls_conn_config(c));
+
+	for (; o->part < 3; o->part++) {
+		size_t len;
+		const void *p = out_part(o, ext, &len);
+		ssize_t n;
+
+		if (len == 0)
+			continue;
+		http_timer_start(wt, ms, SEND_WHAT);
+		n = mtls_write_timed(c, p, len, wt->deadline, wt->ms, wt->what);
+		if (n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT ||
+		    (n == -1 && mtls_error_code(c) == MTLS_ERR_INTERRUPTED))
+			return (int)n;
+		http_timer_stop(wt);
+		if (n != (ssize_t)len) {
+			out_reset(o);
+			return -1;
+		}
+	}
+	out_reset(o);
+	return 0;
+}
+
+/*
+ * A response call made while one waits to be made again: only that call
+ * goes on, with the same length (and buffer); it sends the rest.  Returns
+ * 1 when no call waits, else as out_flush.
+ */
+static int
+out_resume(struct mtls_http_req *req, enum out_call call, const void *ext,
+    size_t arg_len)
+{
+	static const char *const names[] = { "", "mtls_http_respond",
+	    "mtls_http_respond_start", "mtls_http_respond_write",
+	    "mtls_http_respond_end" };
+	enum out_call waiting = req->out.call;
+
+	if (waiting == OUT_NONE)
+		return 1;
+	ENSURE_CONN(waiting == call && arg_len == req->out.arg_len, req->conn,
+	    MTLS_ERR_INVALID, "%s must wait for the socket and be made again "
+	    "with the same arguments to send the rest of the response",
+	    names[waiting]);
+	return out_flush(req, ext);
+}
+
+/* Sends own (ours, freed when sent), the caller's ext_len bytes of ext and
+ * a tail, for call (its length argument arg_len); returns as out_flush. */
+static int
+out_send(struct mtls_http_req *req, enum out_call call, size_t arg_len,
+    char *own, size_t own_len, const void *ext, size_t ext_len,
+    const char *tail)
+{
+	struct http_out *o = &req->out;
+
+	out_reset(o);
+	o->call = call;
+	o->arg_len = arg_len;
+	o->own = own;
+	o->own_len = own_len;
+	o->ext_len = ext_len;
+	o->tail = tail;
+	o->tail_len = tail != NULL ? strlen(tail) : 0;
+	return out_flush(req, ext);
+}
+
+/* Sends the head and body_len bytes of body; a small body goes in the
+ * head's write (one TLS record, not two).  The head is ours. */
+static int
+send_message(struct mtls_http_req *req, enum out_call call, size_t arg_len,
+    char *head, size_t head_len, const void *body, size_t body_len)
+{
 	if (body_len > 0 && body_len <= SMALL_BODY) {
 		char *grown = realloc(head, head_len + body_len);
 
@@ -130,13 +237,7 @@ send_message(struct mtls *c, char *head, size_t head_len, const void *body,
 			body_len = 0;
 		}
 	}
-	n = mtls_write(c, head, head_len);
-	free(head);
-	if (n != (ssize_t)head_len)
-		return -1;
-	if (body_len > 0 && mtls_write(c, body, body_len) != (ssize_t)body_len)
-		return -1;
-	return 0;
+	return out_send(req, call, arg_len, head, head_len, body, body_len, NULL);
 }
 
 MTLS_EXPORT int
@@ -147,8 +248,12 @@ mtls_http_respond(struct mtls_http_req *req, int status,
 	size_t head_len;
 	bool keep;
 
+	int rc;
+
 	if (req == NULL)
 		return -1;
+	if ((rc = out_resume(req, OUT_RESPOND, body, body_len)) != 1)
+		return rc;
 	if (check_response(req, status, headers, false) != 0)
 		return -1;
 	keep = keep_alive_after(req, headers);
@@ -164,7 +269,7 @@ mtls_http_respond(struct mtls_http_req *req, int status,
 	req->resp = RESP_SENT;
 	HTTP_CONN(req->conn)->done = !keep;
 	HTTP_CONN(req->conn)->pending = false;
-	return send_message(req->conn, head, head_len, body,
+	return send_message(req, OUT_RESPOND, body_len, head, head_len, body,
 	    req->head_only ? 0 : body_len);
 }
 
@@ -197,8 +302,13 @@ mtls_http_respond_start(struct mtls_http_req *req, int status,
 	char *head;
 	size_t head_len;
 	bool keep;
+	int rc;
 
-	if (req == NULL || check_response(req, status, headers, true) != 0)
+	if (req == NULL)
+		return -1;
+	if ((rc = out_resume(req, OUT_START, NULL, 0)) != 1)
+		return rc;
+	if (check_response(req, status, headers, true) != 0)
 		return -1;
 	if ((length = caller_length(headers)) == -2)
 		return CONN_FAIL(req->conn, MTLS_ERR_INVALID, "the Content-Length "
@@ -222,39 +332,42 @@ mtls_http_respond_start(struct mtls_http_req *req, int status,
 	HTTP_CONN(req->conn)->done = !keep;
 	if (req->resp == RESP_SENT)
 		HTTP_CONN(req->conn)->pending = false;    /* bodiless: nothing follows */
-	return send_message(req->conn, head, head_len, NULL, 0);
+	return send_message(req, OUT_START, 0, head, head_len, NULL, 0);
 }
 
 /* One chunk (RFC 9112, 7.1): its size line, the data and CRLF, in one
- * write (one TLS record or few) unless it is big. */
-static ssize_t
-write_chunk(struct mtls *c, const void *buf, size_t len)
+ * write (one TLS record or few) unless it is big.  Returns as out_flush. */
+static int
+write_chunk(struct mtls_http_req *req, const void *buf, size_t len)
 {
 	char size_line[32], *chunk;
 	int n = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
-	ssize_t rc;
 
-	if (len > CHUNK_COPY_MAX || (chunk = malloc((size_t)n + len + 2)) == NULL) {
-		if (mtls_write(c, size_line, (size_t)n) != n ||
-		    mtls_write(c, buf, len) != (ssize_t)len ||
-		    mtls_write(c, "\r\n", 2) != 2)
-			return -1;
-		return (ssize_t)len;
+	if (len > CHUNK_COPY_MAX) {
+		ENSURE_CONN((chunk = strdup(size_line)) != NULL, req->conn,
+		    MTLS_ERR_NOMEM, "out of memory sending a chunk");
+		return out_send(req, OUT_WRITE, len, chunk, (size_t)n, buf, len,
+		    "\r\n");
 	}
+	ENSURE_CONN((chunk = malloc((size_t)n + len + 2)) != NULL, req->conn,
+	    MTLS_ERR_NOMEM, "out of memory sending a chunk of %zu bytes", len);
 	memcpy(chunk, size_line, (size_t)n);
 	memcpy(chunk + n, buf, len);
 	memcpy(chunk + n + len, "\r\n", 2);
-	rc = mtls_write(c, chunk, (size_t)n + len + 2);
-	free(chunk);
-	return rc < 0 ? -1 : (ssize_t)len;
+	return out_send(req, OUT_WRITE, len, chunk, (size_t)n + len + 2, NULL, 0,
+	    NULL);
 }
 
 MTLS_EXPORT ssize_t
 mtls_http_respond_write(struct mtls_http_req *req, const void *buf,
     size_t len)
 {
+	int rc;
+
 	if (req == NULL)
 		return -1;
+	if ((rc = out_resume(req, OUT_WRITE, buf, len)) != 1)
+		return rc == 0 ? (ssize_t)len : rc;
 	ENSURE_CONN(req->resp != RESP_NONE && req->resp != RESP_SENT, req->conn,
 	    MTLS_ERR_INVALID, "no streamed response is open: call "
 	    "mtls_http_respond_start first");
@@ -266,9 +379,9 @@ mtls_http_respond_write(struct mtls_http_req *req, const void *buf,
 		    "left)", len, (unsigned long long)req->resp_left);
 		req->resp_left -= len;
 	}
-	if (req->resp == RESP_CHUNKED)
-		return write_chunk(req->conn, buf, len);
-	return mtls_write(req->conn, buf, len);
+	rc = req->resp == RESP_CHUNKED ? write_chunk(req, buf, len) :
+	    out_send(req, OUT_WRITE, len, NULL, 0, buf, len, NULL);
+	return rc == 0 ? (ssize_t)len : rc;
 }
 
 MTLS_EXPORT int
@@ -276,8 +389,12 @@ mtls_http_respond_end(struct mtls_http_req *req)
 {
 	enum resp_state was;
 
+	int rc;
+
 	if (req == NULL)
 		return -1;
+	if ((rc = out_resume(req, OUT_END, NULL, 0)) != 1)
+		return rc;
 	was = req->resp;
 	ENSURE_CONN(was != RESP_NONE && was != RESP_SENT, req->conn,
 	    MTLS_ERR_INVALID, "no streamed response is open: call "
@@ -290,9 +407,8 @@ mtls_http_respond_end(struct mtls_http_req *req)
 		    "ended %llu bytes short of its Content-Length",
 		    (unsigned long long)req->resp_left);
 	}
-	if (was == RESP_CHUNKED && !req->head_only &&
-	    mtls_write(req->conn, "0\r\n\r\n", 5) != 5)
-		return -1;
+	if (was == RESP_CHUNKED && !req->head_only)
+		return out_send(req, OUT_END, 0, NULL, 0, NULL, 0, "0\r\n\r\n");
 	return 0;
 }
 

@@ -308,22 +308,44 @@ refuse(struct mtls *c, int status, int code, const char *head, size_t len,
 	    cause, status, reason);
 }
 
+static const char IDLE_WAIT[] = "waiting for the next HTTP request";
+static const char HEAD_READ[] = "reading the HTTP request head";
+
+static bool
+is_want(long rc)
+{
+	return rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT;
+}
+
+/* The client closed, or stayed idle past the timeout: no request lost,
+ * nothing reported, keep-alive ends. */
+static int
+idle_end(struct mtls *c)
+{
+	mtls_clear_error(mtls_conn_errstate(c));
+	HTTP_CONN(c)->done = true;
+	return 0;
+}
+
 /*
  * Before a connection's next request: waits up to the idle timeout for
- * its first byte, or not at all with MTLS_HTTP_NOWAIT.  Returns 1 when one
- * may come, 0 when the client closed or stayed idle (no request lost:
- * nothing is reported), MTLS_WANT_POLLIN when nothing has arrived yet or
- * the handshake waits for the client (MTLS_HTTP_NOWAIT), -1 on error.
+ * its first byte, or not at all with MTLS_HTTP_NOWAIT.  On a non-blocking
+ * connection the idle timer runs across calls and the call never waits.
+ * Returns 1 when one may come, 0 when the client closed or stayed idle (no
+ * request lost: nothing is reported), MTLS_WANT_POLLIN when nothing has
+ * arrived yet or the handshake waits for the client (MTLS_HTTP_NOWAIT),
+ * -1 on error.
  */
 static int
 await_next_request(struct mtls *c, int flags)
 {
-	bool nowait = (flags & MTLS_HTTP_NOWAIT) != 0;
+	bool nonblocking = mtls_conn_is_nonblocking(c);
+	bool nowait = (flags & MTLS_HTTP_NOWAIT) != 0 || nonblocking;
 	int idle_ms = http_config_of(c)->idle_ms;
 	/* A deadline already past polls once without waiting. */
-	struct http_timer t = { nowait ? 0 : mtls_deadline(idle_ms), idle_ms,
-	    "waiting for the next HTTP request" };
+	struct http_timer poll_once = { 0, idle_ms, IDLE_WAIT };
 	struct http_conn *hc = HTTP_CONN(c);
+	const struct http_timer *t = &poll_once;
 	ssize_t n;
 	int code;
 
@@ -334,63 +356,74 @@ await_next_request(struct mtls *c, int flags)
 	if (nowait && !mtls_conn_handshake_done(c) && !mtls_conn_is_plain(c) &&
 	    (n = mtls_handshake_step(c)) != 0)
 		return (int)n;
+	/* The first request's wait is its head's: the header timeout. */
+	if (nonblocking && hc->requests == 0)
+		return 1;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
 	http_inbuf_free(&hc->in);
-	if (nowait && mtls_conn_handshake_done(c) && !mtls_input_pending(c))
+	if (!nowait || nonblocking)
+		t = http_timer_start(&hc->rtimer, idle_ms, IDLE_WAIT);
+	else if (mtls_conn_handshake_done(c) && !mtls_input_pending(c))
 		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
-	if ((n = http_fill(c, &t)) > 0)
+	n = http_fill(c, t);
+	/* A non-blocking wait goes on under its timer at the next call. */
+	if (t != &poll_once && !is_want(n))
+		http_timer_stop(&hc->rtimer);
+	if (n > 0)
 		return 1;
-	http_inbuf_free(&hc->in);   /* nothing came: stay without one */
-	if (n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT)
+	if (is_want(n))
 		return (int)n;
 	code = mtls_error_code(c);
-	if (n < 0 && nowait && code == MTLS_ERR_TIMEOUT) {
+	if (n < 0 && t == &poll_once && code == MTLS_ERR_TIMEOUT) {
 		mtls_clear_error(mtls_conn_errstate(c));
 		return MTLS_WANT_POLLIN;
 	}
 	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
-	    code == MTLS_ERR_CLOSED) {
-		mtls_clear_error(mtls_conn_errstate(c));
-		HTTP_CONN(c)->done = true;
-		return 0;
-	}
+	    code == MTLS_ERR_CLOSED)
+		return idle_end(c);
 	return -1;
 }
 
 /* Reads and parses the head into req->head.  Returns 1, 0 or -1 as
- * mtls_http_read_request. */
+ * mtls_http_read_request, or MTLS_WANT_* with what arrived kept. */
 static int
 read_request_head(struct mtls *c, struct mtls_http_req *req)
 {
 	const struct http_config *hcfg = http_config_of(c);
-	struct http_timer t = { mtls_deadline(hcfg->header_ms), hcfg->header_ms,
-	    "reading the HTTP request head" };
-	struct http_inbuf *in = &HTTP_CONN(c)->in;
+	struct http_conn *hc = HTTP_CONN(c);
+	const struct http_timer *t = http_timer_start(&hc->rtimer,
+	    hcfg->header_ms, HEAD_READ);
+	struct http_inbuf *in = &hc->in;
+	const char *head;
 	int bad_status = 400, rc;
 	long end;
 
-	end = http_read_head(c, &hcfg->limits, true, &t, &bad_status);
+	end = http_read_head(c, &hcfg->limits, true, t, &bad_status);
+	if (is_want(end))
+		return (int)end;
+	http_timer_stop(&hc->rtimer);
+	/* What arrived of the head (no buffer when nothing did). */
+	head = in->data != NULL ? in->data + in->off : NULL;
 	if (end == 0) {
-		HTTP_CONN(c)->done = true;
+		hc->done = true;
 		return 0;
 	}
-	if (end == -3)
+	if (end == HTTP_HEAD_CUT)
 		return CONN_FAIL(c, MTLS_ERR_TRUNCATED, "client %s closed the "
 		    "connection inside an HTTP request head",
 		    mtls_conn_peer_desc(c));
 	if (end == -1 && mtls_error_code(c) == MTLS_ERR_TIMEOUT)
-		return refuse(c, 408, MTLS_ERR_TIMEOUT, in->data + in->off,
-		    in->len - in->off, NULL, NULL);
+		return refuse(c, 408, MTLS_ERR_TIMEOUT, head, in->len - in->off,
+		    NULL, NULL);
 	if (end == -1)
 		return -1;
-	if (end == -2)
-		return refuse(c, bad_status, MTLS_ERR_HTTP, in->data + in->off,
+	if (end == HTTP_HEAD_BAD)
+		return refuse(c, bad_status, MTLS_ERR_HTTP, head,
 		    in->len - in->off, NULL, NULL);
-	rc = http_parse_request(in->data + in->off, (size_t)end,
-	    &hcfg->limits, &req->head);
+	rc = http_parse_request(head, (size_t)end, &hcfg->limits, &req->head);
 	if (rc != 0)
-		return refuse(c, rc, MTLS_ERR_HTTP, in->data + in->off,
-		    (size_t)end, req->head.fault, NULL);
+		return refuse(c, rc, MTLS_ERR_HTTP, head, (size_t)end,
+		    req->head.fault, NULL);
 	in->off += (size_t)end;
 	return 1;
 }
@@ -411,6 +444,8 @@ start_body(struct mtls *c, struct mtls_http_req *req)
 	    strcasecmp(expect, "100-continue") == 0;
 }
 
+static const char CONTINUE[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
 MTLS_EXPORT ssize_t
 mtls_http_req_read_body(struct mtls_http_req *req, void *buf, size_t len)
 {
@@ -421,11 +456,14 @@ mtls_http_req_read_body(struct mtls_http_req *req, void *buf, size_t len)
 		return -1;
 	c = req->conn;
 	if (req->expect_continue) {
-		/* RFC 9110, 10.1.1: the client may wait for this before sending. */
-		req->expect_continue = false;
+		/* RFC 9110, 10.1.1: the client may wait for this before sending.
+		 * Owed until written whole: a call that must wait for the socket
+		 * writes it again (OpenSSL goes on where it stopped). */
 		if (HTTP_CONN(c)->in.off == HTTP_CONN(c)->in.len &&
-		    mtls_write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
-			return -1;
+		    (n = mtls_write(c, CONTINUE, sizeof(CONTINUE) - 1)) !=
+		    (ssize_t)sizeof(CONTINUE) - 1)
+			return n < 0 ? n : -1;
+		req->expect_continue = false;
 	}
 	n = http_body_read(c, &req->reader, buf, len);
 	if (n < 0 && req->reader.bad_status != 0)
@@ -444,7 +482,21 @@ read_whole_body(struct mtls_http_req *req)
 		ENSURE_CONN(http_append(&req->body, &req->body_len, &req->body_cap,
 		    chunk, (size_t)n), req->conn, MTLS_ERR_NOMEM, "out of memory "
 		    "reading a request body of %zu bytes", req->body_len);
-	return n < 0 ? -1 : 0;
+	return (int)n;
+}
+
+/* A request whose reading must wait (MTLS_WANT_*) or was cut short by a
+ * signal (MTLS_ERR_INTERRUPTED): kept on c for the next call, which goes on
+ * with it.  Whether it was kept. */
+static bool
+keep_partial(struct mtls *c, struct mtls_http_req *req, int rc)
+{
+	if (!is_want(rc) &&
+	    !(rc == -1 && mtls_error_code(c) == MTLS_ERR_INTERRUPTED))
+		return false;
+	HTTP_CONN(c)->partial = req;
+	HTTP_CONN(c)->partial_free = mtls_http_req_free;
+	return true;
 }
 
 MTLS_EXPORT int
@@ -468,7 +520,9 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 		    "the next response for it");
 	}
 	if ((req = HTTP_CONN(c)->partial) != NULL) {
-		HTTP_CONN(c)->partial = NULL;     /* a body read a signal cut short */
+		HTTP_CONN(c)->partial = NULL;
+		if (!req->head_read)
+			goto head;
 		goto body;
 	}
 	if (HTTP_CONN(c)->done || (rc = await_next_request(c, flags)) == 0)
@@ -478,29 +532,49 @@ mtls_http_read_request(struct mtls *c, int flags, struct mtls_http_req **out)
 	ENSURE_CONN((req = calloc(1, sizeof(*req))) != NULL, c, MTLS_ERR_NOMEM,
 	    "out of memory");
 	req->conn = c;
+head:
 	if ((rc = read_request_head(c, req)) != 1)
 		goto fail;
+	req->head_read = true;
 	req->head_only = strcmp(req->head.method, "HEAD") == 0;
 	start_body(c, req);
 body:
-	rc = -1;
-	if (!(flags & MTLS_HTTP_STREAM) && read_whole_body(req) != 0) {
-		/* Interrupted (mtls_config_set_interruptible): kept for the
-		 * next call, which goes on with the body. */
-		if (mtls_error_code(c) == MTLS_ERR_INTERRUPTED) {
-			HTTP_CONN(c)->partial = req;
-			HTTP_CONN(c)->partial_free = mtls_http_req_free;
-			return -1;
-		}
+	if (!(flags & MTLS_HTTP_STREAM) && (rc = read_whole_body(req)) != 0)
 		goto fail;
-	}
 	HTTP_CONN(c)->requests++;
 	HTTP_CONN(c)->pending = true;
 	*out = req;
 	return 1;
 fail:
-	mtls_http_req_free(req);
+	if (!keep_partial(c, req, rc))
+		mtls_http_req_free(req);
 	return rc;
+}
+
+/* The ms left before t's deadline (0: passed), or -1 when it has none. */
+static long
+timer_left(const struct http_timer *t, long now)
+{
+	if (t->what == NULL || t->deadline < 0)
+		return -1;
+	return t->deadline > now ? t->deadline - now : 0;
+}
+
+MTLS_EXPORT long
+mtls_http_ms_left(struct mtls *c)
+{
+	const struct http_conn *hc;
+	long now = mtls_now_ms(), r, w;
+
+	if (c == NULL)
+		return -1;
+	if ((r = mtls_handshake_ms_left(c)) >= 0)
+		return r;
+	if ((hc = HTTP_CONN(c)) == NULL)
+		return -1;
+	r = timer_left(&hc->rtimer, now);
+	w = timer_left(&hc->wtimer, now);
+	return r < 0 || (w >= 0 && w < r) ? w : r;
 }
 
 MTLS_EXPORT void
@@ -510,6 +584,7 @@ mtls_http_req_free(struct mtls_http_req *req)
 		return;
 	http_head_free(&req->head);
 	free(req->body);
+	free(req->out.own);
 	free(req);
 }
 

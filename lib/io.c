@@ -111,8 +111,8 @@ mtls_bio_new(struct mtls *c)
 
 /* ------------------------------------------------------------- waiting */
 
-static long
-now_ms(void)
+long
+mtls_now_ms(void)
 {
 	struct timespec ts;
 
@@ -124,7 +124,7 @@ now_ms(void)
 long
 mtls_deadline(int timeout_ms)
 {
-	return timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	return timeout_ms > 0 ? mtls_now_ms() + timeout_ms : -1;
 }
 
 /* poll(2), or, when only some signals may end c's waits, ppoll(2) with
@@ -155,6 +155,13 @@ mtls_fail_interrupted(struct mtls *c, const char *what)
 	    what);
 }
 
+static int
+fail_timeout(struct mtls *c, const char *what, int timeout_ms)
+{
+	return CONN_FAIL(c, MTLS_ERR_TIMEOUT, "%s with %s timed out after %d ms",
+	    what, c->peer_desc, timeout_ms);
+}
+
 /*
  * Waits until c's socket is ready for events, the deadline passes,
  * mtls_wake is called, or (if c is interruptible) a signal arrives.
@@ -170,7 +177,7 @@ wait_loop(struct mtls *c, struct pollfd pfd[2], long deadline, int timeout_ms,
 		if (mtls_wake_take(c))
 			return CONN_FAIL(c, MTLS_ERR_WOKEN, "%s interrupted by "
 			    "mtls_wake", what);
-		if (deadline >= 0 && (wait_ms = (int)(deadline - now_ms())) < 0)
+		if (deadline >= 0 && (wait_ms = (int)(deadline - mtls_now_ms())) < 0)
 			wait_ms = 0;
 		n = wait_events(c, pfd, wait_ms);
 		if (n < 0 && errno == EINTR) {
@@ -182,8 +189,7 @@ wait_loop(struct mtls *c, struct pollfd pfd[2], long deadline, int timeout_ms,
 			return CONN_FAIL(c, MTLS_ERR_IO, "%s: poll failed: %s", what,
 			    strerror(errno));
 		if (n == 0)
-			return CONN_FAIL(c, MTLS_ERR_TIMEOUT, "%s with %s timed out "
-			    "after %d ms", what, c->peer_desc, timeout_ms);
+			return fail_timeout(c, what, timeout_ms);
 		/* Ours or a late one meant for another object: the flag says. */
 		if (pfd[1].revents & POLLIN)
 			mtls_wake_drain(pfd[1].fd);
@@ -219,8 +225,13 @@ await(struct mtls *c, int ssl_err, long deadline, int timeout_ms,
 {
 	int events = ssl_err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
 
-	if (c->nonblocking)
+	if (c->nonblocking) {
+		/* A deadline kept across calls (the HTTP helper's) that the
+		 * caller's loop let pass fails as a blocking wait would. */
+		if (deadline >= 0 && mtls_now_ms() >= deadline)
+			return fail_timeout(c, what, timeout_ms);
 		return events == POLLIN ? MTLS_WANT_POLLIN : MTLS_WANT_POLLOUT;
+	}
 	return mtls_wait(c, events, deadline, timeout_ms, what) == 0 ? 1 : -1;
 }
 
@@ -331,7 +342,7 @@ mtls_handshake_ms_left(struct mtls *c)
 	if (c == NULL || !c->attached || c->plain || c->handshake_done ||
 	    c->handshake_deadline < 0)
 		return -1;
-	left = c->handshake_deadline - now_ms();
+	left = c->handshake_deadline - mtls_now_ms();
 	return left > 0 ? left : 0;
 }
 
@@ -436,10 +447,15 @@ mtls_read(struct mtls *c, void *buf, size_t len)
 	    c->cfg->io_ms, "read");
 }
 
-MTLS_EXPORT ssize_t
-mtls_write(struct mtls *c, const void *buf, size_t len)
+/*
+ * A write that waits until deadline (the limit of timeout_ms, named "what"
+ * in a timeout's message): mtls_write with the I/O timeout, and the HTTP
+ * helpers with theirs.
+ */
+ssize_t
+mtls_write_timed(struct mtls *c, const void *buf, size_t len, long deadline,
+    int timeout_ms, const char *what)
 {
-	long deadline;
 	int rc;
 
 	if ((rc = mtls_handshake(c)) != 0)
@@ -447,12 +463,11 @@ mtls_write(struct mtls *c, const void *buf, size_t len)
 	if (len == 0)
 		return 0;
 	ENSURE_CONN(buf != NULL, c, MTLS_ERR_INVALID, "write from a NULL buffer");
-	deadline = mtls_deadline(c->cfg->io_ms);
 	for (;;) {
 		/* Without SSL_MODE_ENABLE_PARTIAL_WRITE this writes all or waits. */
 		if ((rc = write_step(c, buf, len)) == SSL_ERROR_NONE)
 			return (ssize_t)len;
-		rc = wants_io(rc) ? await(c, rc, deadline, c->cfg->io_ms, "write") :
+		rc = wants_io(rc) ? await(c, rc, deadline, timeout_ms, what) :
 		    mtls_fail_ssl(c, rc, MTLS_OP_WRITE);
 		/* A failed write is not resumed; one that returns WANT_* or was
 		 * interrupted by a signal is, when called again. */
@@ -461,6 +476,18 @@ mtls_write(struct mtls *c, const void *buf, size_t len)
 		if (rc != 1)
 			return rc;
 	}
+}
+
+MTLS_EXPORT ssize_t
+mtls_write(struct mtls *c, const void *buf, size_t len)
+{
+	int rc;
+
+	/* The I/O timeout starts once the handshake is done. */
+	if ((rc = mtls_handshake(c)) != 0)
+		return rc;
+	return mtls_write_timed(c, buf, len, mtls_deadline(c->cfg->io_ms),
+	    c->cfg->io_ms, "write");
 }
 
 static void

@@ -32,6 +32,7 @@ main(void)
 	srunner_add_suite(sr, http_parse_suite());
 	srunner_add_suite(sr, http_client_suite());
 	srunner_add_suite(sr, http_server_suite());
+	srunner_add_suite(sr, http_nonblocking_suite());
 	srunner_add_suite(sr, plain_suite());
 	srunner_add_suite(sr, interrupt_suite());
 	srunner_add_suite(sr, split_suite());

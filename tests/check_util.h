@@ -288,5 +288,6 @@ Suite *wake_suite(void);
 Suite *setters_suite(void);
 Suite *tls_policy_suite(void);
 Suite *identities_suite(void);
+Suite *http_nonblocking_suite(void);
 
 #endif

@@ -117,7 +117,7 @@ STALLED_PID=$BG_PID
 wait_file_contains "$tmp/slow.err" "timed out after 2000 ms" 15 \
     "$SERVER_PID" || fail "no send timeout within 15 s" "$tmp/slow.err"
 took=$((SECONDS - start))
-expect_contains "$tmp/slow.err" "mtls-server: write with 127.0.0.1:"
+expect_contains "$tmp/slow.err" "mtls-server: sending the HTTP response with 127.0.0.1:"
 # The access log counts what was sent, not the file's size.
 wait_file_contains "$tmp/slow.out" '"GET /big HTTP/1.1" 200' 5 ||
     fail "no access-log line for the cut-off response" "$tmp/slow.out"
