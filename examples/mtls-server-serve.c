@@ -46,7 +46,7 @@ or_dash(const char *s)
 	return s != NULL ? s : "-";
 }
 
-static void
+void
 remote_addr(struct mtls *c, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
@@ -144,21 +144,32 @@ log_refused(int log_fd, struct mtls *c, const char *addr)
 
 /* ----------------------------------------------------------- answers */
 
+/* A fixed answer: status, a Content-Type and body (copied). */
 static int
-respond_text(struct mtls_http_req *req, int status, const char *text,
-    unsigned long long *bytes)
+reply_fixed(struct reply *r, int status, const char *type, const char *body,
+    size_t len)
 {
-	static const char *const hdrs[] = {
-		"Content-Type: text/plain; charset=utf-8", NULL };
+	r->status = status;
+	r->step = REPLY_FIXED;
+	snprintf(r->hdr[0], sizeof(r->hdr[0]), "Content-Type: %s", type);
+	r->hdrs[0] = r->hdr[0];
+	if ((r->body = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(r->body, body, len);
+	r->len = len;
+	return 0;
+}
 
-	*bytes = strlen(text);
-	return mtls_http_respond(req, status, hdrs, text, strlen(text));
+static int
+reply_text(struct reply *r, int status, const char *text)
+{
+	return reply_fixed(r, status, "text/plain; charset=utf-8", text,
+	    strlen(text));
 }
 
 /* The identity the client presented, as nginx's $ssl_client_* show it. */
 static int
-respond_identity(struct mtls *c, struct mtls_http_req *req,
-    unsigned long long *bytes)
+reply_identity(struct mtls *c, struct reply *r)
 {
 	char verify[300], text[4096];
 	size_t n;
@@ -176,7 +187,7 @@ respond_identity(struct mtls *c, struct mtls_http_req *req,
 	if (n < sizeof(text))
 		snprintf(text + n, sizeof(text) - n, "tls: %s %s\n",
 		    mtls_conn_version(c), mtls_conn_cipher(c));
-	return respond_text(req, 200, text, bytes);
+	return reply_text(r, 200, text);
 }
 
 static const char *
@@ -288,77 +299,57 @@ map_path(const char *root, const char *target, char *out, size_t len)
 	    path[n - 1] == '/' ? "index.html" : "") < (int)len ? 0 : -1;
 }
 
-/* Streams the open file fd of size bytes as the response body; *bytes
- * counts what went out (nginx's $body_bytes_sent), a cut-off response
- * included. */
+/* The open file fd of size bytes: a small one is read whole and sent
+ * with its head, a bigger one streamed with its Content-Length. */
 static int
-send_file(struct mtls_http_req *req, int fd, const char *path, off_t size,
-    unsigned long long *bytes)
+reply_file(struct reply *r, int fd, const char *path, off_t size)
 {
-	char type[80], length[48], *buf = malloc(FILE_CHUNK);
-	const char *hdrs[] = { type, length, NULL };
-	ssize_t n = 0;
-	int rc;
+	char buf[FILE_CHUNK];
+	ssize_t n;
 
-	if (buf == NULL)
-		return -1;
-	snprintf(type, sizeof(type), "Content-Type: %s", content_type(path));
-	if (size <= FILE_CHUNK) {
-		/* Small: one response, its head and body sent together. */
-		hdrs[1] = NULL;
-		n = read(fd, buf, (size_t)size);
-		rc = n == size ? mtls_http_respond(req, 200, hdrs, buf, (size_t)n) :
-		    respond_text(req, 500, "500 Internal Server Error\n",
-		    &(unsigned long long){ 0 });
-		*bytes = rc == 0 && n == size && strcmp(mtls_http_req_method(req),
-		    "HEAD") != 0 ? (unsigned long long)n : 0;
-		free(buf);
-		return rc;
+	if (size > FILE_CHUNK) {
+		r->status = 200;
+		r->step = REPLY_START;
+		snprintf(r->hdr[0], sizeof(r->hdr[0]), "Content-Type: %s",
+		    content_type(path));
+		snprintf(r->hdr[1], sizeof(r->hdr[1]), "Content-Length: %lld",
+		    (long long)size);
+		r->hdrs[0] = r->hdr[0];
+		r->hdrs[1] = r->hdr[1];
+		r->fd = fd;
+		return 0;
 	}
-	snprintf(length, sizeof(length), "Content-Length: %lld",
-	    (long long)size);
-	rc = mtls_http_respond_start(req, 200, hdrs);
-	while (rc == 0 && strcmp(mtls_http_req_method(req), "HEAD") != 0 &&
-	    (n = read(fd, buf, FILE_CHUNK)) > 0) {
-		rc = mtls_http_respond_write(req, buf, (size_t)n) == n ? 0 : -1;
-		*bytes += rc == 0 ? (unsigned long long)n : 0;
-	}
-	free(buf);
-	if (rc == 0)
-		rc = mtls_http_respond_end(req);
-	return rc;
+	n = read(fd, buf, (size_t)size);
+	close(fd);
+	if (n != size)
+		return reply_text(r, 500, "500 Internal Server Error\n");
+	return reply_fixed(r, 200, content_type(path), buf, (size_t)n);
 }
 
 static int
-respond_file(const struct options *o, struct mtls_http_req *req,
-    int *status, unsigned long long *bytes)
+reply_from_root(const struct options *o, struct mtls_http_req *req,
+    struct reply *r)
 {
 	const char *method = mtls_http_req_method(req);
 	char path[4096];
 	struct stat st;
-	int fd, rc;
+	int fd;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return respond_text(req, *status = 405, "405 Method Not Allowed\n",
-		    bytes);
+		return reply_text(r, 405, "405 Method Not Allowed\n");
 	if (map_path(o->root, mtls_http_req_target(req), path,
 	    sizeof(path)) != 0)
-		return respond_text(req, *status = 400, "400 Bad Request\n", bytes);
+		return reply_text(r, 400, "400 Bad Request\n");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		int err = fd < 0 ? errno : ENOENT;
 
 		if (fd >= 0)
 			close(fd);
-		*status = err == EACCES ? 403 : 404;
-		return respond_text(req, *status, *status == 403 ?
-		    "403 Forbidden\n" : "404 Not Found\n", bytes);
+		return err == EACCES ? reply_text(r, 403, "403 Forbidden\n") :
+		    reply_text(r, 404, "404 Not Found\n");
 	}
-	*status = 200;
-	*bytes = 0;
-	rc = send_file(req, fd, path, st.st_size, bytes);
-	close(fd);
-	return rc;
+	return reply_file(r, fd, path, st.st_size);
 }
 
 /* Under a --protect prefix, a client without a verified certificate gets
@@ -413,24 +404,132 @@ respond_proxied(struct mtls *c, const char *addr, struct upstream *u,
 	return *status < 0 ? -1 : 0;
 }
 
+/*
+ * What req gets, decided: the answer in r, ready for reply_send.  --proxy
+ * relays the request and its answer here, whole (r is then done).
+ * Returns 0, or -1 when out of memory or the relay failed.
+ */
+int
+reply_prepare(const struct options *o, struct mtls *c, const char *addr,
+    struct upstream *u, struct mtls_http_req *req, struct reply *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	if (forbidden(o, c, mtls_http_req_target(req)))
+		return reply_text(r, 403, "403 Forbidden: this path needs a "
+		    "verified client certificate\n");
+	if (o->root != NULL)
+		return reply_from_root(o, req, r);
+	if (o->proxy != NULL) {
+		r->step = REPLY_DONE;
+		return respond_proxied(c, addr, u, req, &r->status, &r->bytes);
+	}
+	return reply_identity(c, r);
+}
+
+/* One step of a streamed file: the piece read, written (a write that
+ * must wait is made again with the same piece). */
+static int
+reply_file_step(struct mtls_http_req *req, struct reply *r)
+{
+	ssize_t n;
+
+	if (r->piece == NULL && (r->piece = malloc(FILE_CHUNK)) == NULL)
+		return -1;
+	if (r->piece_len == 0) {
+		if ((n = read(r->fd, r->piece, FILE_CHUNK)) < 0)
+			return -1;
+		if (n == 0) {
+			r->step = REPLY_END;
+			return 0;
+		}
+		r->piece_len = (size_t)n;
+	}
+	n = mtls_http_respond_write(req, r->piece, r->piece_len);
+	if (n != (ssize_t)r->piece_len)
+		return (int)(n < 0 ? n : -1);
+	r->bytes += r->piece_len;
+	r->piece_len = 0;
+	return 0;
+}
+
+int
+reply_send(struct mtls_http_req *req, struct reply *r)
+{
+	bool head = strcmp(mtls_http_req_method(req), "HEAD") == 0;
+	int rc = 0;
+
+	while (rc == 0 && r->step != REPLY_DONE) {
+		switch (r->step) {
+		case REPLY_FIXED:
+			if ((rc = mtls_http_respond(req, r->status, r->hdrs, r->body,
+			    r->len)) == 0) {
+				r->bytes = head ? 0 : r->len;
+				r->step = REPLY_DONE;
+			}
+			break;
+		case REPLY_START:
+			if ((rc = mtls_http_respond_start(req, r->status,
+			    r->hdrs)) == 0)
+				r->step = head ? REPLY_END : REPLY_FILE;
+			break;
+		case REPLY_FILE:
+			rc = reply_file_step(req, r);
+			break;
+		case REPLY_END:
+			if ((rc = mtls_http_respond_end(req)) == 0)
+				r->step = REPLY_DONE;
+			break;
+		case REPLY_DONE:
+		default:
+			break;
+		}
+	}
+	return rc;
+}
+
+void
+reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
+    struct reply *r)
+{
+	log_request(STDOUT_FILENO, c, addr, req, r->status, r->bytes);
+	reply_free(r);
+}
+
+void
+reply_free(struct reply *r)
+{
+	free(r->body);
+	free(r->piece);
+	if (r->fd >= 0)
+		close(r->fd);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+/* Answers req whole, on a blocking connection. */
 static int
 answer(const struct options *o, struct mtls *c, const char *addr,
     struct upstream *u, struct mtls_http_req *req)
 {
-	unsigned long long bytes = 0;
-	int status = 200, rc;
+	struct reply r;
+	int rc = reply_prepare(o, c, addr, u, req, &r);
 
-	if (forbidden(o, c, mtls_http_req_target(req)))
-		rc = respond_text(req, status = 403, "403 Forbidden: this path "
-		    "needs a verified client certificate\n", &bytes);
-	else if (o->root != NULL)
-		rc = respond_file(o, req, &status, &bytes);
-	else if (o->proxy != NULL)
-		rc = respond_proxied(c, addr, u, req, &status, &bytes);
-	else
-		rc = respond_identity(c, req, &bytes);
-	log_request(STDOUT_FILENO, c, addr, req, status, bytes);
+	if (rc == 0)
+		rc = reply_send(req, &r);
+	reply_end(c, addr, req, &r);
 	return rc;
+}
+
+void
+log_failure(struct mtls *c, const char *addr)
+{
+	log_refused(STDOUT_FILENO, c, addr);
+	if (mtls_error(c) != NULL) {
+		pthread_mutex_lock(&log_lock);
+		fprintf(stderr, "mtls-server: %s\n", mtls_error(c));
+		pthread_mutex_unlock(&log_lock);
+	}
 }
 
 long
@@ -488,12 +587,7 @@ serve_connection(struct mtls *c, const struct options *o)
 			break;
 	}
 	if (rc != 0)
-		log_refused(STDOUT_FILENO, c, addr);
-	if (rc != 0 && mtls_error(c) != NULL) {
-		pthread_mutex_lock(&log_lock);
-		fprintf(stderr, "mtls-server: %s\n", mtls_error(c));
-		pthread_mutex_unlock(&log_lock);
-	}
+		log_failure(c, addr);
 	upstream_close(&backend);
 	close_connection(c);
 }

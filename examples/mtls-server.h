@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include <mtls.h>
+#include <mtls_http.h>
 
 #include "http-relay.h"
 
@@ -50,6 +51,37 @@ struct options {
 	long session_cache;         /* --session-cache bytes, -1: default */
 	int crl_chain;
 };
+
+/*
+ * An answer to one request, made by reply_prepare and sent by reply_send,
+ * which on a non-blocking connection goes as far as the socket takes and
+ * returns MTLS_WANT_* (called again, it goes on).  reply_end logs it and
+ * frees what it holds; reply_free only frees.
+ */
+enum reply_step { REPLY_FIXED, REPLY_START, REPLY_FILE, REPLY_END,
+    REPLY_DONE };
+struct reply {
+	enum reply_step step;
+	int status;
+	unsigned long long bytes;   /* body bytes sent ($body_bytes_sent) */
+	char hdr[2][96];
+	const char *hdrs[3];
+	char *body;                 /* a fixed answer's, ours */
+	size_t len;
+	int fd;                     /* a file streamed, or -1 */
+	char *piece;                /* the file's piece being written */
+	size_t piece_len;
+};
+int reply_prepare(const struct options *o, struct mtls *c, const char *addr,
+    struct upstream *u, struct mtls_http_req *req, struct reply *r);
+int reply_send(struct mtls_http_req *req, struct reply *r);
+void reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
+    struct reply *r);
+void reply_free(struct reply *r);
+/* The access-log line of a request the library refused, and the error
+ * of a connection that failed, on standard error. */
+void log_failure(struct mtls *c, const char *addr);
+void remote_addr(struct mtls *c, char *buf, size_t len);
 
 /*
  * mtls-server-serve.c: serves the requests of conn until it is idle (then
