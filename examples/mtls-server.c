@@ -32,7 +32,7 @@ usage(void)
 	    "[--allow-uri PAT]\n"
 	    "         [--allow-ip ADDR] [--allow-spki SHA256] [--protect PREFIX]\n"
 	    "         [--root DIR | --proxy http://HOST:PORT]\n"
-	    "         [--max-body BYTES] [--max-connections N]\n"
+	    "         [--max-body BYTES] [--max-connections N] [--workers N]\n"
 	    "         [--keepalive-timeout SECONDS] [--handshake-timeout SECONDS]\n"
 	    "         [--send-timeout SECONDS]\n"
 	    "         [--tickets N] [--ticket-key FILE] [--session-cache SIZE]\n"
@@ -249,6 +249,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->keepalive = 75;              /* nginx's keepalive_timeout */
 	o->handshake_timeout = 30;      /* the library's */
 	o->send_timeout = 60;           /* nginx's send_timeout */
+	o->workers = sysconf(_SC_NPROCESSORS_ONLN); /* worker_processes auto */
 	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val = argv[i + 1];
 		const char **slot = string_slot(o, opt);
@@ -276,6 +277,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->max_body = number(opt, val);
 		else if (!strcmp(opt, "--max-connections"))
 			o->max_connections = number(opt, val);
+		else if (!strcmp(opt, "--workers"))
+			o->workers = number(opt, val);
 		else if (!strcmp(opt, "--keepalive-timeout"))
 			o->keepalive = number(opt, val);
 		else if (!strcmp(opt, "--handshake-timeout"))
@@ -304,6 +307,11 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->max_header_line == 0) {
 		fprintf(stderr, "mtls-server: --max-header-line is at least 1 "
 		    "byte\n");
+		exit(EXIT_USAGE);
+	}
+	if (o->workers < 1 || o->workers > 256) {
+		fprintf(stderr, "mtls-server: --workers takes 1 to 256, not %ld\n",
+		    o->workers);
 		exit(EXIT_USAGE);
 	}
 	check_seconds("--keepalive-timeout", o->keepalive);
@@ -466,7 +474,10 @@ reload(const struct options *o)
 		fprintf(stderr, "mtls-server: reload failed, the previous "
 		    "certificates stay in use: %s\n", mtls_error(listener));
 	} else {
-		workers_set_config(cfg);
+		if (o->proxy != NULL)
+			workers_set_config(cfg);
+		else
+			loop_set_config(cfg);
 		fprintf(stderr, "mtls-server: reloaded certificates\n");
 	}
 	mtls_config_free(cfg);
@@ -526,11 +537,28 @@ wait_for_signals(const sigset_t *set)
 
 /* Idle connections close, the others finish their request, for a while. */
 static void
-drain(void)
+drain(const struct options *o)
 {
+	if (o->proxy == NULL) {
+		loop_stop();
+		mtls_free(listener);
+		return;
+	}
 	park_stop();
 	if (workers_stop(2000) == 0)
 		mtls_free(listener);
+}
+
+/* The event loops; --proxy, the engine of a thread per busy connection
+ * (its requests to the backend block). */
+static int
+start_engine(struct mtls_config *cfg, const struct options *o)
+{
+	if (o->proxy == NULL)
+		return loop_start(listener, cfg, (int)o->workers, o);
+	if (park_start(o->keepalive, workers_resume) != 0)
+		return -1;
+	return workers_start(listener, cfg, o->max_connections, serve_one);
 }
 
 int
@@ -570,8 +598,7 @@ main(int argc, char **argv)
 	}
 	opts = &o;
 	block_signals(&signals);
-	if (park_start(o.keepalive, workers_resume) != 0 ||
-	    workers_start(listener, cfg, o.max_connections, serve_one) != 0) {
+	if (start_engine(cfg, &o) != 0) {
 		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
 		return EXIT_CONFIG;
 	}
@@ -580,7 +607,7 @@ main(int argc, char **argv)
 	    mtls_local_port(listener));
 	fflush(stdout);
 	wait_for_signals(&signals);
-	drain();
+	drain(&o);
 	mtls_config_free(o.upstream.cfg);
 	return 0;
 }

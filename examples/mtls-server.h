@@ -46,6 +46,7 @@ struct options {
 	int nallow, nprotect, nticket_keys;
 	long verify_depth, tickets, max_body, max_connections, keepalive;
 	long handshake_timeout;     /* --handshake-timeout, seconds */
+	long workers;               /* --workers, default one per core */
 	long send_timeout;          /* --send-timeout, seconds */
 	long max_header_line;       /* --max-header-line, -1 for the default */
 	long session_cache;         /* --session-cache bytes, -1: default */
@@ -106,6 +107,20 @@ int workers_start(struct mtls *listener, struct mtls_config *cfg,
 void workers_set_config(struct mtls_config *cfg);
 void workers_resume(struct mtls *conn);
 int workers_stop(int wait_ms);
+
+/*
+ * mtls-server-loop.c: the engine, count worker threads each running an
+ * epoll loop over non-blocking connections.  loop_start returns 0 or -1
+ * (errno set); loop_set_config gives connections accepted from now on cfg
+ * (a reload); loop_stop stops accepting, closes idle connections, lets
+ * answers under way finish for a while, and returns once every worker
+ * has ended.  (--proxy still runs on the thread-per-connection engine
+ * below: its backend requests block.)
+ */
+int loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
+    const struct options *o);
+void loop_set_config(struct mtls_config *cfg);
+void loop_stop(void);
 
 /* mtls-server-park.c: idle connections (keep-alive, or a handshake
  * waiting for the client) wait in one epoll thread; resume gets each one

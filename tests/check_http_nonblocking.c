@@ -82,7 +82,9 @@ nb_end(struct nb_server *s, struct nb_conn *k, int rc)
 	if (rc == 0) {
 		s->ended_quietly++;
 	} else {
-		s->err_code = mtls_error_code(k->c);
+		/* Read by the test while the loop runs: atomic. */
+		__atomic_store_n(&s->err_code, mtls_error_code(k->c),
+		    __ATOMIC_RELEASE);
 		snprintf(s->err, sizeof(s->err), "%s", mtls_error(k->c) != NULL ?
 		    mtls_error(k->c) : "(none)");
 		s->err_after_ms = now_ms() - s->accepted_at;
@@ -577,7 +579,8 @@ START_TEST(test_nb_reader_gone_silent)
 	nb_start(&srv, scfg, 4096);
 	c = nb_client(srv.port);
 	send_all(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 30);
-	for (int i = 0; i < 100 && srv.err_code == 0; i++)
+	for (int i = 0; i < 100 &&
+	    __atomic_load_n(&srv.err_code, __ATOMIC_ACQUIRE) == 0; i++)
 		usleep(20000);
 	mtls_free(c);
 	nb_stop(&srv);

@@ -1,0 +1,549 @@
+/*
+ * mtls-server-loop.c - mtls-server's engine: a fixed set of worker
+ * threads (--workers, one per core by default), each an epoll loop over
+ * non-blocking connections, as nginx's workers are.  Every stage of a
+ * connection (accept, TLS handshake, request, answer, file sending,
+ * keep-alive) goes as far as its socket allows and waits in the loop
+ * (MTLS_WANT_*), so that no thread waits for a slow or silent client.
+ *
+ * The workers share the listening socket (EPOLLEXCLUSIVE: the kernel wakes
+ * one for a new connection).  Each keeps a min-heap of its connections'
+ * deadlines, which the library tells (mtls_http_ms_left: handshake,
+ * header, idle keep-alive and send timeouts), and the list of its
+ * connections that wait for a request (idle keep-alive, or a handshake
+ * waiting for its client) in the order they began to wait: at
+ * --max-connections the oldest of them is closed to make room, as nginx
+ * closes idle keep-alive connections when it runs out.  Out of
+ * descriptors, a worker leaves the listener alone for ACCEPT_PAUSE_MS.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "mtls-server.h"
+
+#define ACCEPT_PAUSE_MS 500
+#define ACCEPT_BATCH 32         /* accepts per wake-up of the listener */
+#define EVENTS 256
+#define STOP_GRACE_MS 2000     /* for answers under way at a stop */
+
+struct worker;
+
+/* One connection of a worker. */
+struct conn {
+	struct mtls *tls;
+	struct worker *w;
+	int fd;
+	uint32_t events;            /* what epoll watches for it */
+	struct mtls_http_req *req;  /* being answered, or NULL */
+	struct reply reply;
+	size_t heap_at;             /* its place in the deadline heap + 1, 0: out */
+	long deadline;              /* monotonic ms */
+	struct conn *prev, *next;   /* in the waiting list */
+	struct conn *aprev, *anext; /* in the list of all */
+	bool waiting;
+	char addr[64];
+};
+
+struct worker {
+	pthread_t thread;
+	int epfd;
+	struct mtls *acceptor;      /* turns accepted sockets into connections */
+	unsigned generation;        /* of the config it was made from */
+	long accept_paused_until;   /* monotonic ms, 0: watching the listener */
+	struct conn **heap;         /* by deadline, nearest first */
+	size_t nheap, heap_cap;
+	struct conn *oldest, *newest;   /* waiting for a request */
+	struct conn *all;
+	long stop_at;               /* stopping: the answers' last moment */
+};
+
+static const struct options *opts;
+static struct worker *workers;
+static int nworkers;
+static int listen_fd = -1, stop_fd = -1;
+static long max_open;
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mtls_config *current_cfg;
+static unsigned cfg_generation;
+static bool out_of_descriptors;     /* said once, until an accept succeeds */
+
+/* --------------------------------------------------------- deadlines */
+
+static void
+heap_swap(struct worker *w, size_t a, size_t b)
+{
+	struct conn *t = w->heap[a];
+
+	w->heap[a] = w->heap[b];
+	w->heap[b] = t;
+	w->heap[a]->heap_at = a + 1;
+	w->heap[b]->heap_at = b + 1;
+}
+
+static void
+heap_up(struct worker *w, size_t i)
+{
+	while (i > 0 && w->heap[(i - 1) / 2]->deadline > w->heap[i]->deadline) {
+		heap_swap(w, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct worker *w, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, least = i;
+
+		if (l < w->nheap && w->heap[l]->deadline < w->heap[least]->deadline)
+			least = l;
+		if (l + 1 < w->nheap &&
+		    w->heap[l + 1]->deadline < w->heap[least]->deadline)
+			least = l + 1;
+		if (least == i)
+			return;
+		heap_swap(w, i, least);
+		i = least;
+	}
+}
+
+static void
+heap_remove(struct worker *w, struct conn *k)
+{
+	size_t i = k->heap_at - 1;
+
+	if (k->heap_at == 0)
+		return;
+	k->heap_at = 0;
+	if (i != --w->nheap) {
+		w->heap[i] = w->heap[w->nheap];
+		w->heap[i]->heap_at = i + 1;
+		heap_up(w, i);
+		heap_down(w, i);
+	}
+}
+
+/* k's deadline, as the library tells it now; none takes it out. */
+static int
+set_deadline(struct worker *w, struct conn *k)
+{
+	long left = mtls_http_ms_left(k->tls);
+
+	if (left < 0) {
+		heap_remove(w, k);
+		return 0;
+	}
+	k->deadline = monotonic_ms() + left;
+	if (k->heap_at != 0) {
+		heap_up(w, k->heap_at - 1);
+		heap_down(w, k->heap_at - 1);
+		return 0;
+	}
+	if (w->nheap == w->heap_cap) {
+		size_t cap = w->heap_cap ? w->heap_cap * 2 : 256;
+		struct conn **grown = realloc(w->heap, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		w->heap = grown;
+		w->heap_cap = cap;
+	}
+	w->heap[w->nheap] = k;
+	k->heap_at = ++w->nheap;
+	heap_up(w, w->nheap - 1);
+	return 0;
+}
+
+/* ------------------------------------------ connections waiting to read */
+
+static void
+unlist_waiting(struct worker *w, struct conn *k)
+{
+	if (!k->waiting)
+		return;
+	*(k->prev != NULL ? &k->prev->next : &w->oldest) = k->next;
+	*(k->next != NULL ? &k->next->prev : &w->newest) = k->prev;
+	k->prev = k->next = NULL;
+	k->waiting = false;
+}
+
+static void
+list_waiting(struct worker *w, struct conn *k)
+{
+	if (k->waiting)
+		return;
+	k->prev = w->newest;
+	k->next = NULL;
+	*(w->newest != NULL ? &w->newest->next : &w->oldest) = k;
+	w->newest = k;
+	k->waiting = true;
+}
+
+/* ------------------------------------------------------ a connection */
+
+static void
+conn_close(struct worker *w, struct conn *k)
+{
+	heap_remove(w, k);
+	unlist_waiting(w, k);
+	*(k->aprev != NULL ? &k->aprev->anext : &w->all) = k->anext;
+	if (k->anext != NULL)
+		k->anext->aprev = k->aprev;
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+	if (k->req != NULL) {
+		reply_end(k->tls, k->addr, k->req, &k->reply);
+		mtls_http_req_free(k->req);
+	}
+	close_connection(k->tls);   /* best effort close_notify, then the fd */
+	free(k);
+}
+
+/* Waits in the loop for what rc (MTLS_WANT_*) asks. */
+static int
+conn_wait(struct worker *w, struct conn *k, int rc)
+{
+	uint32_t events = rc == MTLS_WANT_POLLOUT ? EPOLLOUT : EPOLLIN;
+	struct epoll_event ev = { .events = events, .data.ptr = k };
+
+	if (k->req == NULL && events == EPOLLIN)
+		list_waiting(w, k);
+	if (events != k->events &&
+	    epoll_ctl(w->epfd, EPOLL_CTL_MOD, k->fd, &ev) != 0)
+		return -1;
+	k->events = events;
+	return set_deadline(w, k);
+}
+
+/* The next request on k, or the rest of one: 1 when one is to be
+ * answered, else as mtls_http_read_request. */
+static int
+conn_read(struct conn *k)
+{
+	int rc = mtls_http_read_request(k->tls, 0, &k->req);
+
+	if (rc != 1)
+		return rc;
+	unlist_waiting(k->w, k);
+	if (reply_prepare(opts, k->tls, k->addr, NULL, k->req, &k->reply) != 0)
+		return -1;
+	return 1;
+}
+
+/* Drives k as far as its socket allows: requests read and answered in
+ * turn, until it must wait or is done. */
+static void
+conn_drive(struct worker *w, struct conn *k)
+{
+	int rc;
+
+	for (;;) {
+		if (k->req == NULL)
+			rc = conn_read(k);
+		else if ((rc = reply_send(k->req, &k->reply)) == 0) {
+			reply_end(k->tls, k->addr, k->req, &k->reply);
+			mtls_http_req_free(k->req);
+			k->req = NULL;
+			continue;
+		}
+		if (rc == 1)
+			continue;
+		if (rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT) {
+			/* Stopping, one that waits for a request closes. */
+			if ((k->req != NULL || w->stop_at == 0) &&
+			    conn_wait(w, k, rc) == 0)
+				return;
+		} else if (rc != 0) {
+			log_failure(k->tls, k->addr);
+		}
+		conn_close(w, k);
+		return;
+	}
+}
+
+/* ---------------------------------------------------------- accepting */
+
+/* Out of descriptors (err EMFILE or ENFILE): this worker leaves the
+ * listener alone for a while; the first to find the limit says so. */
+static void
+pause_accepting(struct worker *w, const char *what, int err)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (w->accept_paused_until == 0 &&
+	    epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL) == 0)
+		w->accept_paused_until = monotonic_ms() + ACCEPT_PAUSE_MS;
+	if (__atomic_exchange_n(&out_of_descriptors, true, __ATOMIC_ACQ_REL))
+		return;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	fprintf(stderr, "mtls-server: cannot accept: the %s descriptor limit "
+	    "is reached (%s: %s; ulimit -n is %llu): accepting again every %d "
+	    "ms until descriptors free up\n", err == ENFILE ? "system's" :
+	    "process's", what, strerror(err), (unsigned long long)rl.rlim_cur,
+	    ACCEPT_PAUSE_MS);
+}
+
+static int
+watch_listener(struct worker *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+	    .data.ptr = NULL };
+
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, listen_fd, &ev);
+}
+
+/* The listener again, once the pause is over. */
+static void
+resume_accepting(struct worker *w)
+{
+	if (w->accept_paused_until == 0 || monotonic_ms() < w->accept_paused_until)
+		return;
+	w->accept_paused_until = watch_listener(w) == 0 ? 0 :
+	    monotonic_ms() + ACCEPT_PAUSE_MS;
+}
+
+/* The acceptor, made anew from current_cfg after a reload. */
+static int
+refresh_acceptor(struct worker *w)
+{
+	struct mtls *fresh;
+
+	if (w->acceptor != NULL && w->generation ==
+	    __atomic_load_n(&cfg_generation, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&cfg_lock);
+	if ((fresh = mtls_server_new(current_cfg)) != NULL) {
+		mtls_free(w->acceptor);
+		w->acceptor = fresh;
+		w->generation = cfg_generation;
+	}
+	pthread_mutex_unlock(&cfg_lock);
+	return fresh != NULL ? 0 : -1;
+}
+
+/* At the limit, the connection that has waited longest for a request
+ * makes room; false when every connection of this worker is busy. */
+static bool
+make_room(struct worker *w)
+{
+	if (w->oldest == NULL)
+		return false;
+	conn_close(w, w->oldest);
+	return true;
+}
+
+/* A new connection for the accepted non-blocking socket fd, or NULL. */
+static struct conn *
+conn_new(struct worker *w, int fd)
+{
+	struct conn *k = calloc(1, sizeof(*k));
+	int err;
+
+	if (k != NULL && refresh_acceptor(w) == 0 &&
+	    mtls_accept_socket(w->acceptor, &k->tls, fd) == 0) {
+		k->w = w;
+		k->fd = fd;
+		k->anext = w->all;
+		if (w->all != NULL)
+			w->all->aprev = k;
+		w->all = k;
+		return k;
+	}
+	err = errno;
+	free(k);
+	close(fd);
+	if (err == EMFILE || err == ENFILE)
+		pause_accepting(w, "a connection's eventfd", err);
+	else
+		fprintf(stderr, "mtls-server: cannot accept: %s\n",
+		    w->acceptor != NULL && mtls_error(w->acceptor) != NULL ?
+		    mtls_error(w->acceptor) : strerror(err));
+	return NULL;
+}
+
+/* One connection from the listener; false when there is none to take. */
+static bool
+accept_one(struct worker *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int err = errno;
+	struct conn *k;
+
+	if (fd < 0 && (err == EMFILE || err == ENFILE))
+		pause_accepting(w, "accept4", err);
+	else if (fd < 0 && (err == ENOBUFS || err == ENOMEM))
+		fprintf(stderr, "mtls-server: cannot accept: %s\n", strerror(err));
+	if (fd < 0 || (k = conn_new(w, fd)) == NULL)
+		return false;       /* EAGAIN: another worker took it */
+	if (__atomic_exchange_n(&out_of_descriptors, false, __ATOMIC_ACQ_REL))
+		fprintf(stderr, "mtls-server: descriptors free again: accepting "
+		    "connections\n");
+	remote_addr(k->tls, k->addr, sizeof(k->addr));
+	if (connections_open(1) > max_open && !make_room(w)) {
+		fprintf(stderr, "mtls-server: over %ld connections, all busy: one "
+		    "dropped\n", max_open);
+		conn_close(w, k);
+		return true;
+	}
+	ev.data.ptr = k;
+	k->events = EPOLLIN;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		conn_close(w, k);
+		return true;
+	}
+	conn_drive(w, k);
+	return true;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+/* Until the nearest deadline, the end of an accept pause, or of the
+ * stop's grace. */
+static int
+wait_ms(const struct worker *w)
+{
+	long until = w->stop_at != 0 ? w->stop_at : -1, now = monotonic_ms();
+
+	if (w->nheap > 0 && (until < 0 || w->heap[0]->deadline < until))
+		until = w->heap[0]->deadline;
+	if (w->accept_paused_until != 0 &&
+	    (until < 0 || w->accept_paused_until < until))
+		until = w->accept_paused_until;
+	if (until < 0)
+		return -1;
+	return until > now ? (int)(until - now) : 0;
+}
+
+/* Connections whose deadline has passed: the call made again ends the
+ * wait as the timeout says (closed, 408, or an error). */
+static void
+expire(struct worker *w)
+{
+	long now = monotonic_ms();
+
+	while (w->nheap > 0 && w->heap[0]->deadline <= now) {
+		struct conn *k = w->heap[0];
+
+		heap_remove(w, k);
+		conn_drive(w, k);
+	}
+}
+
+/* The stop (SIGTERM): no more accepts, connections waiting for a request
+ * close, answers under way have STOP_GRACE_MS to finish. */
+static void
+begin_stop(struct worker *w)
+{
+	w->stop_at = monotonic_ms() + STOP_GRACE_MS;
+	if (w->accept_paused_until == 0)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL);
+	w->accept_paused_until = 0;
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
+	while (w->oldest != NULL)
+		conn_close(w, w->oldest);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct epoll_event evs[EVENTS];
+
+	while (w->stop_at == 0 || (w->all != NULL &&
+	    monotonic_ms() < w->stop_at)) {
+		int n = epoll_wait(w->epfd, evs, EVENTS, wait_ms(w));
+
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &stop_fd)
+				begin_stop(w);
+			else if (evs[i].data.ptr == NULL)
+				for (int a = 0; a < ACCEPT_BATCH && accept_one(w); a++)
+					;
+			else
+				conn_drive(w, evs[i].data.ptr);
+		}
+		expire(w);
+		if (w->stop_at == 0)
+			resume_accepting(w);
+	}
+	return NULL;
+}
+
+static int
+worker_init(struct worker *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &stop_fd };
+
+	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return -1;
+	if (watch_listener(w) != 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &ev) != 0)
+		return -1;
+	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+int
+loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
+    const struct options *o)
+{
+	opts = o;
+	listen_fd = mtls_fd(listener);
+	max_open = o->max_connections;
+	loop_set_config(cfg);
+	if ((stop_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||
+	    (workers = calloc((size_t)count, sizeof(*workers))) == NULL)
+		return -1;
+	for (nworkers = 0; nworkers < count; nworkers++)
+		if (worker_init(&workers[nworkers]) != 0)
+			return -1;
+	return 0;
+}
+
+void
+loop_set_config(struct mtls_config *cfg)
+{
+	pthread_mutex_lock(&cfg_lock);
+	mtls_config_ref(cfg);
+	mtls_config_free(current_cfg);
+	current_cfg = cfg;
+	__atomic_add_fetch(&cfg_generation, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&cfg_lock);
+}
+
+/* Every connection of w closed: an answer still under way is cut. */
+static void
+worker_end(struct worker *w)
+{
+	while (w->all != NULL)
+		conn_close(w, w->all);
+	free(w->heap);
+	mtls_free(w->acceptor);
+	close(w->epfd);
+}
+
+void
+loop_stop(void)
+{
+	uint64_t one = 1;
+
+	if (write(stop_fd, &one, sizeof(one)) != sizeof(one))
+		return;
+	for (int i = 0; i < nworkers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		worker_end(&workers[i]);
+	}
+	free(workers);
+	close(stop_fd);
+	mtls_config_free(current_cfg);
+}
