@@ -46,7 +46,7 @@ struct conn {
 	int fd;
 	uint32_t events;            /* what epoll watches for it */
 	struct mtls_http_req *req;  /* being answered, or NULL */
-	struct reply reply;
+	struct reply *reply;        /* its answer (none while idle) */
 	size_t heap_at;             /* its place in the deadline heap + 1, 0: out */
 	long deadline;              /* monotonic ms */
 	struct conn *prev, *next;   /* in the waiting list */
@@ -192,6 +192,19 @@ list_waiting(struct worker *w, struct conn *k)
 
 /* ------------------------------------------------------ a connection */
 
+/* k's request, answered (or not: the connection ends), logged and freed. */
+static void
+conn_answered(struct conn *k)
+{
+	if (k->reply != NULL) {
+		reply_end(k->tls, k->addr, k->req, k->reply);
+		free(k->reply);
+		k->reply = NULL;
+	}
+	mtls_http_req_free(k->req);
+	k->req = NULL;
+}
+
 static void
 conn_close(struct worker *w, struct conn *k)
 {
@@ -201,10 +214,8 @@ conn_close(struct worker *w, struct conn *k)
 	if (k->anext != NULL)
 		k->anext->aprev = k->aprev;
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, k->fd, NULL);
-	if (k->req != NULL) {
-		reply_end(k->tls, k->addr, k->req, &k->reply);
-		mtls_http_req_free(k->req);
-	}
+	if (k->req != NULL)
+		conn_answered(k);
 	close_connection(k->tls);   /* best effort close_notify, then the fd */
 	free(k);
 }
@@ -235,7 +246,8 @@ conn_read(struct conn *k)
 	if (rc != 1)
 		return rc;
 	unlist_waiting(k->w, k);
-	if (reply_prepare(opts, k->tls, k->addr, NULL, k->req, &k->reply) != 0)
+	if ((k->reply = malloc(sizeof(*k->reply))) == NULL ||
+	    reply_prepare(opts, k->tls, k->addr, NULL, k->req, k->reply) != 0)
 		return -1;
 	return 1;
 }
@@ -250,10 +262,8 @@ conn_drive(struct worker *w, struct conn *k)
 	for (;;) {
 		if (k->req == NULL)
 			rc = conn_read(k);
-		else if ((rc = reply_send(k->req, &k->reply)) == 0) {
-			reply_end(k->tls, k->addr, k->req, &k->reply);
-			mtls_http_req_free(k->req);
-			k->req = NULL;
+		else if ((rc = reply_send(k->req, k->reply)) == 0) {
+			conn_answered(k);
 			continue;
 		}
 		if (rc == 1)

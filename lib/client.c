@@ -89,7 +89,7 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 		    "port '%s': %s", host, port,
 		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		mtls_clear_error(&c->err);
+		mtls_clear_error(mtls_conn_errstate(c));
 		if (connect_one(c, ai, deadline) == 0)
 			break;
 		last_errno = errno;
@@ -97,11 +97,11 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 			close(c->fd);
 		c->fd = -1;
 		/* A timeout, a wake-up or a signal ends the whole attempt. */
-		if (c->err.set)
+		if (mtls_error(c) != NULL)
 			break;
 	}
 	freeaddrinfo(res);
-	if (c->fd < 0 && !c->err.set)
+	if (c->fd < 0 && mtls_error(c) == NULL)
 		return CONN_FAIL(c, MTLS_ERR_CONNECT, "cannot connect to %s: %s%s",
 		    c->peer_desc, strerror(last_errno),
 		    mtls_descriptor_hint(last_errno));
@@ -168,8 +168,8 @@ mtls_connect(struct mtls *c, const char *host, const char *port)
 	    *port != '\0', c, MTLS_ERR_INVALID, "connect needs a host and a port");
 	ENSURE_CONN((bare = strip_brackets(host)) != NULL, c, MTLS_ERR_NOMEM,
 	    "out of memory");
-	snprintf(c->peer_desc, sizeof(c->peer_desc), strchr(bare, ':') ?
-	    "[%s]:%s" : "%s:%s", bare, port);
+	mtls_set_peer_desc(c, strchr(bare, ':') ? "[%s]:%s" : "%s:%s", bare,
+	    port);
 	rc = connect_tcp(c, bare, port);
 	if (rc == 0) {
 		int fd = c->fd;
@@ -189,6 +189,7 @@ mtls_connect_socket(struct mtls *c, int fd, const char *servername)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	char addr[128] = "";
 	const char *name;
 
 	if (check_client(c) != 0)
@@ -200,11 +201,9 @@ mtls_connect_socket(struct mtls *c, int fd, const char *servername)
 	ENSURE_CONN(fd >= 0 && (name != NULL || c->plain), c, MTLS_ERR_INVALID,
 	    "connect_socket needs a socket and the server name to verify");
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		mtls_describe_addr((struct sockaddr *)&ss, c->peer_desc,
-		    sizeof(c->peer_desc));
-	else
-		snprintf(c->peer_desc, sizeof(c->peer_desc), "%s",
-		    name ? name : "the peer");
+		mtls_describe_addr((struct sockaddr *)&ss, addr, sizeof(addr));
+	mtls_set_peer_desc(c, "%s", addr[0] != '\0' ? addr : name ? name :
+	    "the peer");
 	if (start_conn(c, fd, false, name, NULL, NULL) != 0)
 		return -1;
 	/* An event loop drives a non-blocking socket's handshake itself. */

@@ -4,6 +4,7 @@
  * waking, freeing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,25 @@
 
 #include "mtls_internal.h"
 
+/* A connection's peer_desc until it is set: not freed. */
+static char no_desc[] = "";
+
+void
+mtls_set_peer_desc(struct mtls *c, const char *fmt, ...)
+{
+	char buf[320], *copy;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((copy = strdup(buf)) == NULL)
+		return;
+	if (c->peer_desc != no_desc)
+		free(c->peer_desc);
+	c->peer_desc = copy;
+}
+
 struct mtls *
 mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 {
@@ -29,6 +49,7 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 		return NULL;
 	}
 	c->waiter_fd = -1;
+	c->peer_desc = no_desc;
 	c->role = role;
 	c->plain = cfg->plaintext;
 	c->interruptible = cfg->interruptible;
@@ -156,6 +177,10 @@ mtls_free(struct mtls *c)
 	if (c->own_fd && c->fd >= 0)
 		close(c->fd);
 	free(c->verify_name);
+	free(c->ev);
+	free(c->err);
+	if (c->peer_desc != no_desc)
+		free(c->peer_desc);
 	free(c->session_key);
 	free(c->host_header);
 	X509_free(c->refused_cert);
@@ -265,6 +290,22 @@ bool
 mtls_conn_is_plain(const struct mtls *c)
 {
 	return c->plain;
+}
+
+const struct mtls_evidence *
+mtls_evidence(const struct mtls *c)
+{
+	static const struct mtls_evidence none;
+
+	return c->ev != NULL ? c->ev : &none;
+}
+
+struct mtls_evidence *
+mtls_evidence_new(struct mtls *c)
+{
+	if (c->ev == NULL)
+		c->ev = calloc(1, sizeof(*c->ev));
+	return c->ev;
 }
 
 bool

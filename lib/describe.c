@@ -104,6 +104,7 @@ describe_session(BIO *out, struct mtls *c)
 static void
 describe_verdict(BIO *out, struct mtls *c)
 {
+	const struct mtls_evidence *ev = mtls_evidence(c);
 	char **names = acceptable_cas(c);
 	long result = SSL_get_verify_result(c->ssl);
 	int i;
@@ -123,12 +124,12 @@ describe_verdict(BIO *out, struct mtls *c)
 	else
 		BIO_printf(out, "verify result: %s", result == X509_V_OK ? "ok" :
 		    X509_verify_cert_error_string(result));
-	if (c->verify_err != 0 && c->verify_subject[0] != '\0')
+	if (c->verify_err != 0 && ev->verify_subject[0] != '\0')
 		BIO_printf(out, " (at depth %d, '%s', issuer '%s')", c->verify_depth,
-		    c->verify_subject, c->verify_issuer);
+		    ev->verify_subject, ev->verify_issuer);
 	BIO_printf(out, "\n");
-	if (c->err.set)
-		BIO_printf(out, "error: %s\n", c->err.msg);
+	if (mtls_error(c) != NULL)
+		BIO_printf(out, "error: %s\n", mtls_error(c));
 }
 
 /* Where the connection stands, for the first line. */
@@ -158,8 +159,8 @@ mtls_conn_describe(struct mtls *c)
 		describe_session(out, c);
 		describe_chain(out, c);
 		describe_verdict(out, c);
-	} else if (c->err.set) {
-		BIO_printf(out, "error: %s\n", c->err.msg);
+	} else if (mtls_error(c) != NULL) {
+		BIO_printf(out, "error: %s\n", mtls_error(c));
 	}
 	len = BIO_get_mem_data(out, &data);
 	free(c->description);

@@ -50,7 +50,8 @@ fail_hostname(struct mtls *c)
 
 	CONN_FAIL(c, MTLS_ERR_HOSTNAME, "server certificate does not match '%s': "
 	    "it is for %s (connect by a name it lists, or set the name to "
-	    "verify)", ip ? ip : host ? host : "?", c->verify_detail);
+	    "verify)", ip ? ip : host ? host : "?",
+	    mtls_evidence(c)->verify_detail);
 	OPENSSL_free(ip);
 	return -1;
 }
@@ -59,52 +60,53 @@ fail_hostname(struct mtls *c)
 static void
 verify_hint(const struct mtls *c, char *buf, size_t len)
 {
+	const struct mtls_evidence *ev = mtls_evidence(c);
 	const char *peer = peer_role(c);
 
 	switch (c->verify_err) {
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 		snprintf(buf, len, " (issuer '%s' is not in %s, and the %s did not "
-		    "send it)", c->verify_issuer, c->cfg->trust_desc, peer);
+		    "send it)", ev->verify_issuer, c->cfg->trust_desc, peer);
 		break;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 		snprintf(buf, len, " (certificate '%s' is self-signed and is not in "
-		    "%s)", c->verify_subject, c->cfg->trust_desc);
+		    "%s)", ev->verify_subject, c->cfg->trust_desc);
 		break;
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 		snprintf(buf, len, " (its root '%s' is not in %s)",
-		    c->verify_subject, c->cfg->trust_desc);
+		    ev->verify_subject, c->cfg->trust_desc);
 		break;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		snprintf(buf, len, " (certificate '%s' expired on %s)",
-		    c->verify_subject, c->verify_detail);
+		    ev->verify_subject, ev->verify_detail);
 		break;
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		snprintf(buf, len, " (certificate '%s' is not valid before %s)",
-		    c->verify_subject, c->verify_detail);
+		    ev->verify_subject, ev->verify_detail);
 		break;
 	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
 		snprintf(buf, len, " (more intermediate CAs than the verify depth "
 		    "allows, at '%s': raise it with mtls_config_set_verify_depth)",
-		    c->verify_subject);
+		    ev->verify_subject);
 		break;
 	case X509_V_ERR_CERT_REVOKED:
 		snprintf(buf, len, " (certificate '%s' is on the CRL of '%s')",
-		    c->verify_subject, c->verify_issuer);
+		    ev->verify_subject, ev->verify_issuer);
 		break;
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
 		snprintf(buf, len, " (no CRL from '%s' for '%s': add its CRL file, "
-		    "or check the peer's certificate only)", c->verify_issuer,
-		    c->verify_subject);
+		    "or check the peer's certificate only)", ev->verify_issuer,
+		    ev->verify_subject);
 		break;
 	case X509_V_ERR_INVALID_PURPOSE:
 		snprintf(buf, len, " (certificate '%s' is not meant for a TLS %s: "
 		    "its key usage or extended key usage does not allow it)",
-		    c->verify_subject, peer);
+		    ev->verify_subject, peer);
 		break;
 	default:
 		snprintf(buf, len, " (certificate '%s', issuer '%s')",
-		    c->verify_subject, c->verify_issuer);
+		    ev->verify_subject, ev->verify_issuer);
 		break;
 	}
 }
@@ -317,7 +319,8 @@ mtls_fail_ssl(struct mtls *c, int ssl_err, enum mtls_op which)
 	err = ERR_peek_error();
 	c->fatal = true;
 	if (c->policy_rejected)
-		return CONN_FAIL(c, MTLS_ERR_NOT_ALLOWED, "%s", c->policy_reason);
+		return CONN_FAIL(c, MTLS_ERR_NOT_ALLOWED, "%s",
+		    mtls_evidence(c)->policy_reason);
 	if (c->verify_err != 0 && !c->chain_tolerated)
 		return fail_verify(c);
 	if (c->renegotiation_refused)

@@ -175,13 +175,21 @@ mtls_ssl_failure_code(void)
 MTLS_EXPORT const char *
 mtls_error(struct mtls *c)
 {
-	return c != NULL && c->err.set ? c->err.msg : NULL;
+	if (c == NULL)
+		return NULL;
+	if (c->err == NULL)
+		return c->err_lost ? "out of memory (recording an error)" : NULL;
+	return c->err->set ? c->err->msg : NULL;
 }
 
 MTLS_EXPORT int
 mtls_error_code(struct mtls *c)
 {
-	return c != NULL ? c->err.code : MTLS_ERR_INVALID;
+	if (c == NULL)
+		return MTLS_ERR_INVALID;
+	if (c->err == NULL)
+		return c->err_lost ? MTLS_ERR_NOMEM : MTLS_OK;
+	return c->err->code;
 }
 
 /*
@@ -216,7 +224,14 @@ mtls_config_errstate(struct mtls_config *cfg)
 struct mtls_errstate *
 mtls_conn_errstate(struct mtls *c)
 {
-	return &c->err;
+	/* Where a failure goes when no record can be made for it. */
+	static __thread struct mtls_errstate lost;
+
+	if (c->err == NULL && (c->err = calloc(1, sizeof(*c->err))) == NULL) {
+		c->err_lost = true;
+		return &lost;
+	}
+	return c->err;
 }
 
 /* What mtls_config_error reads for cfg: this thread's record of it if it

@@ -400,7 +400,7 @@ mtls_handshake(struct mtls *c)
 			return mtls_fail_ssl(c, rc, MTLS_OP_HANDSHAKE);
 		if ((rc = await(c, rc, deadline, c->cfg->handshake_ms,
 		    "TLS handshake")) != 1) {
-			if (rc == -1 && c->err.code == MTLS_ERR_TIMEOUT)
+			if (rc == -1 && mtls_error_code(c) == MTLS_ERR_TIMEOUT)
 				c->fatal = true;
 			return rc;
 		}
@@ -471,7 +471,7 @@ mtls_write_timed(struct mtls *c, const void *buf, size_t len, long deadline,
 		    mtls_fail_ssl(c, rc, MTLS_OP_WRITE);
 		/* A failed write is not resumed; one that returns WANT_* or was
 		 * interrupted by a signal is, when called again. */
-		if (rc == -1 && c->err.code != MTLS_ERR_INTERRUPTED)
+		if (rc == -1 && mtls_error_code(c) != MTLS_ERR_INTERRUPTED)
 			c->plain_sent = 0;
 		if (rc != 1)
 			return rc;

@@ -188,6 +188,20 @@ struct mtls_peer {
 
 enum mtls_role { ROLE_CLIENT, ROLE_SERVER, ROLE_ACCEPTED };
 
+/* The evidence of a failed verification or a refusal by the policy, for
+ * the messages of diagnose.c and the text of describe.c. */
+struct mtls_evidence {
+	char verify_subject[256];
+	char verify_issuer[256];
+	char verify_detail[512];    /* expiry date, or the names a certificate has */
+	char policy_reason[600];
+};
+/* conn.c: c's evidence, empty strings when it has none; the evidence to
+ * fill, made on first use (NULL when out of memory: the message then
+ * lacks its details). */
+const struct mtls_evidence *mtls_evidence(const struct mtls *c);
+struct mtls_evidence *mtls_evidence_new(struct mtls *c);
+
 struct mtls {
 	enum mtls_role role;
 	struct mtls_config *cfg;
@@ -218,13 +232,14 @@ struct mtls {
 	int interruptible;          /* atomic: the config's, for mtls_wait; a
 	                               server's follows mtls_server_set_config */
 	char *verify_name;          /* name to check the server certificate against */
-	char peer_desc[300];        /* "localhost:8443" / "127.0.0.1:5123", for messages */
+	char *peer_desc;            /* "localhost:8443" / "127.0.0.1:5123", for
+	                               messages; "" until set (conn.c) */
 	/* handshake evidence, filled by callbacks */
 	int verify_err;             /* first X509_V_ERR_*, 0 if none */
 	int verify_depth;
-	char verify_subject[256];
-	char verify_issuer[256];
-	char verify_detail[512];    /* expiry date, or the names a certificate has */
+	struct mtls_evidence *ev;   /* what a failure leaves, or NULL: made by
+	                               the first failure (most connections
+	                               have none, and hold none) */
 	int alert_received;         /* last fatal alert from the peer, -1 if none */
 	bool cert_requested;        /* the server sent a CertificateRequest */
 	bool renegotiation_refused; /* we answered the peer's renegotiation
@@ -233,7 +248,6 @@ struct mtls {
 	/* policy evidence */
 	bool policy_done;           /* allow-list and callback ran */
 	bool policy_rejected;
-	char policy_reason[600];
 	X509 *pending_cert;         /* the peer's certificate while the policy
 	                               runs inside the handshake */
 	STACK_OF(X509) *pending_chain;
@@ -251,7 +265,10 @@ struct mtls {
 	 * state here, and mtls_free calls ext_free(c) to free it. */
 	void *ext;
 	void (*ext_free)(struct mtls *c);
-	struct mtls_errstate err;
+	/* c's error, made by the first failure (mtls_conn_errstate): most
+	 * connections never fail, and hold no message buffer */
+	struct mtls_errstate *err;
+	bool err_lost;              /* one failed when none could be made */
 };
 
 /* peer.c: an ASN1_TIME as time_t, or -1 when absent or malformed. */
@@ -318,6 +335,9 @@ int mtls_setup_verify_name(struct mtls *c, const char *name);
 struct mtls *mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role);
 int mtls_conn_attach(struct mtls *c, int fd, bool own_fd);
 void mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len);
+/* Sets c->peer_desc (kept as it was when out of memory). */
+void mtls_set_peer_desc(struct mtls *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* io.c; mtls_deadline, mtls_read_timed, mtls_handshake_step and
  * mtls_input_pending are conn_iface.h's */

@@ -362,7 +362,20 @@ remember_refusal(struct mtls *c, X509 *cert)
 		X509_up_ref(cert);
 }
 
-/* Applies the allow-list and the callback; false with c->policy_reason set. */
+/* The policy's reason for a refusal, kept in c's evidence; false. */
+static bool
+keep_reason(struct mtls *c, const char *reason)
+{
+	struct mtls_evidence *ev = mtls_evidence_new(c);
+
+	if (ev != NULL)
+		snprintf(ev->policy_reason, sizeof(ev->policy_reason), "%s",
+		    reason);
+	return false;
+}
+
+/* Applies the allow-list and the callback; false with the reason in c's
+ * evidence. */
 static bool
 policy_admits(struct mtls *c, X509 *cert, bool chain_ok)
 {
@@ -375,24 +388,26 @@ policy_admits(struct mtls *c, X509 *cert, bool chain_ok)
 	    X509_cmp(c->refused_cert, cert) == 0)
 		return false;
 	if (cfg->allow_count > 0 && cert != NULL) {
-		char presented[400];
+		char presented[400], why[600];
 
 		if (!mtls_allow_matches(cfg, cert)) {
 			mtls_describe_identity(cert, true, presented,
 			    sizeof(presented));
-			snprintf(c->policy_reason, sizeof(c->policy_reason), "%s "
-			    "certificate not allowed: it presented %s, and none of "
-			    "that matches the allow-list", peer_name(c), presented);
-			return false;
+			snprintf(why, sizeof(why), "%s certificate not allowed: it "
+			    "presented %s, and none of that matches the allow-list",
+			    peer_name(c), presented);
+			return keep_reason(c, why);
 		}
 	}
 	if (cfg->verify_fn != NULL &&
 	    cfg->verify_fn(c, chain_ok, cfg->verify_arg, reason, sizeof(reason)) != 1) {
+		char why[600];
+
 		reason[sizeof(reason) - 1] = '\0';
-		snprintf(c->policy_reason, sizeof(c->policy_reason), "%s certificate "
-		    "refused by the verify callback: %s", peer_name(c),
-		    reason[0] ? reason : "no reason given");
-		return false;
+		snprintf(why, sizeof(why), "%s certificate refused by the verify "
+		    "callback: %s", peer_name(c), reason[0] ? reason : "no reason "
+		    "given");
+		return keep_reason(c, why);
 	}
 	return true;
 }
@@ -525,5 +540,6 @@ mtls_policy_after_handshake(struct mtls *c)
 		return 0;
 	c->policy_rejected = true;
 	c->fatal = true;
-	return CONN_FAIL(c, MTLS_ERR_NOT_ALLOWED, "%s", c->policy_reason);
+	return CONN_FAIL(c, MTLS_ERR_NOT_ALLOWED, "%s",
+	    mtls_evidence(c)->policy_reason);
 }

@@ -73,8 +73,8 @@ mtls_listen(struct mtls *srv, const char *host, const char *port, int backlog)
 		    "%s%s", host ? host : "all addresses", port,
 		    strerror(last_errno), mtls_descriptor_hint(last_errno));
 	srv->own_fd = true;
-	snprintf(srv->peer_desc, sizeof(srv->peer_desc), "%s port %s",
-	    host ? host : "all addresses", port);
+	mtls_set_peer_desc(srv, "%s port %s", host ? host : "all addresses",
+	    port);
 	return 0;
 }
 
@@ -159,8 +159,12 @@ new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
 		errno = err;
 		return -1;
 	}
-	if (peer != NULL)
-		mtls_describe_addr(peer, c->peer_desc, sizeof(c->peer_desc));
+	if (peer != NULL) {
+		char addr[128];
+
+		mtls_describe_addr(peer, addr, sizeof(addr));
+		mtls_set_peer_desc(c, "%s", addr);
+	}
 	if (mtls_conn_attach(c, fd, own_fd) != 0) {
 		CONN_FAIL(srv, mtls_error_code(c), "%s", mtls_error(c));
 		if (own_fd && c->fd < 0)

@@ -58,26 +58,28 @@ certificate_names(X509 *cert, char *buf, size_t len)
 static void
 keep_verify_failure(struct mtls *c, X509_STORE_CTX *store)
 {
+	struct mtls_evidence *ev;
 	X509 *cert;
 
 	c->verify_err = X509_STORE_CTX_get_error(store);
 	c->verify_depth = X509_STORE_CTX_get_error_depth(store);
 	cert = X509_STORE_CTX_get_current_cert(store);
-	if (cert != NULL && c->verify_err == X509_V_ERR_CERT_HAS_EXPIRED)
-		format_time(X509_get0_notAfter(cert), c->verify_detail,
-		    sizeof(c->verify_detail));
-	if (cert != NULL && c->verify_err == X509_V_ERR_CERT_NOT_YET_VALID)
-		format_time(X509_get0_notBefore(cert), c->verify_detail,
-		    sizeof(c->verify_detail));
-	if (cert != NULL && (c->verify_err == X509_V_ERR_HOSTNAME_MISMATCH ||
-	    c->verify_err == X509_V_ERR_IP_ADDRESS_MISMATCH))
-		certificate_names(cert, c->verify_detail, sizeof(c->verify_detail));
-	if (cert != NULL) {
-		mtls_format_dn(X509_get_subject_name(cert), c->verify_subject,
-		    sizeof(c->verify_subject));
-		mtls_format_dn(X509_get_issuer_name(cert), c->verify_issuer,
-		    sizeof(c->verify_issuer));
-	}
+	if (cert == NULL || (ev = mtls_evidence_new(c)) == NULL)
+		return;
+	if (c->verify_err == X509_V_ERR_CERT_HAS_EXPIRED)
+		format_time(X509_get0_notAfter(cert), ev->verify_detail,
+		    sizeof(ev->verify_detail));
+	if (c->verify_err == X509_V_ERR_CERT_NOT_YET_VALID)
+		format_time(X509_get0_notBefore(cert), ev->verify_detail,
+		    sizeof(ev->verify_detail));
+	if (c->verify_err == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    c->verify_err == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		certificate_names(cert, ev->verify_detail,
+		    sizeof(ev->verify_detail));
+	mtls_format_dn(X509_get_subject_name(cert), ev->verify_subject,
+	    sizeof(ev->verify_subject));
+	mtls_format_dn(X509_get_issuer_name(cert), ev->verify_issuer,
+	    sizeof(ev->verify_issuer));
 }
 
 int
