@@ -1,89 +1,199 @@
 #!/bin/bash
-# run.sh - `make bench`: mtls-server against nginx on loopback, with the
-# same certificates (ECDSA P-256 and RSA-2048), the same files, and the
-# same clients (handshake_bench and request_bench, on libmtls):
-#   - full and resumed mTLS handshakes per second, one request each;
-#   - keep-alive requests per second over one and over several
-#     connections;
-#   - bulk transfer of a 16 MiB file, MB/s;
-#   - server memory per idle connection, with IDLE connections open.
-# The two servers alternate, ROUNDS times each; medians and the
-# mtls-server/nginx ratio are printed (for memory, lower is better).
+# run.sh - `make bench`: mtls-server beside nginx, lighttpd, haproxy and
+# caddy on loopback, each started here with the same certificates (ECDSA
+# P-256), client certificate required, TLS 1.3, and measured by the same
+# client, tests/bench/load, which is written on libssl alone.  For each
+# mode and server: the rate, the server's CPU per operation (user + system
+# time of its processes, from /proc, over the operations) and its ratio to
+# nginx's, as medians of ROUNDS rounds in which the servers alternate.
+# Modes: full and resumed handshakes (one request each), keep-alive
+# requests over 1, 4, 64 and 200 connections, bulk (a 16 MiB file), IDLE
+# idle connections held (memory each, and how long a new client waits
+# meanwhile), and good clients' p99 latency beside SILENT silent TCP
+# connections.  A server that is not installed is skipped, with a line
+# that says so.  Every run is bounded by its count and SECONDS_MAX.
 # Then the Ruby binding against Net::HTTP (tests/bench/ruby_bench.rb).
-# Every run is bounded by a count and SECONDS_MAX.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
-: "${ROUNDS:=3}" "${COUNT:=3000}" "${SECONDS_MAX:=10}" "${THREADS:=4}"
-: "${REQUESTS:=20000}" "${BULK_COUNT:=40}" "${IDLE:=1000}"
-HS_BENCH=$top_builddir/tests/bench/handshake_bench
-REQ_BENCH=$top_builddir/tests/bench/request_bench
-for b in "$HS_BENCH" "$REQ_BENCH"; do
-	[ -x "$b" ] || fail "$b not built (make bench builds it)"
-done
-skip_unless_bin nginx "$NGINX_BIN"
+: "${ROUNDS:=3}" "${SECONDS_MAX:=10}" "${HANDSHAKES:=2000}"
+: "${REQUESTS:=40000}" "${BULK_COUNT:=20}" "${IDLE:=19000}" "${SILENT:=2000}"
+LOAD=$top_builddir/tests/bench/load
+[ -x "$LOAD" ] || fail "$LOAD not built (make bench builds it)"
+[ -x "$MTLS_SERVER" ] || fail "$MTLS_SERVER not built"
 tmpdir
 need_pki
-[ -x "$MTLS_SERVER" ] || fail "$MTLS_SERVER not built"
 mkdir -p "$tmp/html"
 printf 'hello\n' >"$tmp/html/index.html"
 head -c $((16 << 20)) /dev/urandom >"$tmp/html/bulk.bin"
-# IDLE connections need a descriptor each on both sides.
-ulimit -n $((IDLE * 2 + 256)) 2>/dev/null
+cat "$PKI/server.crt" "$PKI/server.key" >"$tmp/server.pem"
+# Each side of IDLE connections needs a descriptor each: the hard limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+[ "$(ulimit -n)" -gt $((IDLE + 200)) ] || IDLE=$(($(ulimit -n) - 200))
+MAXCONN=$((IDLE + 300))     # room for 200 keep-alive clients too
+CLK_TCK=$(getconf CLK_TCK)
 
-# Each DIR holds server.crt/.key, client.crt/.key and the ca.crt of both.
-# start_nginx DIR: nginx with two workers (one per core), requiring client
-# certificates, serving $tmp/html.
-start_nginx() {
-	NGINX_PORT=$(free_port)
-	{
-		nginx_conf_head 2
-		cat <<EOF
-    ssl_certificate $1/server.crt;
-    ssl_certificate_key $1/server.key;
-    ssl_client_certificate $1/ca.crt;
-    ssl_verify_client on;
-    # Debian's nginx 1.22 offers only up to TLS 1.2 unless told: compare
-    # TLS 1.3 with TLS 1.3.
-    ssl_protocols TLSv1.2 TLSv1.3;
+# ------------------------------------------------------------ the servers
+
+conf_nginx() {
+	cat <<EOF
+daemon off;
+master_process on;
+worker_processes 2;
+worker_rlimit_nofile $((MAXCONN + 100));
+error_log $tmp/nginx-error.log;
+pid $tmp/nginx.pid;
+events { worker_connections $MAXCONN; }
+http {
+    access_log $tmp/nginx-access.log;
+    client_body_temp_path $tmp/client_body;
+    proxy_temp_path $tmp/proxy;
+    fastcgi_temp_path $tmp/fastcgi;
+    uwsgi_temp_path $tmp/uwsgi;
+    scgi_temp_path $tmp/scgi;
     keepalive_requests 1000000;
     server {
-        listen 127.0.0.1:$NGINX_PORT ssl;
+        listen 127.0.0.1:$1 ssl;
+        root $tmp/html;
+        ssl_certificate $PKI/server.crt;
+        ssl_certificate_key $PKI/server.key;
+        ssl_client_certificate $PKI/ca.crt;
+        ssl_verify_client on;
+        ssl_protocols TLSv1.3;
     }
 }
 EOF
-	} >"$tmp/nginx.conf"
-	start_nginx_conf "$NGINX_PORT"
 }
 
-# start_mtls DIR: mtls-server with the same certificates and files.
-start_mtls() {
-	start_mtls_server mtls --cert "$1/server.crt" --key "$1/server.key" \
-	    --client-ca "$1/ca.crt" --root "$tmp/html" \
-	    --max-connections $((IDLE + 100))
-	MTLS_PORT=$SERVER_PORT
-	MTLS_PID=$SERVER_PID
+# lighttpd and haproxy count two descriptors for each connection they
+# allow (server.max-fds/2; haproxy's maxconn needs a limit of twice it):
+# at most half as many connections under the same descriptor limit.
+HALF_MAX=$(($(ulimit -Hn) / 2 - 100))
+[ "$HALF_MAX" -lt "$MAXCONN" ] || HALF_MAX=$MAXCONN
+
+# How many idle connections NAME is asked to hold: IDLE, or what leaves
+# lighttpd and haproxy room for one more client.
+capacity() {
+	case $1 in
+	lighttpd | haproxy)
+		[ $((HALF_MAX - 100)) -lt "$IDLE" ] && echo $((HALF_MAX - 100)) &&
+		    return ;;
+	esac
+	echo "$IDLE"
 }
 
-# hs DIR PORT MODE: handshakes per second, one bounded run.
-hs() {
-	local line
-	line=$("$HS_BENCH" localhost "$2" "$1/client.crt" "$1/client.key" \
-	    "$1/ca.crt" "$COUNT" "$SECONDS_MAX" "$THREADS" "$3" 2>"$tmp/bench.err") ||
-	    fail "handshakes against port $2 ($3) failed: $line" "$tmp/bench.err"
-	sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$line"
+conf_lighttpd() {
+	cat <<EOF
+server.modules = ( "mod_openssl" )
+server.bind = "127.0.0.1"
+server.port = $1
+server.document-root = "$tmp/html"
+server.errorlog = "$tmp/lighttpd-error.log"
+server.max-fds = $(ulimit -Hn)
+server.max-connections = $HALF_MAX
+server.max-keep-alive-requests = 1000000
+server.max-keep-alive-idle = 75
+ssl.engine = "enable"
+ssl.pemfile = "$PKI/server.crt"
+ssl.privkey = "$PKI/server.key"
+ssl.ca-file = "$PKI/ca.crt"
+ssl.verifyclient.activate = "enable"
+ssl.verifyclient.enforce = "enable"
+ssl.openssl.ssl-conf-cmd = ( "MinProtocol" => "TLSv1.3" )
+EOF
 }
 
-# req DIR PORT MODE COUNT THREADS PATH: requests/s or MB/s, one run.
-req() {
-	local line
-	line=$("$REQ_BENCH" localhost "$2" "$1/client.crt" "$1/client.key" \
-	    "$1/ca.crt" "$3" "$4" "$SECONDS_MAX" "$5" "$6" 2>"$tmp/bench.err") ||
-	    fail "$3 against port $2 failed: $line" "$tmp/bench.err"
-	sed -n 's/.*rate=\([0-9.]*\).*/\1/p' <<<"$line"
+# haproxy serves no files: a fixed answer, as big as index.html.
+conf_haproxy() {
+	cat <<EOF
+global
+    nbthread 2
+    maxconn $HALF_MAX
+defaults
+    mode http
+    timeout client 60s
+    timeout connect 5s
+    timeout server 60s
+frontend bench
+    bind 127.0.0.1:$1 ssl crt $tmp/server.pem ca-file $PKI/ca.crt verify required ssl-min-ver TLSv1.3
+    http-request return status 200 content-type text/plain string "hello\n"
+EOF
 }
 
-# rss_kb PID: resident memory of PID and its children (nginx's workers).
+conf_caddy() {
+	cat <<EOF
+{
+	admin off
+	auto_https off
+	storage file_system $tmp/caddy-data
+}
+https://localhost:$1 {
+	bind 127.0.0.1
+	tls $PKI/server.crt $PKI/server.key {
+		protocols tls1.3
+		client_auth {
+			mode require_and_verify
+			trusted_ca_cert_file $PKI/ca.crt
+		}
+	}
+	root * $tmp/html
+	file_server
+}
+EOF
+}
+
+# The command that runs server NAME with its config file $tmp/NAME.conf.
+server_cmd() {
+	case $1 in
+	mtls-server)
+		echo "$MTLS_SERVER" --listen "127.0.0.1:$2" --cert "$PKI/server.crt" \
+		    --key "$PKI/server.key" --client-ca "$PKI/ca.crt" \
+		    --root "$tmp/html" --protocols TLSv1.3 --max-connections "$MAXCONN" ;;
+	nginx) echo "$NGINX_BIN" -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" ;;
+	lighttpd) echo lighttpd -D -f "$tmp/lighttpd.conf" ;;
+	haproxy) echo haproxy -f "$tmp/haproxy.conf" ;;
+	caddy) echo caddy run --adapter caddyfile --config "$tmp/caddy.conf" ;;
+	esac
+}
+
+installed() {
+	case $1 in
+	mtls-server) return 0 ;;
+	nginx) [ -n "$NGINX_BIN" ] && [ -x "$NGINX_BIN" ] ;;
+	*) command -v "$1" >/dev/null ;;
+	esac
+}
+
+# start NAME: sets PORT_<NAME> and PID_<NAME> (variables named without '-').
+start() {
+	local name=$1 var=${1//-/_} port cmd
+	port=$(free_port)
+	[ "$name" = mtls-server ] || "conf_$name" "$port" >"$tmp/$name.conf"
+	read -r -a cmd <<<"$(server_cmd "$name" "$port")"
+	HOME=$tmp XDG_DATA_HOME=$tmp/xdg XDG_CONFIG_HOME=$tmp/xdg \
+	    start_bg "$name" "${cmd[@]}"
+	printf -v "PID_$var" '%s' "$BG_PID"
+	printf -v "PORT_$var" '%s' "$port"
+	wait_port "$port" "$BG_PID"
+}
+
+stop() {
+	local var=PID_${1//-/_}
+	stop_bg "${!var}"
+}
+
+# ticks PID: CPU time of PID and its children (nginx's workers), ticks.
+ticks() {
+	local total=0 p st
+	for p in /proc/[0-9]*; do
+		read -r -a st <"$p/stat" 2>/dev/null || continue
+		[ "${p#/proc/}" = "$1" ] || [ "${st[3]}" = "$1" ] || continue
+		total=$((total + st[13] + st[14]))
+	done
+	echo "$total"
+}
+
+# rss_kb PID: resident memory of PID and its children, KiB.
 rss_kb() {
 	local total=0 p ppid kb
 	for p in /proc/[0-9]*; do
@@ -95,101 +205,149 @@ rss_kb() {
 	echo "$total"
 }
 
-# idle_kb DIR PORT PID: server memory per idle connection, in KiB, with
-# IDLE connections open (each made one request); one run.
-idle_kb() {
-	local before after client fifo=$tmp/idle.in
-	before=$(rss_kb "$3")
-	rm -f "$fifo"
-	mkfifo "$fifo"
-	"$REQ_BENCH" localhost "$2" "$1/client.crt" "$1/client.key" \
-	    "$1/ca.crt" idle "$IDLE" 60 1 /index.html <"$fifo" \
-	    >"$tmp/idle.out" 2>"$tmp/idle.err" &
-	client=$!
-	exec 5>"$fifo"
-	wait_file_contains "$tmp/idle.out" "open" 60 "$client" ||
-	    fail "idle connections did not open" "$tmp/idle.out" "$tmp/idle.err"
-	grep -qx "open $IDLE" "$tmp/idle.out" ||
-	    fail "not all $IDLE idle connections opened" "$tmp/idle.out" \
-	    "$tmp/idle.err"
-	sleep 1
-	after=$(rss_kb "$3")
-	echo >&5
-	exec 5>&-
-	wait "$client"
-	awk -v a="$after" -v b="$before" -v n="$IDLE" \
-	    'BEGIN { printf "%.1f\n", (a - b) / n }'
+# load NAME MODE PATH COUNT CONNS: one run of the client against NAME;
+# prints "rate server_us_per_op client_us_per_op p99_us".
+load() {
+	local var=${1//-/_} pid port before line ops
+	pid=PID_$var port=PORT_$var
+	before=$(ticks "${!pid}")
+	line=$("$LOAD" "$2" localhost "${!port}" "$PKI/client.crt" \
+	    "$PKI/client.key" "$PKI/ca.crt" "$3" "$4" "$SECONDS_MAX" "$5" \
+	    2>"$tmp/load.err") || fail "$2 against $1 failed: $line" \
+	    "$tmp/load.err" "$tmp/$1.err"
+	ops=$(sed -n 's/.*ops=\([0-9]*\).*/\1/p' <<<"$line")
+	awk -v l="$line" -v t="$(($(ticks "${!pid}") - before))" -v o="$ops" \
+	    -v hz="$CLK_TCK" -v mb="$([ "$2" = bulk ] && echo 1 || echo 0)" '
+	BEGIN { split(l, f, /[ =]/); for (i = 1; i < length(f); i += 2) v[f[i]] = f[i + 1]
+		printf "%s %.1f %s %s\n", mb ? v["mbps"] : v["rate"],
+		    t / hz * 1e6 / o, v["cpu_us_per_op"], v["p99_us"] }'
 }
 
 median() {
 	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# one_round DIR CMD [ARG...]: one run of CMD against each server; the
-# word @PID@ in ARGs becomes the server's PID.
-one_round() {
-	local dir=$1 cmd=$2
-	shift 2
-	"$cmd" "$dir" "$NGINX_PORT" "${@//@PID@/$NGINX_PID}" >>"$tmp/n.txt"
-	"$cmd" "$dir" "$MTLS_PORT" "${@//@PID@/$MTLS_PID}" >>"$tmp/m.txt"
-}
+PEERS=()
+for p in mtls-server nginx lighttpd haproxy caddy; do
+	if installed "$p"; then
+		PEERS+=("$p")
+	else
+		echo "$p: skipped (not installed: apt-get install $p)"
+	fi
+done
+printf '%s\n' "${PEERS[@]}" | grep -qx nginx ||
+    echo "nginx is not installed: no ratios (apt-get install nginx-light)"
 
-start_both() {
-	start_nginx "$1"
-	start_mtls "$1"
-}
-
-stop_both() {
-	stop_bg "$NGINX_PID"
-	stop_bg "$MTLS_PID"
-}
-
-# compare LABEL UNIT DIR CMD [ARG...]: runs "CMD DIR PORT ARG..." against
-# each server in turn, ROUNDS times; prints the medians and the ratio.
-# With FRESH=1 both servers are started anew for each round (memory: a
-# server reuses what an earlier round freed).
-compare() {
-	local label=$1 unit=$2 dir=$3 i n m
-	shift 3
-	: >"$tmp/n.txt"
-	: >"$tmp/m.txt"
-	[ "${FRESH:-0}" = 1 ] || start_both "$dir"
-	for ((i = 0; i < ROUNDS; i++)); do
-		[ "${FRESH:-0}" = 1 ] && start_both "$dir"
-		one_round "$dir" "$@"
-		[ "${FRESH:-0}" = 1 ] && stop_both
+# row LABEL UNIT MODE PATH COUNT CONNS: ROUNDS alternating runs; one line
+# per server: median rate, server CPU per operation, ratio to nginx's,
+# client CPU per operation.
+row() {
+	local label=$1 unit=$2 mode=$3 path=$4 n=$5 conns=$6 p r nginx_cpu
+	local -A rate cpu client
+	for p in "${PEERS[@]}"; do : >"$tmp/r.$p"; done
+	for ((r = 0; r < ROUNDS; r++)); do
+		for p in "${PEERS[@]}"; do
+			[ "$p" = haproxy ] && [ "$mode" = bulk ] && continue
+			load "$p" "$mode" "$path" "$n" "$conns" >>"$tmp/r.$p"
+		done
 	done
-	[ "${FRESH:-0}" = 1 ] || stop_both
-	n=$(median <"$tmp/n.txt")
-	m=$(median <"$tmp/m.txt")
-	printf '%-36s nginx %9.1f %-5s mtls-server %9.1f %-5s ratio %.2f\n' \
-	    "$label" "$n" "$unit" "$m" "$unit" \
-	    "$(awk -v a="$m" -v b="$n" 'BEGIN { print (b > 0 ? a / b : 0) }')"
+	for p in "${PEERS[@]}"; do
+		[ -s "$tmp/r.$p" ] || continue
+		rate[$p]=$(awk '{ print $1 }' "$tmp/r.$p" | median)
+		cpu[$p]=$(awk '{ print $2 }' "$tmp/r.$p" | median)
+		client[$p]=$(awk '{ print $3 }' "$tmp/r.$p" | median)
+	done
+	nginx_cpu=${cpu[nginx]:-0}
+	for p in "${PEERS[@]}"; do
+		[ -n "${rate[$p]}" ] || { printf '| %s | %s | n/a (%s serves no files) | | | |\n' "$label" "$p" "$p"; continue; }
+		printf '| %s | %s | %.0f %s | %.1f µs | %s | %.1f µs |\n' "$label" "$p" \
+		    "${rate[$p]}" "$unit" "${cpu[$p]}" \
+		    "$(awk -v a="${cpu[$p]}" -v b="$nginx_cpu" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+		    "${client[$p]}"
+	done
 }
 
-echo "mtls-server vs nginx (2 workers), loopback, $(nproc) cores; median of"
-echo "$ROUNDS alternating runs, each bounded by its count and ${SECONDS_MAX}s"
-compare "ECDSA P-256, full handshakes" "/s" "$PKI" hs full
-compare "ECDSA P-256, resumed handshakes" "/s" "$PKI" hs resume
-compare "RSA-2048 (seed), full handshakes" "/s" "$PKI/seed" hs full
-compare "RSA-2048 (seed), resumed" "/s" "$PKI/seed" hs resume
-compare "keep-alive, 1 connection" "req/s" "$PKI" req keepalive \
-    "$REQUESTS" 1 /index.html
-compare "keep-alive, $THREADS connections" "req/s" "$PKI" req keepalive \
-    "$REQUESTS" "$THREADS" /index.html
-compare "bulk 16 MiB, 1 connection" "MB/s" "$PKI" req bulk "$BULK_COUNT" 1 \
-    /bulk.bin
-FRESH=1 compare "memory per idle connection ($IDLE)" "KiB" "$PKI" idle_kb @PID@
+echo "load client on libssl; server CPU per operation from /proc; $(nproc) cores;"
+echo "median of $ROUNDS rounds, each run bounded by its count and ${SECONDS_MAX}s"
+echo
+echo "| mode | server | rate | server CPU / op | ratio to nginx | client CPU / op |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
+for p in "${PEERS[@]}"; do start "$p"; done
+row "full handshake + 1 request" "/s" full /index.html "$HANDSHAKES" 2
+row "resumed handshake + 1 request" "/s" resumed /index.html "$HANDSHAKES" 2
+for c in 1 4 64 200; do
+	row "keep-alive, $c conn" "req/s" keepalive /index.html "$REQUESTS" "$c"
+done
+row "bulk 16 MiB, 1 conn" "MB/s" bulk /bulk.bin "$BULK_COUNT" 1
+for p in "${PEERS[@]}"; do stop "$p"; done
+
+# hold NAME MODE N: N connections of MODE (idle, silent) held against
+# NAME in the background until release; HOLD_PID is the client's.
+hold() {
+	local var=PORT_${1//-/_}
+	rm -f "$tmp/hold.in"
+	mkfifo "$tmp/hold.in"
+	"$LOAD" "$2" localhost "${!var}" "$PKI/client.crt" "$PKI/client.key" \
+	    "$PKI/ca.crt" /index.html 1 120 "$3" <"$tmp/hold.in" \
+	    >"$tmp/hold.out" 2>"$tmp/hold.err" &
+	HOLD_PID=$!
+	exec 5>"$tmp/hold.in"
+	wait_file_contains "$tmp/hold.out" "open" 150 "$HOLD_PID" ||
+	    fail "$3 $2 connections to $1 did not open" "$tmp/hold.out" \
+	    "$tmp/hold.err" "$tmp/$1.err"
+}
+
+release() {
+	exec 5>&-
+	wait "$HOLD_PID"
+}
+
+# good NAME N: N new clients in a row, each a full handshake and a
+# request; GOOD_P99 gets the p99 of their times, in µs.  (Not in a
+# command substitution: a failure must end the script.)
+good() {
+	load "$1" full /index.html "$2" 1 >"$tmp/good.txt"
+	GOOD_P99=$(awk '{ print $4 }' "$tmp/good.txt")
+}
+
+echo
+echo "| server | memory per idle connection (held) | a new client meanwhile | good clients' p99, alone | beside $SILENT silent | ratio |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+for p in "${PEERS[@]}"; do
+	start "$p"
+	var=PID_${p//-/_}
+	before=$(rss_kb "${!var}")
+	hold "$p" idle "$(capacity "$p")"
+	after=$(rss_kb "${!var}")
+	held=$(sed -n 's/open //p' "$tmp/hold.out")
+	good "$p" 20
+	during=$GOOD_P99
+	release
+	good "$p" 200
+	alone=$GOOD_P99
+	hold "$p" silent "$SILENT"
+	good "$p" 200
+	beside=$GOOD_P99
+	release
+	stop "$p"
+	awk -v p="$p" -v a="$after" -v b="$before" -v n="$held" -v d="$during" \
+	    -v x="$alone" -v y="$beside" 'BEGIN { printf "| %s | %.1f KiB (%d held) | %.1f ms | %.1f ms | %.1f ms | %.2f |\n",
+	    p, (a - b) / n, n, d / 1000, x / 1000, y / 1000, (x > 0 ? y / x : 0) }'
+done
+echo
+echo "versions: $(openssl version); $("$NGINX_BIN" -v 2>&1 | tr -d '\n');" \
+    "$(lighttpd -v 2>/dev/null | head -n 1); $(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3);" \
+    "caddy $(caddy version 2>/dev/null | cut -d' ' -f1)"
 
 # The Ruby binding against Net::HTTP, same certificates, same server.
 if command -v ruby >/dev/null && ruby -e 'require "ffi"' 2>/dev/null; then
-	start_mtls "$PKI"
-	LIBMTLS_PATH=$top_builddir/.libs/libmtls.so.0 REQUESTS=$REQUESTS \
+	start mtls-server
+	LIBMTLS_PATH=$top_builddir/.libs/libmtls.so.0 REQUESTS=20000 \
 	    SECONDS_MAX=$SECONDS_MAX ROUNDS=$ROUNDS ruby \
 	    -I "$top_srcdir/bindings/ruby/lib" "$top_srcdir/tests/bench/ruby_bench.rb" \
-	    localhost "$MTLS_PORT" "$PKI/client.crt" "$PKI/client.key" "$PKI/ca.crt" ||
+	    localhost "$PORT_mtls_server" "$PKI/client.crt" "$PKI/client.key" "$PKI/ca.crt" ||
 	    fail "ruby_bench failed"
-	stop_bg "$MTLS_PID"
+	stop mtls-server
 else
 	echo "Ruby binding: skipped (ruby or ruby-ffi not installed)"
 fi
