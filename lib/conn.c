@@ -292,22 +292,6 @@ mtls_conn_is_plain(const struct mtls *c)
 	return c->plain;
 }
 
-const struct mtls_evidence *
-mtls_evidence(const struct mtls *c)
-{
-	static const struct mtls_evidence none;
-
-	return c->ev != NULL ? c->ev : &none;
-}
-
-struct mtls_evidence *
-mtls_evidence_new(struct mtls *c)
-{
-	if (c->ev == NULL)
-		c->ev = calloc(1, sizeof(*c->ev));
-	return c->ev;
-}
-
 bool
 mtls_conn_is_nonblocking(const struct mtls *c)
 {

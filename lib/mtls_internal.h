@@ -196,7 +196,7 @@ struct mtls_evidence {
 	char verify_detail[512];    /* expiry date, or the names a certificate has */
 	char policy_reason[600];
 };
-/* conn.c: c's evidence, empty strings when it has none; the evidence to
+/* util.c: c's evidence, empty strings when it has none; the evidence to
  * fill, made on first use (NULL when out of memory: the message then
  * lacks its details). */
 const struct mtls_evidence *mtls_evidence(const struct mtls *c);

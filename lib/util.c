@@ -142,3 +142,21 @@ mtls_pem_read_ended(struct mtls_config *cfg, const char *desc,
 	return CFG_FAIL_SSL(cfg, MTLS_ERR_FORMAT, "in %s, a PEM block cannot "
 	    "be read as a %s, so nothing of it was used", desc, what);
 }
+
+/* A connection's failure evidence (mtls_internal.h): here, below the
+ * verify callbacks and the diagnosis that fill and read it. */
+const struct mtls_evidence *
+mtls_evidence(const struct mtls *c)
+{
+	static const struct mtls_evidence none;
+
+	return c->ev != NULL ? c->ev : &none;
+}
+
+struct mtls_evidence *
+mtls_evidence_new(struct mtls *c)
+{
+	if (c->ev == NULL)
+		c->ev = calloc(1, sizeof(*c->ev));
+	return c->ev;
+}
