@@ -64,6 +64,11 @@ static size_t request_len;
 static long ops, errors, count, *lat;
 static unsigned long long body_bytes;
 static const char *host;
+/* Held connections (idle, silent) open RAMP at a time, as clients arrive,
+ * not all at once: a burst of thousands overflows any listen backlog. */
+#define RAMP 256
+static struct slot *slots;
+static long nslots, started;
 
 static long
 now_us(void)
@@ -136,6 +141,14 @@ slot_connect(struct slot *s)
 		SSL_set_session(s->ssl, s->session);
 }
 
+/* The next held connection, if any is left to open. */
+static void
+start_next(void)
+{
+	if (started < nslots)
+		slot_connect(&slots[started++]);
+}
+
 static void
 slot_close(struct slot *s)
 {
@@ -203,8 +216,10 @@ op_done(struct slot *s)
 	if (ops < count)
 		lat[ops] = now_us() - s->start_us;
 	ops++;
-	if (mode == IDLE)
-		return;         /* held */
+	if (mode == IDLE) {
+		start_next();   /* this one is held */
+		return;
+	}
 	if (mode == FULL || mode == RESUMED) {
 		slot_close(s);
 		if (ops < count)
@@ -236,6 +251,7 @@ step(struct slot *s)
 			if (mode == SILENT) {
 				ops++;
 				watch(s, 0, EPOLL_CTL_MOD);
+				start_next();
 				return;
 			}
 			s->stage = HANDSHAKE;
@@ -334,7 +350,7 @@ parse_mode(const char *m)
 /* Runs the loop until COUNT operations, or SECONDS, or (idle, silent)
  * until every connection is open. */
 static void
-run(struct slot *slots, long conns, long deadline_us)
+run(long conns, long deadline_us)
 {
 	struct epoll_event evs[256];
 	bool hold = mode == IDLE || mode == SILENT;
@@ -350,7 +366,7 @@ run(struct slot *slots, long conns, long deadline_us)
 		}
 		if (!hold && errors > 0)
 			break;
-		for (long i = 0; hold && i < conns; i++)
+		for (long i = 0; hold && i < started; i++)
 			if (slots[i].fd < 0) {
 				fprintf(stderr, "load: connection %ld lost\n", i);
 				exit(1);
@@ -361,8 +377,7 @@ run(struct slot *slots, long conns, long deadline_us)
 int
 main(int argc, char **argv)
 {
-	struct slot *slots;
-	long conns, seconds, t0, i, timed;
+	long conns, seconds, t0, timed;
 	double c0, secs;
 
 	if (argc != 11) {
@@ -391,9 +406,11 @@ main(int argc, char **argv)
 		die("setup");
 	t0 = now_us();
 	c0 = cpu_us();
-	for (i = 0; i < conns; i++)
-		slot_connect(&slots[i]);
-	run(slots, conns, t0 + seconds * 1000000L);
+	nslots = conns;
+	while (started < conns && (started < RAMP ||
+	    (mode != IDLE && mode != SILENT)))
+		start_next();
+	run(conns, t0 + seconds * 1000000L);
 	secs = (now_us() - t0) / 1e6;
 	if (mode == IDLE || mode == SILENT) {
 		char line[64];

@@ -18,6 +18,9 @@
 
 : "${ROUNDS:=3}" "${SECONDS_MAX:=10}" "${HANDSHAKES:=2000}"
 : "${REQUESTS:=40000}" "${BULK_COUNT:=20}" "${IDLE:=19000}" "${SILENT:=2000}"
+# The parts to run: rates (handshakes, keep-alive, bulk), held (idle and
+# silent connections), ruby.
+: "${PARTS:=rates held ruby}"
 LOAD=$top_builddir/tests/bench/load
 [ -x "$LOAD" ] || fail "$LOAD not built (make bench builds it)"
 [ -x "$MTLS_SERVER" ] || fail "$MTLS_SERVER not built"
@@ -34,6 +37,8 @@ MAXCONN=$((IDLE + 300))     # room for 200 keep-alive clients too
 CLK_TCK=$(getconf CLK_TCK)
 
 # ------------------------------------------------------------ the servers
+# Each keeps idle connections 600 s: opening 19,000 of them takes a minute
+# or two, which the usual 75 s (nginx's keepalive_timeout) would cut short.
 
 conf_nginx() {
 	cat <<EOF
@@ -52,6 +57,7 @@ http {
     uwsgi_temp_path $tmp/uwsgi;
     scgi_temp_path $tmp/scgi;
     keepalive_requests 1000000;
+    keepalive_timeout 600s;
     server {
         listen 127.0.0.1:$1 ssl;
         root $tmp/html;
@@ -91,8 +97,9 @@ server.document-root = "$tmp/html"
 server.errorlog = "$tmp/lighttpd-error.log"
 server.max-fds = $(ulimit -Hn)
 server.max-connections = $HALF_MAX
-server.max-keep-alive-requests = 1000000
-server.max-keep-alive-idle = 75
+# (lighttpd keeps it in 16 bits: 1000000 would be 16960)
+server.max-keep-alive-requests = 65535
+server.max-keep-alive-idle = 600
 ssl.engine = "enable"
 ssl.pemfile = "$PKI/server.crt"
 ssl.privkey = "$PKI/server.key"
@@ -111,7 +118,8 @@ global
     maxconn $HALF_MAX
 defaults
     mode http
-    timeout client 60s
+    timeout client 600s
+    timeout http-keep-alive 600s
     timeout connect 5s
     timeout server 60s
 frontend bench
@@ -126,6 +134,11 @@ conf_caddy() {
 	admin off
 	auto_https off
 	storage file_system $tmp/caddy-data
+	servers {
+		timeouts {
+			idle 10m
+		}
+	}
 }
 https://localhost:$1 {
 	bind 127.0.0.1
@@ -148,7 +161,8 @@ server_cmd() {
 	mtls-server)
 		echo "$MTLS_SERVER" --listen "127.0.0.1:$2" --cert "$PKI/server.crt" \
 		    --key "$PKI/server.key" --client-ca "$PKI/ca.crt" \
-		    --root "$tmp/html" --protocols TLSv1.3 --max-connections "$MAXCONN" ;;
+		    --root "$tmp/html" --protocols TLSv1.3 --max-connections "$MAXCONN" \
+		    --keepalive-timeout 600 ;;
 	nginx) echo "$NGINX_BIN" -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" ;;
 	lighttpd) echo lighttpd -D -f "$tmp/lighttpd.conf" ;;
 	haproxy) echo haproxy -f "$tmp/haproxy.conf" ;;
@@ -186,7 +200,7 @@ stop() {
 ticks() {
 	local total=0 p st
 	for p in /proc/[0-9]*; do
-		read -r -a st <"$p/stat" 2>/dev/null || continue
+		read -r -a st 2>/dev/null <"$p/stat" || continue
 		[ "${p#/proc/}" = "$1" ] || [ "${st[3]}" = "$1" ] || continue
 		total=$((total + st[13] + st[14]))
 	done
@@ -267,19 +281,28 @@ row() {
 	done
 }
 
+part() {
+	[[ " $PARTS " == *" $1 "* ]]
+}
+
 echo "load client on libssl; server CPU per operation from /proc; $(nproc) cores;"
 echo "median of $ROUNDS rounds, each run bounded by its count and ${SECONDS_MAX}s"
-echo
-echo "| mode | server | rate | server CPU / op | ratio to nginx | client CPU / op |"
-echo "| --- | --- | ---: | ---: | ---: | ---: |"
-for p in "${PEERS[@]}"; do start "$p"; done
-row "full handshake + 1 request" "/s" full /index.html "$HANDSHAKES" 2
-row "resumed handshake + 1 request" "/s" resumed /index.html "$HANDSHAKES" 2
-for c in 1 4 64 200; do
-	row "keep-alive, $c conn" "req/s" keepalive /index.html "$REQUESTS" "$c"
-done
-row "bulk 16 MiB, 1 conn" "MB/s" bulk /bulk.bin "$BULK_COUNT" 1
-for p in "${PEERS[@]}"; do stop "$p"; done
+rates() {
+	echo
+	echo "| mode | server | rate | server CPU / op | ratio to nginx | client CPU / op |"
+	echo "| --- | --- | ---: | ---: | ---: | ---: |"
+	for p in "${PEERS[@]}"; do start "$p"; done
+	row "full handshake + 1 request" "/s" full /index.html "$HANDSHAKES" 2
+	row "resumed handshake + 1 request" "/s" resumed /index.html \
+	    "$HANDSHAKES" 2
+	for c in 1 4 64 200; do
+		row "keep-alive, $c conn" "req/s" keepalive /index.html \
+		    "$REQUESTS" "$c"
+	done
+	row "bulk 16 MiB, 1 conn" "MB/s" bulk /bulk.bin "$BULK_COUNT" 1
+	for p in "${PEERS[@]}"; do stop "$p"; done
+}
+part rates && rates
 
 # hold NAME MODE N: N connections of MODE (idle, silent) held against
 # NAME in the background until release; HOLD_PID is the client's.
@@ -288,11 +311,11 @@ hold() {
 	rm -f "$tmp/hold.in"
 	mkfifo "$tmp/hold.in"
 	"$LOAD" "$2" localhost "${!var}" "$PKI/client.crt" "$PKI/client.key" \
-	    "$PKI/ca.crt" /index.html 1 120 "$3" <"$tmp/hold.in" \
+	    "$PKI/ca.crt" /index.html 1 600 "$3" <"$tmp/hold.in" \
 	    >"$tmp/hold.out" 2>"$tmp/hold.err" &
 	HOLD_PID=$!
 	exec 5>"$tmp/hold.in"
-	wait_file_contains "$tmp/hold.out" "open" 150 "$HOLD_PID" ||
+	wait_file_contains "$tmp/hold.out" "open" 600 "$HOLD_PID" ||
 	    fail "$3 $2 connections to $1 did not open" "$tmp/hold.out" \
 	    "$tmp/hold.err" "$tmp/$1.err"
 }
@@ -310,37 +333,42 @@ good() {
 	GOOD_P99=$(awk '{ print $4 }' "$tmp/good.txt")
 }
 
-echo
-echo "| server | memory per idle connection (held) | a new client meanwhile | good clients' p99, alone | beside $SILENT silent | ratio |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-for p in "${PEERS[@]}"; do
-	start "$p"
-	var=PID_${p//-/_}
-	before=$(rss_kb "${!var}")
-	hold "$p" idle "$(capacity "$p")"
-	after=$(rss_kb "${!var}")
-	held=$(sed -n 's/open //p' "$tmp/hold.out")
-	good "$p" 20
-	during=$GOOD_P99
-	release
-	good "$p" 200
-	alone=$GOOD_P99
-	hold "$p" silent "$SILENT"
-	good "$p" 200
-	beside=$GOOD_P99
-	release
-	stop "$p"
-	awk -v p="$p" -v a="$after" -v b="$before" -v n="$held" -v d="$during" \
-	    -v x="$alone" -v y="$beside" 'BEGIN { printf "| %s | %.1f KiB (%d held) | %.1f ms | %.1f ms | %.1f ms | %.2f |\n",
-	    p, (a - b) / n, n, d / 1000, x / 1000, y / 1000, (x > 0 ? y / x : 0) }'
-done
+held_connections() {
+	echo
+	echo "| server | memory per idle connection (held) | a new client meanwhile | good clients' p99, alone | beside $SILENT silent | ratio |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	for p in "${PEERS[@]}"; do
+		start "$p"
+		var=PID_${p//-/_}
+		before=$(rss_kb "${!var}")
+		hold "$p" idle "$(capacity "$p")"
+		after=$(rss_kb "${!var}")
+		held=$(sed -n 's/open //p' "$tmp/hold.out")
+		good "$p" 20
+		during=$GOOD_P99
+		release
+		good "$p" 200
+		alone=$GOOD_P99
+		hold "$p" silent "$SILENT"
+		good "$p" 200
+		beside=$GOOD_P99
+		release
+		stop "$p"
+		awk -v p="$p" -v a="$after" -v b="$before" -v n="$held" -v d="$during" \
+		    -v x="$alone" -v y="$beside" 'BEGIN { printf "| %s | %.1f KiB (%d held) | %.1f ms | %.1f ms | %.1f ms | %.2f |\n",
+		    p, (a - b) / n, n, d / 1000, x / 1000, y / 1000, (x > 0 ? y / x : 0) }'
+	done
+}
+part held && held_connections
 echo
 echo "versions: $(openssl version); $("$NGINX_BIN" -v 2>&1 | tr -d '\n');" \
     "$(lighttpd -v 2>/dev/null | head -n 1); $(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3);" \
     "caddy $(caddy version 2>/dev/null | cut -d' ' -f1)"
 
 # The Ruby binding against Net::HTTP, same certificates, same server.
-if command -v ruby >/dev/null && ruby -e 'require "ffi"' 2>/dev/null; then
+if ! part ruby; then
+	:
+elif command -v ruby >/dev/null && ruby -e 'require "ffi"' 2>/dev/null; then
 	start mtls-server
 	LIBMTLS_PATH=$top_builddir/.libs/libmtls.so.0 REQUESTS=20000 \
 	    SECONDS_MAX=$SECONDS_MAX ROUNDS=$ROUNDS ruby \
