@@ -1,303 +1,70 @@
 /*
  * load.c - the load client of `make bench`, written directly on libssl
- * (not on libmtls), so that every server is measured with the same cheap
- * client: one thread, one epoll loop, non-blocking sockets, a client
- * certificate, TLS 1.3.
+ * (not on libmtls), so that every server is measured by the same cheap
+ * client: non-blocking sockets, one edge-triggered epoll loop per thread,
+ * an ECDSA client certificate, TLS 1.3 only, the server verified against
+ * the CA file and the host name (load_conn.c: one connection's life).
  *
- *   load MODE HOST PORT CERT KEY CA PATH COUNT SECONDS CONNS
+ *   load [-c CONNS] [-n COUNT] [-s SECONDS] [-t THREADS] [-p PATH]
+ *        [-H SECONDS] [-k] [-r] MODE HOST PORT CERT KEY CA
  *
  * MODE is one of
  *   full       a new connection, a full handshake and one GET per operation
- *   resumed    the same, resuming the session of the slot's last connection
- *   keepalive  GETs on CONNS kept-alive connections, one in flight on each
- *   bulk       the same, reporting MB/s of body
- *   idle       CONNS connections, one GET each, held until standard input
- *              ends (prints "open N" once they are)
- *   silent     CONNS plain TCP connections that send nothing, held the same
- * CONNS operations run at once (full, resumed: that many slots).  A run
- * ends after COUNT operations or SECONDS.  It prints one line:
- *   ops=N secs=S rate=R mbps=M p50_us=A p99_us=B cpu_us_per_op=C errors=E
- * (cpu: the client's own, from getrusage).  Exit status 0, or 1 when an
- * operation failed (its reason on standard error) or none completed.
+ *   resumed    the same, resuming the session (ticket) of the slot's last
+ *              connection
+ *   keepalive  GETs over CONNS kept-alive connections, one in flight on each
+ *   bulk       the same, also reporting MB/s of response bodies
+ *   latency    GETs one after another, each on a new connection (with -k:
+ *              all on one kept-alive connection)
+ *   idle       CONNS connections, one GET each, held
+ *   silent     CONNS plain TCP connections that send nothing, held
+ * CONNS (default 1) operations run at once, shared among THREADS
+ * (default 1) threads.  A warm-up does one operation on each of the CONNS
+ * connections first (kept-alive ones stay open, resumed ones keep their
+ * ticket); with -r the client then prints "ready" and waits for a line on
+ * standard input before it starts the timed run, so that the caller can
+ * read the server's CPU time then.  The timed run ends after COUNT
+ * operations (default 1000), those in flight finishing too, or SECONDS
+ * (default 10), whichever comes first.  It prints one line:
+ *   mode=M ops=N secs=S rate=R mbps=B p50_us=A p99_us=B max_us=C
+ *   cpu_us_per_op=U reused=H reconnects=K errors=E
+ * (cpu: the client's own, from getrusage; reused: resumed handshakes).
+ * idle and silent open their connections (at most RAMP at a time, as
+ * clients arriving, so that no listen backlog overflows) for at most
+ * SECONDS, or until none has opened for STALL seconds (a server at its
+ * limit), print
+ *   open=N failed=F pending=P secs=S p50_us=A p99_us=B
+ * (pending: neither open nor refused when the opening stopped; closed)
+ * and hold them until standard input ends, or for at most -H SECONDS
+ * (default 300); then they print "held=N lost=L" (L: closed by the
+ * server meanwhile) and close them.
+ * Exit status 0; 1 when an operation failed (its reason on standard
+ * error), none completed, or (idle, silent) none opened; 2 on bad usage.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE             /* POLLRDHUP */
+#endif
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
-#include <stdbool.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <arpa/inet.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
-#include <openssl/ssl.h>
 
-enum mode { FULL, RESUMED, KEEPALIVE, BULK, IDLE, SILENT };
-enum stage { CONNECTING, HANDSHAKE, SENDING, RECEIVING };
+#include "load.h"
 
-struct slot {
-	int fd;
-	SSL *ssl;
-	SSL_SESSION *session;       /* resumed: the last connection's */
-	enum stage stage;
-	char buf[16384];
-	size_t got, head_len;
-	long long body_left;        /* -1: head not read yet */
-	long start_us;
-	size_t sent;
-};
+static const char *const mode_names[] = { "full", "resumed", "keepalive",
+    "bulk", "latency", "idle", "silent" };
 
-static enum mode mode;
-static const char *path;
-static struct sockaddr_in addr;
-static SSL_CTX *ctx;
-static int ep;
-static char request[512];
-static size_t request_len;
-static long ops, errors, count, *lat;
-static unsigned long long body_bytes;
-static const char *host;
-/* Held connections (idle, silent) open RAMP at a time, as clients arrive,
- * not all at once: a burst of thousands overflows any listen backlog. */
-#define RAMP 256
-static struct slot *slots;
-static long nslots, started;
-
-static long
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void
-die(const char *what)
-{
-	fprintf(stderr, "load: %s: %s\n", what, errno ? strerror(errno) : "");
-	ERR_print_errors_fp(stderr);
-	exit(1);
-}
-
-static void
-setup_ctx(const char *cert, const char *key, const char *ca)
-{
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1 ||
-	    SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-		die("TLS setup");
-	/* The servers are the bench's own, on loopback: not verifying
-	 * them keeps the client cheaper than any of them per handshake. */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-	    SSL_SESS_CACHE_NO_INTERNAL);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-}
-
-static void
-watch(struct slot *s, uint32_t events, int op)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = s };
-
-	if (epoll_ctl(ep, op, s->fd, &ev) != 0)
-		die("epoll_ctl");
-}
-
-/* A new TCP connection for s (and, but for silent, its TLS object). */
-static void
-slot_connect(struct slot *s)
-{
-	int one = 1;
-
-	if ((s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) < 0)
-		die("socket");
-	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(s->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 &&
-	    errno != EINPROGRESS)
-		die("connect");
-	s->stage = CONNECTING;
-	s->start_us = now_us();
-	s->sent = s->got = 0;
-	s->body_left = -1;
-	watch(s, EPOLLOUT, EPOLL_CTL_ADD);
-	if (mode == SILENT)
-		return;
-	if ((s->ssl = SSL_new(ctx)) == NULL)
-		die("SSL_new");
-	SSL_set_fd(s->ssl, s->fd);
-	SSL_set_tlsext_host_name(s->ssl, host);
-	SSL_set1_host(s->ssl, host);
-	if (mode == RESUMED && s->session != NULL)
-		SSL_set_session(s->ssl, s->session);
-}
-
-/* The next held connection, if any is left to open. */
-static void
-start_next(void)
-{
-	if (started < nslots)
-		slot_connect(&slots[started++]);
-}
-
-static void
-slot_close(struct slot *s)
-{
-	if (s->ssl != NULL) {
-		if (mode == RESUMED) {
-			SSL_SESSION_free(s->session);
-			s->session = SSL_get1_session(s->ssl);
-		}
-		SSL_shutdown(s->ssl);
-		SSL_free(s->ssl);
-		s->ssl = NULL;
-	}
-	close(s->fd);       /* also takes it out of the epoll set */
-	s->fd = -1;
-}
-
-static void
-fail(struct slot *s, const char *what, const char *why)
-{
-	const char *reason = ERR_reason_error_string(ERR_peek_error());
-
-	errors++;
-	fprintf(stderr, "load: %s: %s\n", what, why != NULL ? why :
-	    reason != NULL ? reason : strerror(errno));
-	ERR_clear_error();
-	slot_close(s);
-}
-
-/* Waits for what SSL wants, or fails; 1 when the step must wait. */
-static int
-want(struct slot *s, int rc, const char *what)
-{
-	int err = SSL_get_error(s->ssl, rc);
-
-	if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-		watch(s, err == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT,
-		    EPOLL_CTL_MOD);
-		return 1;
-	}
-	fail(s, what, err == SSL_ERROR_ZERO_RETURN || (err ==
-	    SSL_ERROR_SYSCALL && errno == 0) ? "the server closed the "
-	    "connection" : NULL);
-	return 0;
-}
-
-/* How much of the response is in s->buf: the head parsed when whole. */
-static void
-parse_head(struct slot *s)
-{
-	char *end, *cl;
-
-	s->buf[s->got < sizeof(s->buf) ? s->got : sizeof(s->buf) - 1] = '\0';
-	if ((end = strstr(s->buf, "\r\n\r\n")) == NULL)
-		return;
-	s->head_len = (size_t)(end + 4 - s->buf);
-	cl = strcasestr(s->buf, "\r\ncontent-length:");
-	s->body_left = cl != NULL && cl < end ? atoll(cl + 17) : 0;
-	s->body_left -= (long long)(s->got - s->head_len);
-}
-
-/* One response read whole: counted, and the next operation begins. */
-static void
-op_done(struct slot *s)
-{
-	if (ops < count)
-		lat[ops] = now_us() - s->start_us;
-	ops++;
-	if (mode == IDLE) {
-		start_next();   /* this one is held */
-		return;
-	}
-	if (mode == FULL || mode == RESUMED) {
-		slot_close(s);
-		if (ops < count)
-			slot_connect(s);
-		return;
-	}
-	s->stage = SENDING;
-	s->sent = s->got = 0;
-	s->body_left = -1;
-	s->start_us = now_us();
-}
-
-/* Drives s as far as it goes without waiting. */
-static void
-step(struct slot *s)
-{
-	int rc, err;
-	socklen_t len = sizeof(err);
-
-	for (;;) {
-		switch (s->stage) {
-		case CONNECTING:
-			if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
-			    err != 0) {
-				errno = err;
-				fail(s, "connect", NULL);
-				return;
-			}
-			if (mode == SILENT) {
-				ops++;
-				watch(s, 0, EPOLL_CTL_MOD);
-				start_next();
-				return;
-			}
-			s->stage = HANDSHAKE;
-			break;
-		case HANDSHAKE:
-			if ((rc = SSL_connect(s->ssl)) != 1)
-				return (void)want(s, rc, "handshake");
-			s->stage = SENDING;
-			break;
-		case SENDING:
-			rc = SSL_write(s->ssl, request + s->sent,
-			    (int)(request_len - s->sent));
-			if (rc <= 0)
-				return (void)want(s, rc, "write");
-			if ((s->sent += (size_t)rc) == request_len)
-				s->stage = RECEIVING;
-			break;
-		case RECEIVING:
-		default:
-			rc = SSL_read(s->ssl, s->body_left < 0 ? s->buf + s->got :
-			    s->buf, s->body_left < 0 ? (int)(sizeof(s->buf) - 1 -
-			    s->got) : (int)sizeof(s->buf));
-			if (rc <= 0)
-				return (void)want(s, rc, "read");
-			if (s->body_left < 0) {
-				s->got += (size_t)rc;
-				parse_head(s);
-				if (s->body_left < 0 && s->got >= sizeof(s->buf) - 1) {
-					fail(s, "read", "response head too long");
-					return;
-				}
-				if (s->body_left >= 0)
-					body_bytes += s->got - s->head_len;
-			} else {
-				s->body_left -= rc;
-				body_bytes += (unsigned long long)rc;
-			}
-			if (s->body_left == 0) {
-				op_done(s);
-				if (s->fd < 0 || mode == IDLE)
-					return;
-			}
-			break;
-		}
-	}
-}
+struct load_cfg cfg = { .conns = 1, .count = 1000, .seconds = 10,
+    .hold_seconds = 300, .threads = 1, .path = "/" };
 
 static int
 cmp_long(const void *a, const void *b)
@@ -317,118 +84,334 @@ cpu_us(void)
 	    ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
 }
 
-/* Raises the descriptor limit to its hard limit: conns must fit. */
+/* Raises the descriptor limit to its hard limit: CONNS must fit in it. */
 static void
 raise_nofile(long conns)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		die("getrlimit");
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		die("setrlimit");
 	if ((rlim_t)conns + 16 > rl.rlim_cur) {
 		fprintf(stderr, "load: %ld connections need more descriptors than "
-		    "the limit of %llu\n", conns, (unsigned long long)rl.rlim_cur);
+		    "the hard limit of %llu\n", conns,
+		    (unsigned long long)rl.rlim_cur);
 		exit(1);
 	}
+}
+
+static long
+number(const char *arg, long min)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg || n < min) {
+		fprintf(stderr, "load: '%s': a number of at least %ld expected\n",
+		    arg, min);
+		exit(2);
+	}
+	return n;
 }
 
 static enum mode
 parse_mode(const char *m)
 {
-	static const char *const names[] = { "full", "resumed", "keepalive",
-	    "bulk", "idle", "silent" };
-
-	for (int i = 0; i < 6; i++)
-		if (strcmp(m, names[i]) == 0)
+	for (size_t i = 0; i < sizeof(mode_names) / sizeof(*mode_names); i++)
+		if (strcmp(m, mode_names[i]) == 0)
 			return (enum mode)i;
 	fprintf(stderr, "load: unknown mode '%s'\n", m);
 	exit(2);
 }
 
-/* Runs the loop until COUNT operations, or SECONDS, or (idle, silent)
- * until every connection is open. */
 static void
-run(long conns, long deadline_us)
+usage(void)
 {
-	struct epoll_event evs[256];
-	bool hold = mode == IDLE || mode == SILENT;
+	fprintf(stderr, "usage: load [-c CONNS] [-n COUNT] [-s SECONDS] "
+	    "[-t THREADS] [-p PATH] [-H SECONDS] [-k] [-r]\n"
+	    "            full|resumed|keepalive|bulk|latency|idle|silent "
+	    "HOST PORT CERT KEY CA\n");
+	exit(2);
+}
 
-	while ((hold ? ops < conns : ops < count) && now_us() < deadline_us) {
-		int n = epoll_wait(ep, evs, 256, 100);
+/* The command line into cfg; returns the index of MODE in argv. */
+static int
+parse_args(int argc, char **argv)
+{
+	int c;
 
-		for (int i = 0; i < n; i++) {
-			struct slot *s = evs[i].data.ptr;
-
-			if (s->fd >= 0)
-				step(s);
+	while ((c = getopt(argc, argv, "c:n:s:t:p:H:kr")) != -1) {
+		switch (c) {
+		case 'c': cfg.conns = number(optarg, 1); break;
+		case 'n': cfg.count = number(optarg, 1); break;
+		case 's': cfg.seconds = number(optarg, 1); break;
+		case 't': cfg.threads = number(optarg, 1); break;
+		case 'p': cfg.path = optarg; break;
+		case 'H': cfg.hold_seconds = number(optarg, 0); break;
+		case 'k': cfg.keep = true; break;
+		case 'r': cfg.ready = true; break;
+		default: usage();
 		}
-		if (!hold && errors > 0)
-			break;
-		for (long i = 0; hold && i < started; i++)
-			if (slots[i].fd < 0) {
-				fprintf(stderr, "load: connection %ld lost\n", i);
-				exit(1);
-			}
 	}
+	if (argc - optind != 6)
+		usage();
+	cfg.mode = parse_mode(argv[optind]);
+	if (cfg.mode == LATENCY)
+		cfg.conns = cfg.threads = 1;    /* one after another */
+	if (holding())
+		cfg.count = cfg.conns;
+	if (cfg.threads > cfg.conns)
+		cfg.threads = cfg.conns;
+	if (cfg.threads > cfg.count)
+		cfg.threads = cfg.count;    /* each has an operation to do */
+	cfg.host = argv[optind + 1];
+	cfg.addr.sin_family = AF_INET;
+	cfg.addr.sin_port = htons((uint16_t)number(argv[optind + 2], 1));
+	if (inet_pton(AF_INET, strcmp(cfg.host, "localhost") == 0 ? "127.0.0.1" :
+	    cfg.host, &cfg.addr.sin_addr) != 1) {
+		fprintf(stderr, "load: HOST must be localhost or an IPv4 address\n");
+		exit(2);
+	}
+	return optind;
+}
+
+/* Shares the connections and COUNT out among the threads. */
+static struct worker *
+make_workers(void)
+{
+	struct worker *ws = calloc((size_t)cfg.threads, sizeof(*ws));
+	struct slot *slots = calloc((size_t)cfg.conns, sizeof(*slots));
+	long first = 0;
+
+	if (ws == NULL || slots == NULL)
+		die("calloc");
+	for (long i = 0; i < cfg.threads; i++) {
+		struct worker *w = &ws[i];
+
+		w->nslots = cfg.conns / cfg.threads + (i < cfg.conns % cfg.threads);
+		w->count = cfg.count / cfg.threads + (i < cfg.count % cfg.threads);
+		w->slots = slots + first;
+		first += w->nslots;
+		for (long j = 0; j < w->nslots; j++) {
+			w->slots[j].w = w;
+			w->slots[j].fd = -1;
+		}
+		if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		    (w->lat = calloc((size_t)w->count, sizeof(*w->lat))) == NULL)
+			die("setup");
+	}
+	return ws;
+}
+
+/* Waits for standard input: for a line (or its end), or, until_end, for
+ * its end; at most SECONDS.  False when the time ran out. */
+static bool
+wait_input(long seconds, bool until_end)
+{
+	long end = now_us() + seconds * 1000000L, left;
+	struct pollfd in = { .fd = 0, .events = POLLIN };
+	char buf[256];
+	ssize_t n;
+
+	while ((left = (end - now_us()) / 1000) > 0) {
+		if (poll(&in, 1, left > INT_MAX ? INT_MAX : (int)left) <= 0)
+			continue;
+		if ((n = read(0, buf, sizeof(buf))) <= 0 ||
+		    (!until_end && memchr(buf, '\n', (size_t)n) != NULL))
+			return true;
+	}
+	return false;
+}
+
+static struct worker *workers;
+static pthread_barrier_t warmed, started;
+static long t0;                 /* when the timed run began, µs */
+static double c0;               /* the CPU time used by then, µs */
+
+/* Between the warm-up and the timed run: with -r, says "ready" and waits
+ * for a line on standard input (the bench reads the server's CPU time
+ * meanwhile); then starts the clocks. */
+static void
+start_clocks(void)
+{
+	if (cfg.ready && !holding()) {
+		printf("ready\n");
+		fflush(stdout);
+		if (!wait_input(cfg.seconds, false))
+			die("no line on standard input after \"ready\"");
+	}
+	t0 = now_us();
+	c0 = cpu_us();
+	cfg.deadline_us = t0 + cfg.seconds * 1000000L;
+}
+
+/* A thread: its warm-up, then (the clocks started once all are warm) its
+ * timed run. */
+static void *
+thread_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (!holding())
+		worker_warm(w);
+	pthread_barrier_wait(&warmed);
+	if (w == workers)
+		start_clocks();
+	pthread_barrier_wait(&started);
+	worker_run(w);
+	return NULL;
+}
+
+static void
+run_workers(struct worker *ws)
+{
+	workers = ws;
+	if (pthread_barrier_init(&warmed, NULL, (unsigned)cfg.threads) != 0 ||
+	    pthread_barrier_init(&started, NULL, (unsigned)cfg.threads) != 0)
+		die("pthread_barrier_init");
+	for (long i = 1; i < cfg.threads; i++)
+		if (pthread_create(&ws[i].thread, NULL, thread_main, &ws[i]) != 0)
+			die("pthread_create");
+	thread_main(&ws[0]);
+	for (long i = 1; i < cfg.threads; i++)
+		pthread_join(ws[i].thread, NULL);
+	pthread_barrier_destroy(&warmed);
+	pthread_barrier_destroy(&started);
+}
+
+/* The threads' totals into ws[0]; their times sorted in *lat. */
+static long
+gather(struct worker *ws, long **lat)
+{
+	long timed = 0;
+
+	if ((*lat = malloc((size_t)cfg.count * sizeof(**lat))) == NULL)
+		die("malloc");
+	for (long i = 0; i < cfg.threads; i++) {
+		long n = ws[i].ops < ws[i].count ? ws[i].ops : ws[i].count;
+
+		memcpy(*lat + timed, ws[i].lat, (size_t)n * sizeof(**lat));
+		timed += n;
+		if (i == 0)
+			continue;
+		ws[0].ops += ws[i].ops;
+		ws[0].errors += ws[i].errors;
+		ws[0].reused += ws[i].reused;
+		ws[0].reconnects += ws[i].reconnects;
+		ws[0].body_bytes += ws[i].body_bytes;
+	}
+	qsort(*lat, (size_t)timed, sizeof(**lat), cmp_long);
+	return timed;
+}
+
+/* Closes every connection of ws; frees what the run allocated. */
+static void
+close_all(struct worker *ws)
+{
+	for (long i = 0; i < cfg.conns; i++) {
+		slot_close(&ws[0].slots[i]);
+		SSL_SESSION_free(ws[0].slots[i].session);
+	}
+	for (long i = 0; i < cfg.threads; i++) {
+		close(ws[i].ep);
+		free(ws[i].lat);
+		X509_free(ws[i].verified);
+	}
+	free(ws[0].slots);
+	free(ws);
+}
+
+/* How many held connections the server closed meanwhile. */
+static long
+count_lost(struct slot *slots, long n)
+{
+	struct pollfd *p = calloc((size_t)n, sizeof(*p));
+	long lost = 0;
+
+	if (p == NULL)
+		die("calloc");
+	for (long i = 0; i < n; i++)
+		p[i] = (struct pollfd){ .fd = slots[i].stage == HELD ?
+		    slots[i].fd : -1, .events = POLLRDHUP };
+	poll(p, (nfds_t)n, 0);
+	for (long i = 0; i < n; i++)
+		lost += (p[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+	free(p);
+	return lost;
+}
+
+/* idle, silent: says how many opened, holds them (not those still
+ * opening when time ran out), says how many stayed open. */
+static int
+report_held(struct worker *ws, long *lat, long timed, double secs)
+{
+	long open = 0, failed = ws[0].errors;    /* the threads' (gather) */
+
+	for (long i = 0; i < cfg.conns; i++) {
+		struct slot *s = &ws[0].slots[i];
+
+		if (s->stage == HELD && s->fd >= 0)
+			open++;
+		else
+			slot_close(s);
+	}
+	printf("open=%ld failed=%ld pending=%ld secs=%.3f p50_us=%ld "
+	    "p99_us=%ld\n", open, failed, cfg.conns - open - failed, secs,
+	    timed > 0 ? lat[timed / 2] : 0,
+	    timed > 0 ? lat[timed * 99 / 100] : 0);
+	fflush(stdout);
+	wait_input(cfg.hold_seconds, true);   /* until released */
+	printf("held=%ld lost=%ld\n", open, count_lost(ws[0].slots, cfg.conns));
+	return open > 0 ? 0 : 1;
+}
+
+static int
+report(struct worker *ws, long *lat, long timed, double secs, double cpu)
+{
+	struct worker *t = &ws[0];
+
+	printf("mode=%s ops=%ld secs=%.3f rate=%.1f mbps=%.1f p50_us=%ld "
+	    "p99_us=%ld max_us=%ld cpu_us_per_op=%.1f reused=%ld reconnects=%ld "
+	    "errors=%ld\n", mode_names[cfg.mode], t->ops, secs, t->ops / secs,
+	    t->body_bytes / secs / 1e6, timed > 0 ? lat[timed / 2] : 0,
+	    timed > 0 ? lat[timed * 99 / 100] : 0, timed > 0 ? lat[timed - 1] : 0,
+	    t->ops > 0 ? cpu / t->ops : 0, t->reused, t->reconnects, t->errors);
+	return t->errors == 0 && t->ops > 0 ? 0 : 1;
 }
 
 int
 main(int argc, char **argv)
 {
-	long conns, seconds, t0, timed;
-	double c0, secs;
+	struct worker *ws;
+	long *lat, timed;
+	double secs;
+	int i = parse_args(argc, argv), rc;
 
-	if (argc != 11) {
-		fprintf(stderr, "usage: load MODE HOST PORT CERT KEY CA PATH COUNT "
-		    "SECONDS CONNS\n");
+	signal(SIGPIPE, SIG_IGN);       /* a server gone: an error, not death */
+	raise_nofile(cfg.conns);
+	setup_ctx(argv[i + 3], argv[i + 4], argv[i + 5]);
+	cfg.request_len = (size_t)snprintf(cfg.request, sizeof(cfg.request),
+	    "GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", cfg.path, cfg.host,
+	    fresh() ? "Connection: close\r\n" : "");
+	if (cfg.request_len >= sizeof(cfg.request)) {
+		fprintf(stderr, "load: PATH too long\n");
 		return 2;
 	}
-	mode = parse_mode(argv[1]);
-	signal(SIGPIPE, SIG_IGN);       /* a server gone: an error, not death */
-	host = argv[2];
-	path = argv[7];
-	count = atol(argv[8]);
-	seconds = atol(argv[9]);
-	conns = atol(argv[10]);
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)atoi(argv[3]));
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	raise_nofile(conns);
-	setup_ctx(argv[4], argv[5], argv[6]);
-	request_len = (size_t)snprintf(request, sizeof(request), "GET %s "
-	    "HTTP/1.1\r\nHost: %s\r\n%s\r\n", path, host, mode == FULL ||
-	    mode == RESUMED ? "Connection: close\r\n" : "");
-	if ((ep = epoll_create1(0)) < 0 ||
-	    (slots = calloc((size_t)conns, sizeof(*slots))) == NULL ||
-	    (lat = calloc((size_t)count + 1, sizeof(*lat))) == NULL)
-		die("setup");
-	t0 = now_us();
-	c0 = cpu_us();
-	nslots = conns;
-	while (started < conns && (started < RAMP ||
-	    (mode != IDLE && mode != SILENT)))
-		start_next();
-	run(conns, t0 + seconds * 1000000L);
+	ws = make_workers();
+	run_workers(ws);
 	secs = (now_us() - t0) / 1e6;
-	if (mode == IDLE || mode == SILENT) {
-		char line[64];
-
-		printf("open %ld\n", ops);
-		fflush(stdout);
-		while (fgets(line, sizeof(line), stdin) != NULL)
-			;
-		return ops == conns ? 0 : 1;
-	}
-	/* The times kept: of the first COUNT operations (more may finish,
-	 * when CONNS were in flight at the end). */
-	timed = ops < count ? ops : count;
-	qsort(lat, (size_t)timed, sizeof(*lat), cmp_long);
-	printf("ops=%ld secs=%.3f rate=%.1f mbps=%.1f p50_us=%ld p99_us=%ld "
-	    "cpu_us_per_op=%.1f errors=%ld\n", ops, secs, ops / secs,
-	    body_bytes / secs / 1e6, timed > 0 ? lat[timed / 2] : 0,
-	    timed > 0 ? lat[(timed * 99) / 100] : 0,
-	    ops > 0 ? (cpu_us() - c0) / ops : 0, errors);
-	return errors == 0 && ops > 0 ? 0 : 1;
+	timed = gather(ws, &lat);
+	if (holding())
+		rc = report_held(ws, lat, timed, secs);
+	else
+		rc = report(ws, lat, timed, secs, cpu_us() - c0);
+	close_all(ws);
+	free(lat);
+	SSL_CTX_free(cfg.ctx);
+	return rc;
 }

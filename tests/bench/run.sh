@@ -1,51 +1,63 @@
 #!/bin/bash
 # run.sh - `make bench`: mtls-server beside nginx, lighttpd, haproxy and
-# caddy on loopback, each started here with the same certificates (ECDSA
-# P-256), client certificate required, TLS 1.3, and measured by the same
-# client, tests/bench/load, which is written on libssl alone.  For each
-# mode and server: the rate, the server's CPU per operation (user + system
-# time of its processes, from /proc, over the operations) and its ratio to
-# nginx's, as medians of ROUNDS rounds in which the servers alternate.
-# Modes: full and resumed handshakes (one request each), keep-alive
-# requests over 1, 4, 64 and 200 connections, bulk (a 16 MiB file), IDLE
-# idle connections held (memory each, and how long a new client waits
-# meanwhile), and good clients' p99 latency beside SILENT silent TCP
-# connections.  A server that is not installed is skipped, with a line
-# that says so.  Every run is bounded by its count and SECONDS_MAX.
-# Then the Ruby binding against Net::HTTP (tests/bench/ruby_bench.rb).
+# caddy, each started here on 127.0.0.1 with the same certificates (the
+# test PKI's ECDSA P-256 server certificate and CA), a client certificate
+# required and TLS 1.3 only, stopped by its PID, and all measured by the
+# same client, tests/bench/load, written on libssl alone.
+#
+# For each mode and server: the rate, the server's CPU per operation (user
+# + system time of its processes, from /proc, over the operations), its
+# ratio to nginx's, and the client's own CPU per operation; medians of
+# ROUNDS rounds in which the servers alternate.  Modes: full and resumed
+# handshakes (a request each), keep-alive requests over 1, 4, 64 and 200
+# connections, bulk (a 16 MiB file).  Then, server by server: IDLE idle
+# connections held (memory each, and a new client's time meanwhile), and
+# good clients' p99 latency alone and beside SILENT silent TCP
+# connections.  A server that is not installed is skipped with a line that
+# says so.  Every run is bounded by its count and SECONDS_MAX (IDLE_SECONDS
+# to open the idle connections).  Last, the Ruby binding against Net::HTTP.
+#
+# Environment: ROUNDS SECONDS_MAX HANDSHAKES REQUESTS BULK_COUNT IDLE
+# IDLE_SECONDS SILENT THREADS (the client's), SERVERS (the servers to run)
+# and PARTS (of "rates held ruby").
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
-: "${ROUNDS:=3}" "${SECONDS_MAX:=10}" "${HANDSHAKES:=2000}"
-: "${REQUESTS:=40000}" "${BULK_COUNT:=20}" "${IDLE:=19000}" "${SILENT:=2000}"
-# The parts to run: rates (handshakes, keep-alive, bulk), held (idle and
-# silent connections), ruby.
+: "${ROUNDS:=3}" "${SECONDS_MAX:=10}" "${HANDSHAKES:=2000}" "${REQUESTS:=40000}"
+: "${BULK_COUNT:=20}" "${IDLE:=19000}" "${IDLE_SECONDS:=300}" "${SILENT:=2000}"
+: "${THREADS:=1}" "${SERVERS:=mtls-server nginx lighttpd haproxy caddy}"
 : "${PARTS:=rates held ruby}"
 LOAD=$top_builddir/tests/bench/load
 [ -x "$LOAD" ] || fail "$LOAD not built (make bench builds it)"
 [ -x "$MTLS_SERVER" ] || fail "$MTLS_SERVER not built"
 tmpdir
 need_pki
-mkdir -p "$tmp/html"
+mkdir -p "$tmp/html" "$tmp/home"
 printf 'hello\n' >"$tmp/html/index.html"
 head -c $((16 << 20)) /dev/urandom >"$tmp/html/bulk.bin"
 cat "$PKI/server.crt" "$PKI/server.key" >"$tmp/server.pem"
-# Each side of IDLE connections needs a descriptor each: the hard limit.
+
+# Descriptors: the hard limit, for this shell and all it starts.  The
+# client holding IDLE connections needs one each, and so does a server.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
-[ "$(ulimit -n)" -gt $((IDLE + 200)) ] || IDLE=$(($(ulimit -n) - 200))
-MAXCONN=$((IDLE + 300))     # room for 200 keep-alive clients too
+NOFILE=$(ulimit -n)
+[ "$NOFILE" -gt $((IDLE + 500)) ] || IDLE=$((NOFILE - 500))
+MAXCONN=$((IDLE + 300))     # what each server is told to allow
 CLK_TCK=$(getconf CLK_TCK)
+PAGE_KB=$(($(getconf PAGESIZE) / 1024))
 
 # ------------------------------------------------------------ the servers
-# Each keeps idle connections 600 s: opening 19,000 of them takes a minute
-# or two, which the usual 75 s (nginx's keepalive_timeout) would cut short.
+# Each keeps an idle connection 600 s: opening 19,000 of them under load
+# takes minutes, which the usual 75 s (nginx's keepalive_timeout) would
+# cut short.  Each answers keep-alive requests without a limit that a run
+# would reach.
 
 conf_nginx() {
 	cat <<EOF
 daemon off;
 master_process on;
 worker_processes 2;
-worker_rlimit_nofile $((MAXCONN + 100));
+worker_rlimit_nofile $NOFILE;
 error_log $tmp/nginx-error.log;
 pid $tmp/nginx.pid;
 events { worker_connections $MAXCONN; }
@@ -71,23 +83,9 @@ http {
 EOF
 }
 
-# lighttpd and haproxy count two descriptors for each connection they
-# allow (server.max-fds/2; haproxy's maxconn needs a limit of twice it):
-# at most half as many connections under the same descriptor limit.
-HALF_MAX=$(($(ulimit -Hn) / 2 - 100))
-[ "$HALF_MAX" -lt "$MAXCONN" ] || HALF_MAX=$MAXCONN
-
-# How many idle connections NAME is asked to hold: IDLE, or what leaves
-# lighttpd and haproxy room for one more client.
-capacity() {
-	case $1 in
-	lighttpd | haproxy)
-		[ $((HALF_MAX - 100)) -lt "$IDLE" ] && echo $((HALF_MAX - 100)) &&
-		    return ;;
-	esac
-	echo "$IDLE"
-}
-
+# lighttpd allows at most server.max-fds / 2 connections (it keeps the
+# other half for backends), and max-fds cannot pass the hard limit.
+LIGHTTPD_MAX=$((NOFILE / 2 - 100))
 conf_lighttpd() {
 	cat <<EOF
 server.modules = ( "mod_openssl" )
@@ -95,9 +93,9 @@ server.bind = "127.0.0.1"
 server.port = $1
 server.document-root = "$tmp/html"
 server.errorlog = "$tmp/lighttpd-error.log"
-server.max-fds = $(ulimit -Hn)
-server.max-connections = $HALF_MAX
-# (lighttpd keeps it in 16 bits: 1000000 would be 16960)
+server.max-fds = $NOFILE
+server.max-connections = $((MAXCONN < LIGHTTPD_MAX ? MAXCONN : LIGHTTPD_MAX))
+# (kept in 16 bits: 1000000 would be 16960)
 server.max-keep-alive-requests = 65535
 server.max-keep-alive-idle = 600
 ssl.engine = "enable"
@@ -110,12 +108,15 @@ ssl.openssl.ssl-conf-cmd = ( "MinProtocol" => "TLSv1.3" )
 EOF
 }
 
-# haproxy serves no files: a fixed answer, as big as index.html.
+# haproxy serves no files: a fixed answer of 6 bytes, as index.html.  It
+# asks for two descriptors a connection (one to a backend it does not
+# have here); "no strict-limits" lets it run under the hard limit anyway.
 conf_haproxy() {
 	cat <<EOF
 global
     nbthread 2
-    maxconn $HALF_MAX
+    maxconn $MAXCONN
+    no strict-limits
 defaults
     mode http
     timeout client 600s
@@ -155,18 +156,20 @@ https://localhost:$1 {
 EOF
 }
 
-# The command that runs server NAME with its config file $tmp/NAME.conf.
+# server_cmd NAME PORT: the command that runs server NAME in the
+# foreground with its config file $tmp/NAME.conf.
 server_cmd() {
 	case $1 in
 	mtls-server)
 		echo "$MTLS_SERVER" --listen "127.0.0.1:$2" --cert "$PKI/server.crt" \
 		    --key "$PKI/server.key" --client-ca "$PKI/ca.crt" \
-		    --root "$tmp/html" --protocols TLSv1.3 --max-connections "$MAXCONN" \
-		    --keepalive-timeout 600 ;;
+		    --root "$tmp/html" --protocols TLSv1.3 \
+		    --max-connections "$MAXCONN" --keepalive-timeout 600 ;;
 	nginx) echo "$NGINX_BIN" -p "$tmp/" -c "$tmp/nginx.conf" -e "$tmp/nginx-error.log" ;;
 	lighttpd) echo lighttpd -D -f "$tmp/lighttpd.conf" ;;
 	haproxy) echo haproxy -f "$tmp/haproxy.conf" ;;
 	caddy) echo caddy run --adapter caddyfile --config "$tmp/caddy.conf" ;;
+	*) fail "unknown server $1" ;;
 	esac
 }
 
@@ -178,14 +181,23 @@ installed() {
 	esac
 }
 
-# start NAME: sets PORT_<NAME> and PID_<NAME> (variables named without '-').
+# The Debian package of each server, for the line that skips it.
+package() {
+	case $1 in
+	nginx) echo nginx-light ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# start NAME: starts server NAME on a free port, its HOME and XDG
+# directories in $tmp; sets PORT_<NAME> and PID_<NAME> (names without '-').
 start() {
-	local name=$1 var=${1//-/_} port cmd
+	local var=${1//-/_} port cmd
 	port=$(free_port)
-	[ "$name" = mtls-server ] || "conf_$name" "$port" >"$tmp/$name.conf"
-	read -r -a cmd <<<"$(server_cmd "$name" "$port")"
-	HOME=$tmp XDG_DATA_HOME=$tmp/xdg XDG_CONFIG_HOME=$tmp/xdg \
-	    start_bg "$name" "${cmd[@]}"
+	[ "$1" = mtls-server ] || "conf_$1" "$port" >"$tmp/$1.conf"
+	read -r -a cmd <<<"$(server_cmd "$1" "$port")"
+	HOME=$tmp/home XDG_DATA_HOME=$tmp/home/data \
+	    XDG_CONFIG_HOME=$tmp/home/config start_bg "$1" "${cmd[@]}"
 	printf -v "PID_$var" '%s' "$BG_PID"
 	printf -v "PORT_$var" '%s' "$port"
 	wait_port "$port" "$BG_PID"
@@ -196,73 +208,113 @@ stop() {
 	stop_bg "${!var}"
 }
 
-# ticks PID: CPU time of PID and its children (nginx's workers), ticks.
-ticks() {
-	local total=0 p st
-	for p in /proc/[0-9]*; do
-		read -r -a st 2>/dev/null <"$p/stat" || continue
-		[ "${p#/proc/}" = "$1" ] || [ "${st[3]}" = "$1" ] || continue
-		total=$((total + st[13] + st[14]))
-	done
-	echo "$total"
+# proc_usage PID: "TICKS RSS_KB" of PID and all its descendants (nginx's
+# workers): CPU time (user + system) and resident memory (VmRSS), from
+# each process's /proc/PID/stat.
+proc_usage() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" -v page="$PAGE_KB" '
+	{	pid = $1; sub(/^.*\) /, "")     # the name may hold spaces
+		ppid[pid] = $2; ticks[pid] = $12 + $13; rss[pid] = $22 }
+	END {	in_tree[root] = 1
+		do {    grew = 0
+			for (p in ppid)
+				if (!(p in in_tree) && (ppid[p] in in_tree))
+					in_tree[p] = grew = 1
+		} while (grew)
+		for (p in in_tree) { t += ticks[p]; r += rss[p] * page }
+		print t + 0, r + 0 }'
 }
 
-# rss_kb PID: resident memory of PID and its children, KiB.
-rss_kb() {
-	local total=0 p ppid kb
-	for p in /proc/[0-9]*; do
-		ppid=$(awk '{ print $4 }' "$p/stat" 2>/dev/null) || continue
-		[ "${p#/proc/}" = "$1" ] || [ "$ppid" = "$1" ] || continue
-		kb=$(awk '/^VmRSS:/ { print $2 }' "$p/status" 2>/dev/null)
-		total=$((total + ${kb:-0}))
-	done
-	echo "$total"
+# field KEY LINE: the value of KEY=value in the client's output LINE.
+field() {
+	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
 }
 
-# load NAME MODE PATH COUNT CONNS: one run of the client against NAME;
-# prints "rate server_us_per_op client_us_per_op p99_us".
-load() {
-	local var=${1//-/_} pid port before line ops
-	pid=PID_$var port=PORT_$var
-	before=$(ticks "${!pid}")
-	line=$("$LOAD" "$2" localhost "${!port}" "$PKI/client.crt" \
-	    "$PKI/client.key" "$PKI/ca.crt" "$3" "$4" "$SECONDS_MAX" "$5" \
-	    2>"$tmp/load.err") || fail "$2 against $1 failed: $line" \
-	    "$tmp/load.err" "$tmp/$1.err"
-	ops=$(sed -n 's/.*ops=\([0-9]*\).*/\1/p' <<<"$line")
-	awk -v l="$line" -v t="$(($(ticks "${!pid}") - before))" -v o="$ops" \
-	    -v hz="$CLK_TCK" -v mb="$([ "$2" = bulk ] && echo 1 || echo 0)" '
-	BEGIN { split(l, f, /[ =]/); for (i = 1; i < length(f); i += 2) v[f[i]] = f[i + 1]
-		printf "%s %.1f %s %s\n", mb ? v["mbps"] : v["rate"],
-		    t / hz * 1e6 / o, v["cpu_us_per_op"], v["p99_us"] }'
+# server_pid NAME, server_port NAME
+server_pid() { local v=PID_${1//-/_}; echo "${!v}"; }
+server_port() { local v=PORT_${1//-/_}; echo "${!v}"; }
+
+# client NAME MODE [OPTION...]: one run of the client against server NAME
+# (options before MODE: -c -n -s -p -k ...); its output line on stdout,
+# its errors in $tmp/load.err.  Exit status: the client's.
+client() {
+	local name=$1 mode=$2
+	shift 2
+	"$LOAD" -t "$THREADS" -s "$SECONDS_MAX" "$@" "$mode" localhost \
+	    "$(server_port "$name")" "$PKI/client.crt" "$PKI/client.key" \
+	    "$PKI/ca.crt" 2>"$tmp/load.err"
+}
+
+# measure NAME MODE [OPTION...]: one run against NAME, which must
+# succeed; prints "rate server_us_per_op client_us_per_op reused_percent".
+# The server's CPU time is read when the client has warmed up (its
+# connections open, one request done on each) and when it is done.
+measure() {
+	local name=$1 mode=$2 line before after ops rate pid
+	shift 2
+	rm -f "$tmp/go"
+	mkfifo "$tmp/go"
+	client "$name" "$mode" -r "$@" <"$tmp/go" >"$tmp/measure.out" &
+	pid=$!
+	exec 6>"$tmp/go"
+	wait_file_contains "$tmp/measure.out" ready $((SECONDS_MAX + 10)) "$pid"
+	before=$(proc_usage "$(server_pid "$name")")
+	echo go >&6
+	exec 6>&-
+	wait "$pid" ||
+	    fail "$mode against $name failed" "$tmp/measure.out" \
+	    "$tmp/load.err" "$tmp/$name.err"
+	after=$(proc_usage "$(server_pid "$name")")
+	line=$(tail -n 1 "$tmp/measure.out")
+	ops=$(field ops "$line")
+	rate=$(field rate "$line")
+	[ "$mode" = bulk ] && rate=$(field mbps "$line")
+	awk -v r="$rate" -v t="$((${after% *} - ${before% *}))" -v hz="$CLK_TCK" \
+	    -v o="$ops" -v c="$(field cpu_us_per_op "$line")" \
+	    -v u="$(field reused "$line")" \
+	    'BEGIN { printf "%s %.1f %s %.0f\n", r, t / hz * 1e6 / o, c, 100 * u / o }'
 }
 
 median() {
-	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	sort -n | awk '{ v[NR] = $1 }
+	    END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# us N: N µs, written in µs or ms.
+us() {
+	awk -v v="$1" 'BEGIN { if (v >= 10000) printf "%.1f ms", v / 1000
+	    else printf "%.1f µs", v }'
 }
 
 PEERS=()
-for p in mtls-server nginx lighttpd haproxy caddy; do
+for p in $SERVERS; do
 	if installed "$p"; then
 		PEERS+=("$p")
 	else
-		echo "$p: skipped (not installed: apt-get install $p)"
+		echo "$p: skipped (not installed: apt-get install $(package "$p"))"
 	fi
 done
 printf '%s\n' "${PEERS[@]}" | grep -qx nginx ||
-    echo "nginx is not installed: no ratios (apt-get install nginx-light)"
+    echo "nginx: not measured, so no ratios"
 
-# row LABEL UNIT MODE PATH COUNT CONNS: ROUNDS alternating runs; one line
-# per server: median rate, server CPU per operation, ratio to nginx's,
-# client CPU per operation.
+part() {
+	[[ " $PARTS " == *" $1 "* ]]
+}
+
+# ------------------------------------------------------------- the rates
+
+# row LABEL UNIT MODE [OPTION...]: ROUNDS runs against each server in
+# turn; one line per server: median rate, server CPU per operation, its
+# ratio to nginx's, client CPU per operation.
 row() {
-	local label=$1 unit=$2 mode=$3 path=$4 n=$5 conns=$6 p r nginx_cpu
-	local -A rate cpu client
+	local label=$1 unit=$2 mode=$3 p r note
+	local -A rate cpu client reused
+	shift 3
 	for p in "${PEERS[@]}"; do : >"$tmp/r.$p"; done
 	for ((r = 0; r < ROUNDS; r++)); do
 		for p in "${PEERS[@]}"; do
 			[ "$p" = haproxy ] && [ "$mode" = bulk ] && continue
-			load "$p" "$mode" "$path" "$n" "$conns" >>"$tmp/r.$p"
+			measure "$p" "$mode" "$@" >>"$tmp/r.$p"
 		done
 	done
 	for p in "${PEERS[@]}"; do
@@ -270,99 +322,147 @@ row() {
 		rate[$p]=$(awk '{ print $1 }' "$tmp/r.$p" | median)
 		cpu[$p]=$(awk '{ print $2 }' "$tmp/r.$p" | median)
 		client[$p]=$(awk '{ print $3 }' "$tmp/r.$p" | median)
+		reused[$p]=$(awk '{ print $4 }' "$tmp/r.$p" | median)
 	done
-	nginx_cpu=${cpu[nginx]:-0}
 	for p in "${PEERS[@]}"; do
-		[ -n "${rate[$p]}" ] || { printf '| %s | %s | n/a (%s serves no files) | | | |\n' "$label" "$p" "$p"; continue; }
-		printf '| %s | %s | %.0f %s | %.1f µs | %s | %.1f µs |\n' "$label" "$p" \
-		    "${rate[$p]}" "$unit" "${cpu[$p]}" \
-		    "$(awk -v a="${cpu[$p]}" -v b="$nginx_cpu" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
-		    "${client[$p]}"
+		if [ -z "${rate[$p]}" ]; then
+			echo "| $label | $p | n/a (serves no files) | | | |"
+			continue
+		fi
+		note=
+		[ "$mode" = resumed ] && awk -v r="${reused[$p]}" 'BEGIN { exit !(r < 90) }' &&
+		    note=" (${reused[$p]} % resumed)"
+		printf '| %s | %s | %.0f %s%s | %s | %s | %s |\n' "$label" "$p" \
+		    "${rate[$p]}" "$unit" "$note" "$(us "${cpu[$p]}")" \
+		    "$(awk -v a="${cpu[$p]}" -v b="${cpu[nginx]:-0}" \
+		    'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+		    "$(us "${client[$p]}")"
 	done
 }
 
-part() {
-	[[ " $PARTS " == *" $1 "* ]]
-}
-
-echo "load client on libssl; server CPU per operation from /proc; $(nproc) cores;"
-echo "median of $ROUNDS rounds, each run bounded by its count and ${SECONDS_MAX}s"
 rates() {
 	echo
 	echo "| mode | server | rate | server CPU / op | ratio to nginx | client CPU / op |"
 	echo "| --- | --- | ---: | ---: | ---: | ---: |"
 	for p in "${PEERS[@]}"; do start "$p"; done
-	row "full handshake + 1 request" "/s" full /index.html "$HANDSHAKES" 2
-	row "resumed handshake + 1 request" "/s" resumed /index.html \
-	    "$HANDSHAKES" 2
+	row "full handshake + GET" "/s" full -c 2 -n "$HANDSHAKES" -p /index.html
+	row "resumed handshake + GET" "/s" resumed -c 2 -n "$HANDSHAKES" \
+	    -p /index.html
 	for c in 1 4 64 200; do
-		row "keep-alive, $c conn" "req/s" keepalive /index.html \
-		    "$REQUESTS" "$c"
+		row "keep-alive, $c conn" "req/s" keepalive -c "$c" \
+		    -n "$REQUESTS" -p /index.html
 	done
-	row "bulk 16 MiB, 1 conn" "MB/s" bulk /bulk.bin "$BULK_COUNT" 1
+	row "bulk 16 MiB, 1 conn" "MB/s" bulk -n "$BULK_COUNT" -p /bulk.bin
 	for p in "${PEERS[@]}"; do stop "$p"; done
 }
-part rates && rates
+
+# ---------------------------------------------------- held connections
 
 # hold NAME MODE N: N connections of MODE (idle, silent) held against
-# NAME in the background until release; HOLD_PID is the client's.
+# NAME in the background until release; the client's "open=" line is then
+# in $tmp/hold.out.
 hold() {
-	local var=PORT_${1//-/_}
 	rm -f "$tmp/hold.in"
 	mkfifo "$tmp/hold.in"
-	"$LOAD" "$2" localhost "${!var}" "$PKI/client.crt" "$PKI/client.key" \
-	    "$PKI/ca.crt" /index.html 1 600 "$3" <"$tmp/hold.in" \
-	    >"$tmp/hold.out" 2>"$tmp/hold.err" &
+	"$LOAD" -c "$3" -s "$IDLE_SECONDS" -H 900 -p /index.html "$2" localhost \
+	    "$(server_port "$1")" "$PKI/client.crt" "$PKI/client.key" \
+	    "$PKI/ca.crt" <"$tmp/hold.in" >"$tmp/hold.out" 2>"$tmp/hold.err" &
 	HOLD_PID=$!
 	exec 5>"$tmp/hold.in"
-	wait_file_contains "$tmp/hold.out" "open" 600 "$HOLD_PID" ||
-	    fail "$3 $2 connections to $1 did not open" "$tmp/hold.out" \
-	    "$tmp/hold.err" "$tmp/$1.err"
+	wait_file_contains "$tmp/hold.out" "open=" $((IDLE_SECONDS + 30)) \
+	    "$HOLD_PID" || fail "$3 $2 connections to $1 did not open" \
+	    "$tmp/hold.out" "$tmp/hold.err" "$tmp/$1.err"
 }
 
+# release: ends the held connections; the client's "held=" line is then
+# in $tmp/hold.out.
 release() {
 	exec 5>&-
 	wait "$HOLD_PID"
 }
 
-# good NAME N: N new clients in a row, each a full handshake and a
-# request; GOOD_P99 gets the p99 of their times, in µs.  (Not in a
-# command substitution: a failure must end the script.)
-good() {
-	load "$1" full /index.html "$2" 1 >"$tmp/good.txt"
-	GOOD_P99=$(awk '{ print $4 }' "$tmp/good.txt")
+# latency NAME N: N new clients one after another (a full handshake and a
+# request each); prints "p50_us p99_us max_us", or "- - -" when one failed
+# (a server at its limit).
+latency() {
+	local line
+	if line=$(client "$1" latency -n "$2" -p /index.html); then
+		echo "$(field p50_us "$line") $(field p99_us "$line") $(field max_us "$line")"
+	else
+		echo "- - -"
+	fi
+}
+
+# ms US: US µs in ms, or "no answer" for "-".
+ms() {
+	awk -v v="$1" 'BEGIN { if (v == "-") print "no answer"; else printf "%.1f ms", v / 1000 }'
+}
+
+# idle_row NAME: IDLE idle connections held against NAME (as many as it
+# takes): memory each, and the worst of 5 new clients meanwhile.
+idle_row() {
+	local before after open held worst
+	before=$(proc_usage "$(server_pid "$1")")
+	hold "$1" idle "$IDLE"
+	open=$(grep "open=" "$tmp/hold.out")
+	after=$(proc_usage "$(server_pid "$1")")
+	worst=$(latency "$1" 5)
+	release
+	held=$(grep "held=" "$tmp/hold.out")
+	awk -v p="$1" -v b="${before#* }" -v a="${after#* }" -v want="$IDLE" \
+	    -v n="$(field open "$open")" -v s="$(field secs "$open")" \
+	    -v l="$(field lost "$held")" -v w="$(ms "${worst##* }")" 'BEGIN {
+		printf "| %s | %d of %d in %.0f s | %.1f KiB | %s | %d |\n",
+		    p, n, want, s, (n > 0) ? (a - b) / n : 0, w, l }'
+}
+
+# silent_row NAME: good clients' p99 alone and beside SILENT silent TCP
+# connections.
+silent_row() {
+	local alone beside open held
+	alone=$(latency "$1" 200 | cut -d' ' -f2)
+	hold "$1" silent "$SILENT"
+	open=$(grep "open=" "$tmp/hold.out")
+	beside=$(latency "$1" 200 | cut -d' ' -f2)
+	release
+	held=$(grep "held=" "$tmp/hold.out")
+	printf '| %s | %s | %s | %s | %d (%d closed by the server) |\n' "$1" \
+	    "$(ms "$alone")" "$(ms "$beside")" "$(awk -v x="$alone" -v y="$beside" \
+	    'BEGIN { if (x > 0 && y != "-") printf "%.2f", y / x; else print "-" }')" \
+	    "$(field open "$open")" "$(field lost "$held")"
 }
 
 held_connections() {
+	local p
 	echo
-	echo "| server | memory per idle connection (held) | a new client meanwhile | good clients' p99, alone | beside $SILENT silent | ratio |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| server | idle connections held | memory each | new client meanwhile (worst of 5) | closed by the server |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
 	for p in "${PEERS[@]}"; do
 		start "$p"
-		var=PID_${p//-/_}
-		before=$(rss_kb "${!var}")
-		hold "$p" idle "$(capacity "$p")"
-		after=$(rss_kb "${!var}")
-		held=$(sed -n 's/open //p' "$tmp/hold.out")
-		good "$p" 20
-		during=$GOOD_P99
-		release
-		good "$p" 200
-		alone=$GOOD_P99
-		hold "$p" silent "$SILENT"
-		good "$p" 200
-		beside=$GOOD_P99
-		release
+		idle_row "$p"
 		stop "$p"
-		awk -v p="$p" -v a="$after" -v b="$before" -v n="$held" -v d="$during" \
-		    -v x="$alone" -v y="$beside" 'BEGIN { printf "| %s | %.1f KiB (%d held) | %.1f ms | %.1f ms | %.1f ms | %.2f |\n",
-		    p, (a - b) / n, n, d / 1000, x / 1000, y / 1000, (x > 0 ? y / x : 0) }'
+	done
+	echo
+	echo "| server | good clients' p99, alone | beside $SILENT silent connections | ratio | silent connections held |"
+	echo "| --- | ---: | ---: | ---: | ---: |"
+	for p in "${PEERS[@]}"; do
+		start "$p"
+		silent_row "$p"
+		stop "$p"
 	done
 }
+
+# ------------------------------------------------------------------ main
+
+echo "load client on libssl ($THREADS thread); server CPU per operation from /proc;"
+echo "$(nproc) cores; median of $ROUNDS rounds, each run bounded by its count and ${SECONDS_MAX} s;"
+echo "descriptor limit $NOFILE"
+part rates && rates
 part held && held_connections
 echo
-echo "versions: $(openssl version); $("$NGINX_BIN" -v 2>&1 | tr -d '\n');" \
-    "$(lighttpd -v 2>/dev/null | head -n 1); $(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3);" \
+echo "versions: $(openssl version | cut -d' ' -f1-2); $("$NGINX_BIN" -v 2>&1 | tr -d '\n');" \
+    "$(lighttpd -v 2>/dev/null | cut -d' ' -f1);" \
+    "$(haproxy -v 2>/dev/null | head -n 1 | cut -d' ' -f1-3);" \
     "caddy $(caddy version 2>/dev/null | cut -d' ' -f1)"
 
 # The Ruby binding against Net::HTTP, same certificates, same server.
@@ -373,8 +473,8 @@ elif command -v ruby >/dev/null && ruby -e 'require "ffi"' 2>/dev/null; then
 	LIBMTLS_PATH=$top_builddir/.libs/libmtls.so.0 REQUESTS=20000 \
 	    SECONDS_MAX=$SECONDS_MAX ROUNDS=$ROUNDS ruby \
 	    -I "$top_srcdir/bindings/ruby/lib" "$top_srcdir/tests/bench/ruby_bench.rb" \
-	    localhost "$PORT_mtls_server" "$PKI/client.crt" "$PKI/client.key" "$PKI/ca.crt" ||
-	    fail "ruby_bench failed"
+	    localhost "$(server_port mtls-server)" "$PKI/client.crt" \
+	    "$PKI/client.key" "$PKI/ca.crt" || fail "ruby_bench failed"
 	stop mtls-server
 else
 	echo "Ruby binding: skipped (ruby or ruby-ffi not installed)"
