@@ -58,6 +58,7 @@
 
 #include <openssl/err.h>
 
+#include "lean_libctx.h"
 #include "load.h"
 
 static const char *const mode_names[] = { "full", "resumed", "keepalive",
@@ -413,5 +414,6 @@ main(int argc, char **argv)
 	close_all(ws);
 	free(lat);
 	SSL_CTX_free(cfg.ctx);
+	lean_libctx_free();
 	return rc;
 }
