@@ -257,9 +257,11 @@ measure() {
 	client "$name" "$mode" -r "$@" <"$tmp/go" >"$tmp/measure.out" &
 	pid=$!
 	exec 6>"$tmp/go"
-	wait_file_contains "$tmp/measure.out" ready $((SECONDS_MAX + 10)) "$pid"
-	before=$(proc_usage "$(server_pid "$name")")
-	echo go >&6
+	# (A client that failed has no reader left on the pipe: no "go".)
+	if wait_file_contains "$tmp/measure.out" ready $((SECONDS_MAX + 10)) "$pid"; then
+		before=$(proc_usage "$(server_pid "$name")")
+		echo go >&6
+	fi
 	exec 6>&-
 	wait "$pid" ||
 	    fail "$mode against $name failed" "$tmp/measure.out" \
