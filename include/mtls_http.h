@@ -60,6 +60,19 @@ MTLS_EXPORT struct mtls_http_response *mtls_http_request(struct mtls *c,
 MTLS_EXPORT struct mtls_http_response *mtls_http_resume(struct mtls *c);
 
 /*
+ * mtls_http_want - on a non-blocking connection (a non-blocking socket
+ * given to mtls_connect_socket), mtls_http_request and mtls_http_resume
+ * never wait: when the socket must become readable or writable first they
+ * return NULL, keep what was sent and what arrived, and this says which:
+ * MTLS_WANT_POLLIN or MTLS_WANT_POLLOUT (call mtls_http_resume once the
+ * socket is ready).  The I/O timeout then runs across those calls, as
+ * mtls_http_ms_left tells, and a call made after it fails with
+ * MTLS_ERR_TIMEOUT.  Returns 0 when no request waits on c: the last call
+ * succeeded, or failed (see mtls_error).
+ */
+MTLS_EXPORT int mtls_http_want(struct mtls *c);
+
+/*
  * mtls_http_response_status / _reason - the status code (200) and reason
  * phrase ("OK", borrowed from r).
  */
@@ -96,7 +109,9 @@ MTLS_EXPORT const void *mtls_http_response_body(
 /*
  * mtls_http_response_read - for a response requested with
  * MTLS_HTTP_STREAM: reads up to len bytes of its body.  Returns the number
- * read, 0 at the end of the body, or -1 with the error on the connection
+ * read, 0 at the end of the body, MTLS_WANT_POLLIN on a non-blocking
+ * connection (call again when it is readable: the I/O timeout runs across
+ * calls, see mtls_http_ms_left), or -1 with the error on the connection
  * (MTLS_ERR_HTTP for a bad chunk, MTLS_ERR_TRUNCATED when the connection
  * ended early).  Read the body to its end before the next request.
  */

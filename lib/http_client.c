@@ -1,8 +1,10 @@
 /*
- * http_client.c - blocking HTTP/1.1 requests over a libmtls client
- * connection (RFC 9112), built on the public connection API and the
- * parser of http_parse.c: requests are checked before they are sent,
- * responses are read strictly, bodies whole or streamed.
+ * http_client.c - HTTP/1.1 requests over a libmtls client connection (RFC
+ * 9112), built on the public connection API and the parser of
+ * http_parse.c: requests are checked before they are sent, responses are
+ * read strictly, bodies whole or streamed.  A request that must wait on a
+ * non-blocking socket, or that a signal interrupted, stays on its
+ * connection and goes on with mtls_http_resume.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +25,9 @@ struct mtls_http_response {
 	size_t body_len, body_cap;
 };
 
-/* A request under way: kept on its connection when a signal interrupts
- * it (MTLS_ERR_INTERRUPTED), for mtls_http_resume. */
+/* A request under way: kept on its connection when it must wait on a
+ * non-blocking socket (MTLS_WANT_*) or a signal interrupts it
+ * (MTLS_ERR_INTERRUPTED), for mtls_http_resume. */
 struct http_request {
 	char *req;                  /* the request, until it is all sent */
 	size_t req_len;
@@ -32,7 +35,17 @@ struct http_request {
 	int flags;
 	struct mtls_http_response *r;
 	bool have_head;
+	int want;                   /* MTLS_WANT_* it stopped at, or 0 */
 };
+
+static const char SEND_REQUEST[] = "sending the HTTP request";
+static const char READ_RESPONSE[] = "waiting for the HTTP response";
+
+static bool
+is_want(long rc)
+{
+	return rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT;
+}
 
 /* ---------------------------------------------------------- the request */
 
@@ -105,11 +118,25 @@ build_request(struct mtls *c, struct http_request *p, const char *method,
 
 /* ---------------------------------------------------------- the response */
 
-/* Reads one response head; a 1xx interim response is read and skipped. */
+/* The I/O timeout of c, for the steps of a request that must run across
+ * calls (a non-blocking connection); blocking reads time each read. */
+static int
+across_calls_ms(struct mtls *c)
+{
+	return mtls_conn_is_nonblocking(c) ?
+	    mtls_config_io_ms(mtls_conn_config(c)) : 0;
+}
+
+/* Reads one response head; a 1xx interim response is read and skipped.
+ * Returns 0, MTLS_WANT_* with what arrived kept, or -1. */
 static int
 read_head(struct mtls_http_response *r, const char *method)
 {
-	struct http_inbuf *in = &HTTP_CONN(r->conn)->in;
+	struct http_conn *hc = HTTP_CONN(r->conn);
+	struct http_inbuf *in = &hc->in;
+	int ms = across_calls_ms(r->conn);
+	const struct http_timer *t = ms > 0 ?
+	    http_timer_start(&hc->rtimer, ms, READ_RESPONSE) : NULL;
 	struct http_limits lim;
 	int bad_status = 0;
 	long end;
@@ -117,10 +144,10 @@ read_head(struct mtls_http_response *r, const char *method)
 	http_limits_default(&lim);
 	lim.max_header_bytes = MAX_RESPONSE_HEAD;
 	for (;;) {
-		end = http_read_head(r->conn, &lim, false, NULL, &bad_status);
-		if (end == MTLS_WANT_POLLIN || end == MTLS_WANT_POLLOUT)
-			return CONN_FAIL(r->conn, MTLS_ERR_INVALID, "the HTTP "
-			    "client helper needs a blocking socket");
+		end = http_read_head(r->conn, &lim, false, t, &bad_status);
+		if (is_want(end))
+			return (int)end;
+		http_timer_stop(&hc->rtimer);
 		if (end == -1)
 			return -1;
 		if (end == HTTP_HEAD_BAD)
@@ -139,6 +166,8 @@ read_head(struct mtls_http_response *r, const char *method)
 		in->off += (size_t)end;
 		if (r->head.status >= 200 || r->head.status == 101)
 			return 0;
+		if (t != NULL)
+			t = http_timer_start(&hc->rtimer, ms, READ_RESPONSE);
 	}
 }
 
@@ -163,7 +192,7 @@ read_whole_body(struct mtls_http_response *r)
 		ENSURE_CONN(http_append(&r->body, &r->body_len, &r->body_cap, chunk,
 		    (size_t)n), r->conn, MTLS_ERR_NOMEM, "out of memory");
 	}
-	return n < 0 ? -1 : 0;
+	return n < 0 ? (int)(is_want(n) ? n : -1) : 0;
 }
 
 void
@@ -177,47 +206,75 @@ http_request_free(struct mtls *c)
 	mtls_http_response_free(p->r);
 	free(p);
 	HTTP_CONN(c)->request = NULL;
+	/* A request dropped half-way leaves no deadline for the next. */
+	http_timer_stop(&HTTP_CONN(c)->rtimer);
+	http_timer_stop(&HTTP_CONN(c)->wtimer);
 }
 
-/* Whether the call that just failed on c may be resumed. */
-static bool
-interrupted(struct mtls *c)
+/* Sends what is left of p's request, under the I/O timeout counted across
+ * the calls that go on with it.  Returns 0, MTLS_WANT_* or -1. */
+static int
+send_request(struct mtls *c, struct http_request *p)
 {
-	return mtls_error_code(c) == MTLS_ERR_INTERRUPTED;
+	struct http_timer *wt = &HTTP_CONN(c)->wtimer;
+	ssize_t n;
+
+	if (p->req == NULL)
+		return 0;
+	http_timer_start(wt, mtls_config_io_ms(mtls_conn_config(c)),
+	    SEND_REQUEST);
+	n = mtls_write_timed(c, p->req, p->req_len, wt->deadline, wt->ms,
+	    wt->what);
+	if (is_want(n))
+		return (int)n;
+	if (n == -1 && mtls_error_code(c) == MTLS_ERR_INTERRUPTED)
+		return -1;
+	http_timer_stop(wt);
+	if (n != (ssize_t)p->req_len)
+		return -1;
+	free(p->req);
+	p->req = NULL;
+	return 0;
 }
 
-/* The steps of p not yet done: send, read the head, read the body.  Each
- * step is left as it was when a signal interrupts it: p then stays on c. */
+/* The response's head, then its body read whole unless streamed. */
+static int
+read_response(struct mtls *c, struct http_request *p)
+{
+	int rc;
+
+	if (p->r == NULL && (p->r = calloc(1, sizeof(*p->r))) == NULL)
+		return CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
+	p->r->conn = c;
+	if (!p->have_head) {
+		if ((rc = read_head(p->r, p->method)) != 0)
+			return rc;
+		http_body_init(&p->r->reader, &p->r->head, 0, "server",
+		    across_calls_ms(c));
+		p->have_head = true;
+	}
+	return p->flags & MTLS_HTTP_STREAM ? 0 : read_whole_body(p->r);
+}
+
+/* The steps of p not yet done: send, read the head, read the body.  A
+ * step that must wait (MTLS_WANT_*) or that a signal interrupts is left
+ * as it was: p then stays on c for mtls_http_resume. */
 static struct mtls_http_response *
 run_request(struct mtls *c, struct http_request *p)
 {
 	struct mtls_http_response *r;
+	int rc = send_request(c, p);
 
-	if (p->req != NULL) {
-		if (mtls_write(c, p->req, p->req_len) != (ssize_t)p->req_len)
-			goto stopped;
-		free(p->req);
-		p->req = NULL;
+	if (rc == 0)
+		rc = read_response(c, p);
+	p->want = is_want(rc) ? rc : 0;
+	if (rc == 0) {
+		r = p->r;
+		p->r = NULL;
+		http_request_free(c);
+		return r;
 	}
-	if (p->r == NULL && (p->r = calloc(1, sizeof(*p->r))) == NULL) {
-		CONN_FAIL(c, MTLS_ERR_NOMEM, "out of memory");
-		goto stopped;
-	}
-	p->r->conn = c;
-	if (!p->have_head) {
-		if (read_head(p->r, p->method) != 0)
-			goto stopped;
-		http_body_init(&p->r->reader, &p->r->head, 0, "server", 0);
-		p->have_head = true;
-	}
-	if (!(p->flags & MTLS_HTTP_STREAM) && read_whole_body(p->r) != 0)
-		goto stopped;
-	r = p->r;
-	p->r = NULL;
-	http_request_free(c);
-	return r;
-stopped:
-	if (!interrupted(c))
+	if (p->want == 0 && mtls_error_code(c) != MTLS_ERR_INTERRUPTED)
 		http_request_free(c);
 	return NULL;
 }
@@ -255,9 +312,17 @@ mtls_http_resume(struct mtls *c)
 	if (c == NULL)
 		return NULL;
 	ENSURE_CONN_PTR(HTTP_CONN(c) != NULL && HTTP_CONN(c)->request != NULL, c,
-	    MTLS_ERR_INVALID, "no interrupted HTTP request to resume on this "
-	    "connection");
+	    MTLS_ERR_INVALID, "no waiting or interrupted HTTP request to resume "
+	    "on this connection");
 	return run_request(c, HTTP_CONN(c)->request);
+}
+
+MTLS_EXPORT int
+mtls_http_want(struct mtls *c)
+{
+	const struct http_conn *hc = c != NULL ? HTTP_CONN(c) : NULL;
+
+	return hc != NULL && hc->request != NULL ? hc->request->want : 0;
 }
 
 MTLS_EXPORT void

@@ -1,10 +1,13 @@
 /*
- * check_http_nonblocking.c - the HTTP/1.1 server helper on non-blocking
- * connections, driven by a small epoll loop in a thread of its own (the
- * shape of an event-loop server): requests trickled a byte at a time,
- * responses read slowly, many connections on one thread, and the
- * timeouts kept across calls with mtls_http_ms_left.  The clients are the
- * library's blocking ones, sometimes behind the piece-by-piece relay.
+ * check_http_nonblocking.c - the HTTP/1.1 helpers on non-blocking
+ * connections.  The server helper is driven by a small epoll loop in a
+ * thread of its own (the shape of an event-loop server): requests
+ * trickled a byte at a time, responses read slowly, many connections on
+ * one thread, and the timeouts kept across calls with mtls_http_ms_left;
+ * its clients are the library's blocking ones, sometimes behind the
+ * piece-by-piece relay.  The client helper is driven by poll on a
+ * non-blocking socket (mtls_http_want, mtls_http_resume), against that
+ * loop, through the relay.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -690,6 +694,195 @@ START_TEST(test_nb_recall_rules)
 }
 END_TEST
 
+/* ------------------------------------------- the client, non-blocking */
+
+/* A non-blocking TCP socket connected (or connecting) to 127.0.0.1:port,
+ * with a small send buffer so that a big request must wait to be sent. */
+static int
+nb_socket(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int sndbuf = 4096;
+
+	ck_assert_int_ge(fd, 0);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+	    errno == EINPROGRESS, "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* What the client's waits were, over a test. */
+static int client_want_in, client_want_out;
+
+/* Waits for what mtls_http_want (or a read) asked, within the deadline
+ * the library tells; false once that has passed. */
+static void
+client_wait(struct mtls *c, int fd, int want)
+{
+	struct pollfd pfd = { .fd = fd, .events = want == MTLS_WANT_POLLOUT ?
+	    POLLOUT : POLLIN };
+	long left = mtls_http_ms_left(c);
+
+	ck_assert_msg(want == MTLS_WANT_POLLIN || want == MTLS_WANT_POLLOUT,
+	    "want %d: %s", want, mtls_error(c));
+	*(want == MTLS_WANT_POLLOUT ? &client_want_out : &client_want_in) += 1;
+	(void)poll(&pfd, 1, left < 0 || left > 5000 ? 5000 : (int)left);
+}
+
+/* The request begun on c (r its first answer), resumed until it is done. */
+static struct mtls_http_response *
+client_finish(struct mtls *c, int fd, struct mtls_http_response *r)
+{
+	int want;
+
+	while (r == NULL && (want = mtls_http_want(c)) != 0) {
+		client_wait(c, fd, want);
+		r = mtls_http_resume(c);
+	}
+	ck_assert_msg(r != NULL, "%s", mtls_error(c));
+	return r;
+}
+
+/* Reads the streamed body of r to its end into body; returns its length. */
+static size_t
+client_read_stream(struct mtls *c, int fd, struct mtls_http_response *r)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while ((n = mtls_http_response_read(r, body + got,
+	    sizeof(body) - got)) != 0) {
+		if (n < 0) {
+			client_wait(c, fd, (int)n);
+			continue;
+		}
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/* The client's request to the loop: whole or streamed, a body sent. */
+static void
+client_exchange(struct mtls *c, int fd, const char *method,
+    const char *target, size_t send_len, size_t want_len)
+{
+	int stream = strcmp(target, "/stream") == 0 ? MTLS_HTTP_STREAM : 0;
+	struct mtls_http_response *r = client_finish(c, fd, mtls_http_request(c,
+	    method, target, NULL, send_len > 0 ? big : NULL, send_len, stream));
+	size_t len;
+
+	ck_assert_int_eq(mtls_http_response_status(r), 200);
+	ck_assert_int_eq(mtls_http_want(c), 0);
+	if (stream) {
+		len = client_read_stream(c, fd, r);
+		ck_assert(memcmp(body, big, len) == 0);
+	} else {
+		const void *whole = mtls_http_response_body(r, &len);
+
+		ck_assert(memcmp(whole, big, len) == 0);
+	}
+	ck_assert_msg(len == want_len, "%s %s: %zu bytes, not %zu", method,
+	    target, len, want_len);
+	mtls_http_response_free(r);
+}
+
+/*
+ * A client on a non-blocking socket, against the event-loop server,
+ * directly and through the relay (whole records, or bytes, where the
+ * transfers are kept small): the handshake, a big response read whole,
+ * a big request that waits to be sent, a chunked response streamed, on
+ * one keep-alive connection; every byte once.
+ */
+START_TEST(test_nb_client)
+{
+	size_t n = _i == 2 ? 4000 : BIG_LEN;
+	struct relay rl;
+	struct mtls *c;
+	int fd, port;
+
+	nb_start(&srv, scfg, 0);
+	port = srv.port;
+	if (_i > 0) {
+		ck_assert_int_eq(relay_start(&rl, srv.port, _i == 1 ?
+		    RELAY_RECORDS : RELAY_BYTES, 0, 1), 0);
+		port = rl.port;
+	}
+	client_want_in = client_want_out = 0;
+	fd = nb_socket(port);
+	ck_assert_ptr_nonnull(c = mtls_client_new(ccfg));
+	ck_assert_int_eq(mtls_connect_socket(c, fd, "localhost"), 0);
+	if (_i < 2)
+		client_exchange(c, fd, "GET", "/big", 0, BIG_LEN);
+	client_exchange(c, fd, "POST", "/echo", n / 2, n / 2);
+	if (_i < 2)
+		client_exchange(c, fd, "GET", "/stream", 0, BIG_LEN);
+	/* A small request fits the socket's buffer: no wait to write. */
+	ck_assert_msg(client_want_in > 3 && (client_want_out > 0 || _i == 2),
+	    "waits: %d to read, %d to write", client_want_in, client_want_out);
+	mtls_free(c);
+	close(fd);
+	if (_i > 0)
+		relay_stop(&rl);
+	nb_stop(&srv);
+	ck_assert_int_eq(srv.answered, _i < 2 ? 3 : 1);
+	ck_assert_msg(srv.err_code == 0, "%s", srv.err);
+}
+END_TEST
+
+/*
+ * A server that takes the request and never answers: on a non-blocking
+ * client the I/O timeout runs across the calls (mtls_http_ms_left), and
+ * the call made after it fails with MTLS_ERR_TIMEOUT, naming the wait;
+ * nothing then waits, and a resume is refused.
+ */
+START_TEST(test_nb_client_timeout)
+{
+	struct mtls_config *plain = mtls_config_new();
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), fd, want;
+	struct mtls_http_response *r;
+	struct mtls *c;
+	long t0, left;
+
+	ck_assert_int_eq(mtls_config_insecure_plaintext(plain), 0);
+	ck_assert_int_eq(mtls_config_set_timeouts(plain, 1000, 0, 300), 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);      /* and never accepts */
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	fd = nb_socket(ntohs(sa.sin_port));
+	ck_assert_ptr_nonnull(c = mtls_client_new(plain));
+	ck_assert_int_eq(mtls_connect_socket(c, fd, "localhost"), 0);
+	t0 = now_ms();
+	r = mtls_http_request(c, "GET", "/", NULL, NULL, 0, 0);
+	while (r == NULL && (want = mtls_http_want(c)) != 0) {
+		left = mtls_http_ms_left(c);
+		ck_assert_msg(left >= 0 && left <= 300, "%ld ms left", left);
+		client_wait(c, fd, want);
+		r = mtls_http_resume(c);
+	}
+	ck_assert_ptr_null(r);
+	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < 2000, "%ld ms",
+	    now_ms() - t0);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_TIMEOUT);
+	ck_assert_msg_has(mtls_error(c), "waiting for the HTTP response");
+	ck_assert_msg_has(mtls_error(c), "timed out after 300 ms");
+	ck_assert_int_eq(mtls_http_want(c), 0);
+	ck_assert_int_eq(mtls_http_ms_left(c), -1);
+	ck_assert_ptr_null(mtls_http_resume(c));
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_error(c), "no waiting or interrupted HTTP");
+	mtls_free(c);
+	close(fd);
+	close(lfd);
+	mtls_config_free(plain);
+}
+END_TEST
+
 Suite *
 http_nonblocking_suite(void)
 {
@@ -706,6 +899,8 @@ http_nonblocking_suite(void)
 	tcase_add_test(tc, test_nb_head_timeout_408);
 	tcase_add_test(tc, test_nb_reader_gone_silent);
 	tcase_add_test(tc, test_nb_recall_rules);
+	tcase_add_loop_test(tc, test_nb_client, 0, 3);
+	tcase_add_test(tc, test_nb_client_timeout);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -629,7 +629,7 @@ START_TEST(test_signal_ends_http_request_then_resume)
 	/* Nothing is pending any more. */
 	ck_assert_ptr_null(mtls_http_resume(p.client_side));
 	ck_assert_int_eq(mtls_error_code(p.client_side), MTLS_ERR_INVALID);
-	ck_assert_msg_has(mtls_error(p.client_side), "no interrupted HTTP request");
+	ck_assert_msg_has(mtls_error(p.client_side), "no waiting or interrupted HTTP request");
 	pair_close(&p);
 }
 END_TEST
