@@ -1,17 +1,26 @@
 /*
  * http-relay.c - one HTTP request forwarded upstream and its response
  * relayed back, body streamed, over libmtls's HTTP helpers on both sides;
- * hop-by-hop headers (RFC 9110, 7.6.1) stay on their hop.
+ * hop-by-hop headers (RFC 9110, 7.6.1) stay on their hop.  A relay is a
+ * job of steps, each of which goes as far as its socket allows: on
+ * blocking connections it runs through in one call, on non-blocking ones
+ * an event loop drives it.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "http-relay.h"
 
-#define MAX_HEADERS 128
+#define MAX_HEADERS 128     /* as relay_job.lines */
 #define CHUNK 65536
 
 /* Headers that belong to one connection, never forwarded. */
@@ -46,6 +55,7 @@ upstream_parse(struct upstream *u, const char *url, const char *want_scheme,
 	const char *p, *end, *colon;
 
 	memset(u, 0, sizeof(*u));
+	u->fd = -1;
 	if (strncasecmp(url, want_scheme, slen) != 0 ||
 	    strncmp(url + slen, "://", 3) != 0) {
 		fprintf(stderr, "%s: upstream '%s' is not a %s:// URL\n", prog, url,
@@ -78,12 +88,35 @@ void
 upstream_close(struct upstream *u)
 {
 	if (u->conn != NULL) {
-		mtls_close(u->conn);
+		if (!u->nonblocking)
+			mtls_close(u->conn);    /* a close_notify may wait */
 		mtls_free(u->conn);
 		u->conn = NULL;
 	}
+	if (u->fd >= 0) {
+		close(u->fd);
+		u->fd = -1;
+	}
 }
 
+int
+upstream_resolve(struct upstream *u, const char *prog)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	int rc = getaddrinfo(u->host, u->port, &hints, &ai);
+
+	if (rc != 0) {
+		fprintf(stderr, "%s: upstream %s:%s: %s\n", prog, u->host, u->port,
+		    gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&u->addr, ai->ai_addr, ai->ai_addrlen);
+	u->addrlen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* A blocking connection: resolved, connected and verified here. */
 static int
 upstream_open(struct upstream *u, const char *prog)
 {
@@ -145,37 +178,6 @@ origin_form(const char *target)
 	return p != NULL ? p : "/";
 }
 
-/* The request sent on u's connection, reconnecting once when a kept-alive
- * one turns out to be closed. */
-static struct mtls_http_response *
-send_upstream(struct upstream *u, struct mtls_http_req *req,
-    char *const *lines, const char *prog)
-{
-	const char *method = mtls_http_req_method(req);
-	size_t len;
-	const void *body = mtls_http_req_body(req, &len);
-	bool reused = u->conn != NULL;
-	struct mtls_http_response *r;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (u->conn == NULL && upstream_open(u, prog) != 0)
-			return NULL;
-		r = mtls_http_request(u->conn, method,
-		    origin_form(mtls_http_req_target(req)),
-		    (const char *const *)lines, len > 0 ? body : NULL, len,
-		    MTLS_HTTP_STREAM);
-		if (r != NULL)
-			return r;
-		if (!reused || attempt > 0) {
-			fprintf(stderr, "%s: upstream %s:%s: %s\n", prog, u->host,
-			    u->port, mtls_error(u->conn));
-			return NULL;
-		}
-		upstream_close(u);          /* it had closed while idle */
-	}
-	return NULL;
-}
-
 /* The upstream's response headers, for the downstream answer. */
 static void
 response_headers(struct mtls_http_response *r, char **lines)
@@ -195,71 +197,310 @@ response_headers(struct mtls_http_response *r, char **lines)
 	lines[n] = NULL;
 }
 
-static int
-relay_body(struct mtls_http_response *r, struct mtls_http_req *req,
-    unsigned long long *bytes)
+static bool
+is_want(long rc)
 {
-	char *buf = malloc(CHUNK);
-	ssize_t n = 0;
-
-	if (buf == NULL)
-		return -1;
-	while ((n = mtls_http_response_read(r, buf, CHUNK)) > 0) {
-		if (mtls_http_respond_write(req, buf, (size_t)n) != n)
-			break;
-		*bytes += (unsigned long long)n;
-	}
-	free(buf);
-	return n == 0 ? mtls_http_respond_end(req) : -1;
+	return rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT;
 }
 
-static int
-bad_gateway(struct upstream *u, struct mtls_http_req *req,
-    unsigned long long *bytes)
+static long
+now_ms(void)
 {
-	static const char *const hdrs[] = {
-		"Content-Type: text/plain; charset=utf-8", NULL };
-	int timeout = u->conn != NULL &&
-	    mtls_error_code(u->conn) == MTLS_ERR_TIMEOUT;
-	int status = timeout ? 504 : 502;
-	char text[1200];
+	struct timespec ts;
 
-	snprintf(text, sizeof(text), "%d %s: upstream %s:%s: %s\n", status,
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The answer when the upstream failed: 502, or 504 after a timeout. */
+static void
+fail_job(struct relay_job *j, const char *why, bool timeout)
+{
+	struct upstream *u = j->u;
+
+	j->status = timeout ? 504 : 502;
+	fprintf(stderr, "%s: upstream %s:%s: %s\n", j->prog, u->host, u->port,
+	    why);
+	free(j->fail_text);
+	if (asprintf(&j->fail_text, "%d %s: upstream %s:%s: %s\n", j->status,
 	    timeout ? "Gateway Timeout" : "Bad Gateway", u->host, u->port,
-	    u->conn != NULL && mtls_error(u->conn) ? mtls_error(u->conn) :
-	    "cannot connect");
+	    why) < 0)
+		j->fail_text = NULL;
 	upstream_close(u);
-	*bytes = strlen(text);
-	return mtls_http_respond(req, status, hdrs, text, strlen(text)) == 0 ?
-	    status : -1;
+	j->step = RELAY_FAIL;
+}
+
+static void
+fail_conn(struct relay_job *j)
+{
+	struct mtls *c = j->u->conn;
+
+	fail_job(j, c != NULL && mtls_error(c) != NULL ? mtls_error(c) :
+	    "cannot connect", c != NULL &&
+	    mtls_error_code(c) == MTLS_ERR_TIMEOUT);
+}
+
+/* A non-blocking connection to the upstream's address, under way. */
+static int
+connect_nonblocking(struct relay_job *j)
+{
+	struct upstream *u = j->u;
+	int fd = socket(u->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	char why[300];
+
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&u->addr, u->addrlen) !=
+	    0 && errno != EINPROGRESS) {
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		close(fd);
+		fail_job(j, why, false);
+		return 0;
+	}
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "socket: %s", strerror(errno));
+		fail_job(j, why, false);
+		return 0;
+	}
+	u->fd = fd;
+	j->connect_by = now_ms() + u->connect_ms;
+	j->step = RELAY_CONNECTING;
+	j->wait_fd = fd;
+	return MTLS_WANT_POLLOUT;
+}
+
+/* The connection's outcome, once its socket is writable (or its time has
+ * passed); then a client of the upstream's config on it. */
+static int
+connect_done(struct relay_job *j)
+{
+	struct upstream *u = j->u;
+	int err = 0;
+	socklen_t len = sizeof(err);
+	char why[300];
+
+	struct sockaddr_storage peer;
+	socklen_t plen = sizeof(peer);
+
+	if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err == 0 && getpeername(u->fd, (struct sockaddr *)&peer, &plen) != 0) {
+		if (now_ms() < j->connect_by)
+			return MTLS_WANT_POLLOUT;     /* not yet */
+		fail_job(j, "connect timed out", true);
+		return 0;
+	}
+	if (err != 0) {
+		snprintf(why, sizeof(why), "connect: %s", strerror(err));
+		fail_job(j, why, false);
+		return 0;
+	}
+	if ((u->conn = mtls_client_new(u->cfg)) == NULL ||
+	    (u->verify_name != NULL &&
+	    mtls_set_verify_name(u->conn, u->verify_name) != 0) ||
+	    mtls_connect_socket(u->conn, u->fd, u->verify_name != NULL ? NULL :
+	    u->host) != 0) {
+		fail_conn(j);
+		return 0;
+	}
+	j->step = RELAY_REQUEST;
+	return 0;
+}
+
+/* The connection to use: kept alive, made now (blocking), or begun. */
+static int
+step_connect(struct relay_job *j)
+{
+	struct upstream *u = j->u;
+
+	j->reused = u->conn != NULL;
+	if (u->conn != NULL)
+		j->step = RELAY_REQUEST;
+	else if (u->nonblocking)
+		return connect_nonblocking(j);
+	else if (upstream_open(u, j->prog) != 0)
+		fail_conn(j);
+	else
+		j->step = RELAY_REQUEST;
+	return 0;
+}
+
+/* The request sent and the response's head read; a kept-alive connection
+ * that turns out closed is replaced once. */
+static int
+step_request(struct relay_job *j)
+{
+	struct upstream *u = j->u;
+	struct mtls_http_req *req = j->req;
+	size_t len;
+	const void *body = mtls_http_req_body(req, &len);
+	int want;
+
+	if (!j->sent) {
+		j->sent = true;
+		j->r = mtls_http_request(u->conn, mtls_http_req_method(req),
+		    origin_form(mtls_http_req_target(req)),
+		    (const char *const *)j->lines, len > 0 ? body : NULL, len,
+		    MTLS_HTTP_STREAM);
+	} else {
+		j->r = mtls_http_resume(u->conn);
+	}
+	if (j->r == NULL && is_want(want = mtls_http_want(u->conn))) {
+		j->wait_fd = u->fd >= 0 ? u->fd : mtls_fd(u->conn);
+		return want;
+	}
+	if (j->r == NULL && j->reused && !j->retried) {
+		j->retried = true;      /* it had closed while idle */
+		j->sent = false;
+		upstream_close(u);
+		j->step = RELAY_CONNECT;
+		return 0;
+	}
+	if (j->r == NULL) {
+		fail_conn(j);
+		return 0;
+	}
+	free_lines(j->lines);
+	response_headers(j->r, j->lines);
+	j->status = mtls_http_response_status(j->r);
+	j->step = RELAY_HEAD;
+	return 0;
+}
+
+/* A piece of the body read from the upstream, then written downstream. */
+static int
+step_body(struct relay_job *j)
+{
+	struct upstream *u = j->u;
+	ssize_t n;
+
+	if (j->piece == NULL && (j->piece = malloc(CHUNK)) == NULL)
+		return -1;
+	n = mtls_http_response_read(j->r, j->piece, CHUNK);
+	if (is_want(n)) {
+		j->wait_fd = u->fd >= 0 ? u->fd : mtls_fd(u->conn);
+		return (int)n;
+	}
+	if (n < 0) {
+		fprintf(stderr, "%s: upstream %s:%s: %s\n", j->prog, u->host,
+		    u->port, mtls_error(u->conn));
+		return -1;      /* the answer is cut: the client sees it end */
+	}
+	j->piece_len = (size_t)n;
+	j->step = n == 0 ? RELAY_END : RELAY_WRITE;
+	return 0;
+}
+
+int
+relay_step(struct relay_job *j)
+{
+	static const char *const text_hdrs[] = {
+		"Content-Type: text/plain; charset=utf-8", NULL };
+	int rc = 0;
+
+	j->wait_fd = -1;
+	while (rc == 0 && j->step != RELAY_DONE) {
+		switch (j->step) {
+		case RELAY_CONNECT:
+			rc = step_connect(j);
+			break;
+		case RELAY_CONNECTING:
+			rc = connect_done(j);
+			if (is_want(rc))
+				j->wait_fd = j->u->fd;
+			break;
+		case RELAY_REQUEST:
+			rc = step_request(j);
+			break;
+		case RELAY_HEAD:
+			if ((rc = mtls_http_respond_start(j->req, j->status,
+			    (const char *const *)j->lines)) == 0)
+				j->step = RELAY_BODY;
+			break;
+		case RELAY_BODY:
+			rc = step_body(j);
+			break;
+		case RELAY_WRITE:
+			rc = (int)mtls_http_respond_write(j->req, j->piece,
+			    j->piece_len);
+			if (rc == (int)j->piece_len) {
+				j->bytes += j->piece_len;
+				j->step = RELAY_BODY;
+				rc = 0;
+			}
+			break;
+		case RELAY_END:
+			if ((rc = mtls_http_respond_end(j->req)) == 0)
+				j->step = RELAY_DONE;
+			break;
+		case RELAY_FAIL:
+			j->bytes = j->fail_text != NULL ? strlen(j->fail_text) : 0;
+			if ((rc = mtls_http_respond(j->req, j->status, j->status ==
+			    431 ? NULL : text_hdrs, j->fail_text != NULL ?
+			    j->fail_text : "", j->bytes)) == 0)
+				j->step = RELAY_DONE;
+			break;
+		case RELAY_DONE:
+		default:
+			break;
+		}
+	}
+	if (rc != 0 && !is_want(rc))
+		upstream_close(j->u);   /* its stream may be mid-body */
+	return rc;
+}
+
+long
+relay_ms_left(const struct relay_job *j)
+{
+	long left;
+
+	if (j->step == RELAY_CONNECTING) {
+		left = j->connect_by - now_ms();
+		return left > 0 ? left : 0;
+	}
+	return j->u->conn != NULL ? mtls_http_ms_left(j->u->conn) : -1;
+}
+
+struct relay_job *
+relay_begin(struct upstream *u, struct mtls_http_req *req,
+    const char *const *extra, const char *const *strip, const char *prog)
+{
+	struct relay_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return NULL;
+	j->u = u;
+	j->req = req;
+	j->prog = prog;
+	j->wait_fd = -1;
+	if (request_headers(req, extra, strip, j->lines) < 0) {
+		j->status = 431;
+		j->step = RELAY_FAIL;
+	}
+	return j;
+}
+
+void
+relay_free(struct relay_job *j)
+{
+	if (j == NULL)
+		return;
+	free_lines(j->lines);
+	mtls_http_response_free(j->r);
+	free(j->piece);
+	free(j->fail_text);
+	free(j);
 }
 
 int
 relay(struct upstream *u, struct mtls_http_req *req, const char *const *extra,
     const char *const *strip, unsigned long long *bytes, const char *prog)
 {
-	char *lines[MAX_HEADERS] = { NULL };
-	struct mtls_http_response *r;
-	int status, rc;
+	struct relay_job *j = relay_begin(u, req, extra, strip, prog);
+	int rc = j != NULL ? relay_step(j) : -1;
+	int status = rc == 0 ? j->status : -1;
 
-	*bytes = 0;
-	if (request_headers(req, extra, strip, lines) < 0) {
-		free_lines(lines);
-		return mtls_http_respond(req, 431, NULL, "", 0) == 0 ? 431 : -1;
-	}
-	r = send_upstream(u, req, lines, prog);
-	free_lines(lines);
-	if (r == NULL)
-		return bad_gateway(u, req, bytes);
-	status = mtls_http_response_status(r);
-	memset(lines, 0, sizeof(lines));
-	response_headers(r, lines);
-	rc = mtls_http_respond_start(req, status, (const char *const *)lines);
-	free_lines(lines);
-	if (rc == 0)
-		rc = relay_body(r, req, bytes);
-	mtls_http_response_free(r);
-	if (rc != 0)
-		upstream_close(u);          /* its stream may be mid-body */
-	return rc == 0 ? status : -1;
+	*bytes = j != NULL ? j->bytes : 0;
+	relay_free(j);
+	return status;
 }

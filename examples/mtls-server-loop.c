@@ -44,7 +44,12 @@ struct conn {
 	struct mtls *tls;
 	struct worker *w;
 	int fd;
-	uint32_t events;            /* what epoll watches for it */
+	uint32_t events;            /* what epoll watches fd for */
+	bool fd_watched;            /* fd in the epoll set (not while the
+	                               answer waits for the backend) */
+	int backend_watched;        /* --proxy: the backend socket in the
+	                               epoll set, or -1 */
+	struct upstream up;         /* --proxy: its backend connection */
 	struct mtls_http_req *req;  /* being answered, or NULL */
 	struct reply *reply;        /* its answer (none while idle) */
 	size_t heap_at;             /* its place in the deadline heap + 1, 0: out */
@@ -134,12 +139,10 @@ heap_remove(struct worker *w, struct conn *k)
 	}
 }
 
-/* k's deadline, as the library tells it now; none takes it out. */
+/* k's deadline, left ms from now; none (-1) takes it out. */
 static int
-set_deadline(struct worker *w, struct conn *k)
+set_deadline(struct worker *w, struct conn *k, long left)
 {
-	long left = mtls_http_ms_left(k->tls);
-
 	if (left < 0) {
 		heap_remove(w, k);
 		return 0;
@@ -213,27 +216,63 @@ conn_close(struct worker *w, struct conn *k)
 	*(k->aprev != NULL ? &k->aprev->anext : &w->all) = k->anext;
 	if (k->anext != NULL)
 		k->anext->aprev = k->aprev;
-	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+	if (k->fd_watched)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, k->fd, NULL);
 	if (k->req != NULL)
 		conn_answered(k);
+	upstream_close(&k->up);     /* its socket leaves the epoll set */
 	close_connection(k->tls);   /* best effort close_notify, then the fd */
 	free(k);
 }
 
-/* Waits in the loop for what rc (MTLS_WANT_*) asks. */
+/* fd watched for events in w's epoll set, added or changed. */
+static int
+watch(struct worker *w, struct conn *k, int fd, uint32_t events, bool added)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = k };
+
+	if (added && epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+		return 0;
+	/* A backend socket closed and made anew may have the same number,
+	 * and has left the set with the old one. */
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* k waits for its backend's socket: the client's leaves the set (its
+ * events would wake the loop for nothing). */
+static int
+wait_backend(struct worker *w, struct conn *k, uint32_t events)
+{
+	if (k->fd_watched && epoll_ctl(w->epfd, EPOLL_CTL_DEL, k->fd, NULL) != 0)
+		return -1;
+	k->fd_watched = false;
+	if (watch(w, k, k->up.fd, events, k->backend_watched == k->up.fd) != 0)
+		return -1;
+	k->backend_watched = k->up.fd;
+	return set_deadline(w, k, relay_ms_left(k->reply->job));
+}
+
+/* Waits in the loop for what rc (MTLS_WANT_*) asks, of the client or, for
+ * an answer relayed from the backend, of the backend. */
 static int
 conn_wait(struct worker *w, struct conn *k, int rc)
 {
 	uint32_t events = rc == MTLS_WANT_POLLOUT ? EPOLLOUT : EPOLLIN;
-	struct epoll_event ev = { .events = events, .data.ptr = k };
 
+	if (k->reply != NULL && k->reply->job != NULL &&
+	    k->reply->job->wait_fd >= 0)
+		return wait_backend(w, k, events);
+	if (k->backend_watched >= 0 && k->backend_watched == k->up.fd)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, k->up.fd, NULL);
+	k->backend_watched = -1;
 	if (k->req == NULL && events == EPOLLIN)
 		list_waiting(w, k);
-	if (events != k->events &&
-	    epoll_ctl(w->epfd, EPOLL_CTL_MOD, k->fd, &ev) != 0)
+	if ((events != k->events || !k->fd_watched) &&
+	    watch(w, k, k->fd, events, k->fd_watched) != 0)
 		return -1;
 	k->events = events;
-	return set_deadline(w, k);
+	k->fd_watched = true;
+	return set_deadline(w, k, mtls_http_ms_left(k->tls));
 }
 
 /* The next request on k, or the rest of one: 1 when one is to be
@@ -247,7 +286,7 @@ conn_read(struct conn *k)
 		return rc;
 	unlist_waiting(k->w, k);
 	if ((k->reply = malloc(sizeof(*k->reply))) == NULL ||
-	    reply_prepare(opts, k->tls, k->addr, NULL, k->req, k->reply) != 0)
+	    reply_prepare(opts, k->tls, k->addr, &k->up, k->req, k->reply) != 0)
 		return -1;
 	return 1;
 }
@@ -363,6 +402,8 @@ conn_new(struct worker *w, int fd)
 	    mtls_accept_socket(w->acceptor, &k->tls, fd) == 0) {
 		k->w = w;
 		k->fd = fd;
+		k->up = opts->upstream;
+		k->backend_watched = -1;
 		k->anext = w->all;
 		if (w->all != NULL)
 			w->all->aprev = k;
@@ -412,6 +453,7 @@ accept_one(struct worker *w)
 		conn_close(w, k);
 		return true;
 	}
+	k->fd_watched = true;
 	conn_drive(w, k);
 	return true;
 }

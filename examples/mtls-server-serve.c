@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +20,6 @@
 #include "mtls-server.h"
 
 #define FILE_CHUNK 65536
-/* How long a connection keeps its thread after a response, waiting for
- * the next request, before it is parked. */
-#define LINGER_MS 100
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -378,9 +374,11 @@ static const char *const identity_headers[] = { "X-SSL-Client-Verify",
     "X-SSL-Client-S-DN", "X-SSL-Client-I-DN", "X-SSL-Client-Serial",
     "X-SSL-Client-Fingerprint", "X-Real-IP", "X-Forwarded-Proto", NULL };
 
+/* The relay of req to the backend, with the client's identity in the
+ * headers (the lines are copied into the job). */
 static int
-respond_proxied(struct mtls *c, const char *addr, struct upstream *u,
-    struct mtls_http_req *req, int *status, unsigned long long *bytes)
+reply_proxied(struct mtls *c, const char *addr, struct upstream *u,
+    struct mtls_http_req *req, struct reply *r)
 {
 	char verify[300], lines[7][600];
 	const char *extra[8];
@@ -400,14 +398,15 @@ respond_proxied(struct mtls *c, const char *addr, struct upstream *u,
 	for (int i = 0; i < 7; i++)
 		extra[i] = lines[i];
 	extra[7] = NULL;
-	*status = relay(u, req, extra, identity_headers, bytes, "mtls-server");
-	return *status < 0 ? -1 : 0;
+	r->step = REPLY_RELAY;
+	r->job = relay_begin(u, req, extra, identity_headers, "mtls-server");
+	return r->job != NULL ? 0 : -1;
 }
 
 /*
- * What req gets, decided: the answer in r, ready for reply_send.  --proxy
- * relays the request and its answer here, whole (r is then done).
- * Returns 0, or -1 when out of memory or the relay failed.
+ * What req gets, decided: the answer in r, ready for reply_send (for
+ * --proxy, the relay to the backend u).  Returns 0, or -1 when out of
+ * memory.
  */
 int
 reply_prepare(const struct options *o, struct mtls *c, const char *addr,
@@ -420,10 +419,8 @@ reply_prepare(const struct options *o, struct mtls *c, const char *addr,
 		    "verified client certificate\n");
 	if (o->root != NULL)
 		return reply_from_root(o, req, r);
-	if (o->proxy != NULL) {
-		r->step = REPLY_DONE;
-		return respond_proxied(c, addr, u, req, &r->status, &r->bytes);
-	}
+	if (o->proxy != NULL)
+		return reply_proxied(c, addr, u, req, r);
 	return reply_identity(c, r);
 }
 
@@ -480,6 +477,14 @@ reply_send(struct mtls_http_req *req, struct reply *r)
 			if ((rc = mtls_http_respond_end(req)) == 0)
 				r->step = REPLY_DONE;
 			break;
+		case REPLY_RELAY:
+			/* The status is logged even when the answer was cut. */
+			rc = relay_step(r->job);
+			r->status = r->job->status;
+			r->bytes = r->job->bytes;
+			if (rc == 0)
+				r->step = REPLY_DONE;
+			break;
 		case REPLY_DONE:
 		default:
 			break;
@@ -501,24 +506,11 @@ reply_free(struct reply *r)
 {
 	free(r->body);
 	free(r->piece);
+	relay_free(r->job);
 	if (r->fd >= 0)
 		close(r->fd);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-}
-
-/* Answers req whole, on a blocking connection. */
-static int
-answer(const struct options *o, struct mtls *c, const char *addr,
-    struct upstream *u, struct mtls_http_req *req)
-{
-	struct reply r;
-	int rc = reply_prepare(o, c, addr, u, req, &r);
-
-	if (rc == 0)
-		rc = reply_send(req, &r);
-	reply_end(c, addr, req, &r);
-	return rc;
 }
 
 void
@@ -550,44 +542,4 @@ close_connection(struct mtls *c)
 	mtls_free(c);
 	close(fd);
 	connections_open(-1);
-}
-
-/* Whether c's socket turns readable within ms milliseconds. */
-static bool
-readable_soon(struct mtls *c, int ms)
-{
-	struct pollfd pfd = { .fd = mtls_fd(c), .events = POLLIN };
-
-	return poll(&pfd, 1, ms) > 0;
-}
-
-void
-serve_connection(struct mtls *c, const struct options *o)
-{
-	struct upstream backend = o->upstream;   /* its own connection */
-	struct mtls_http_req *req;
-	char addr[64];
-	int rc;
-
-	remote_addr(c, addr, sizeof(addr));
-	for (;;) {
-		rc = mtls_http_read_request(c, MTLS_HTTP_NOWAIT, &req);
-		if (rc == MTLS_WANT_POLLIN && readable_soon(c, LINGER_MS))
-			continue;
-		if (rc == MTLS_WANT_POLLIN) {
-			upstream_close(&backend);
-			park(c);        /* idle: no thread waits for it */
-			return;
-		}
-		if (rc != 1)
-			break;
-		rc = answer(o, c, addr, &backend, req);
-		mtls_http_req_free(req);
-		if (rc != 0)
-			break;
-	}
-	if (rc != 0)
-		log_failure(c, addr);
-	upstream_close(&backend);
-	close_connection(c);
 }

@@ -34,7 +34,7 @@ usage(void)
 	    "         [--root DIR | --proxy http://HOST:PORT]\n"
 	    "         [--max-body BYTES] [--max-connections N] [--workers N]\n"
 	    "         [--keepalive-timeout SECONDS] [--handshake-timeout SECONDS]\n"
-	    "         [--send-timeout SECONDS]\n"
+	    "         [--send-timeout SECONDS] [--proxy-read-timeout SECONDS]\n"
 	    "         [--tickets N] [--ticket-key FILE] [--session-cache SIZE]\n"
 	    "         [--max-header-line SIZE] [--protocols 'TLSv1.2 TLSv1.3']\n"
 	    "         [--ciphers LIST] [--curves LIST]\n");
@@ -249,6 +249,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->keepalive = 75;              /* nginx's keepalive_timeout */
 	o->handshake_timeout = 30;      /* the library's */
 	o->send_timeout = 60;           /* nginx's send_timeout */
+	o->proxy_timeout = 60;          /* nginx's proxy_read_timeout */
 	o->workers = sysconf(_SC_NPROCESSORS_ONLN); /* worker_processes auto */
 	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i], *val = argv[i + 1];
@@ -285,6 +286,8 @@ parse_options(int argc, char **argv, struct options *o)
 			o->handshake_timeout = number(opt, val);
 		else if (!strcmp(opt, "--send-timeout"))
 			o->send_timeout = number(opt, val);
+		else if (!strcmp(opt, "--proxy-read-timeout"))
+			o->proxy_timeout = number(opt, val);
 		else if (!strcmp(opt, "--max-header-line"))
 			o->max_header_line = size(opt, val);
 		else if (!strcmp(opt, "--session-cache"))
@@ -317,6 +320,7 @@ parse_options(int argc, char **argv, struct options *o)
 	check_seconds("--keepalive-timeout", o->keepalive);
 	check_seconds("--handshake-timeout", o->handshake_timeout);
 	check_seconds("--send-timeout", o->send_timeout);
+	check_seconds("--proxy-read-timeout", o->proxy_timeout);
 }
 
 /* ------------------------------------------------------------- config */
@@ -474,10 +478,7 @@ reload(const struct options *o)
 		fprintf(stderr, "mtls-server: reload failed, the previous "
 		    "certificates stay in use: %s\n", mtls_error(listener));
 	} else {
-		if (o->proxy != NULL)
-			workers_set_config(cfg);
-		else
-			loop_set_config(cfg);
+		loop_set_config(cfg);
 		fprintf(stderr, "mtls-server: reloaded certificates\n");
 	}
 	mtls_config_free(cfg);
@@ -490,11 +491,15 @@ setup_backend(struct options *o)
 	struct mtls_config *cfg;
 
 	if (upstream_parse(&o->upstream, o->proxy, "http", "80",
+	    "mtls-server") != 0 || upstream_resolve(&o->upstream,
 	    "mtls-server") != 0)
 		return -1;
+	o->upstream.nonblocking = true;     /* on the event loops */
+	o->upstream.connect_ms = 10000;
 	if ((cfg = mtls_config_new()) == NULL ||
 	    mtls_config_insecure_plaintext(cfg) != 0 ||
-	    mtls_config_set_timeouts(cfg, 10000, 0, 60000) != 0) {
+	    mtls_config_set_timeouts(cfg, 10000, 0,
+	    (int)o->proxy_timeout * 1000) != 0) {
 		fprintf(stderr, "mtls-server: %s\n", mtls_config_error(cfg));
 		mtls_config_free(cfg);
 		return -1;
@@ -506,12 +511,6 @@ setup_backend(struct options *o)
 /* ------------------------------------------------------------ serving */
 
 static const struct options *opts;
-
-static void
-serve_one(struct mtls *conn)
-{
-	serve_connection(conn, opts);
-}
 
 /* SIGHUP, SIGTERM and SIGINT go to the main thread alone, which waits for
  * them with sigwait: every other thread starts with them blocked. */
@@ -535,36 +534,10 @@ wait_for_signals(const sigset_t *set)
 		reload(opts);
 }
 
-/* Idle connections close, the others finish their request, for a while. */
-static void
-drain(const struct options *o)
-{
-	if (o->proxy == NULL) {
-		loop_stop();
-		mtls_free(listener);
-		return;
-	}
-	park_stop();
-	if (workers_stop(2000) == 0)
-		mtls_free(listener);
-}
-
-/* The event loops; --proxy, the engine of a thread per busy connection
- * (its requests to the backend block). */
-static int
-start_engine(struct mtls_config *cfg, const struct options *o)
-{
-	if (o->proxy == NULL)
-		return loop_start(listener, cfg, (int)o->workers, o);
-	if (park_start(o->keepalive, workers_resume) != 0)
-		return -1;
-	return workers_start(listener, cfg, o->max_connections, serve_one);
-}
-
 int
 main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct options o = { .upstream.fd = -1 };
 	struct mtls_config *cfg;
 	sigset_t signals;
 	char host[256];
@@ -598,7 +571,7 @@ main(int argc, char **argv)
 	}
 	opts = &o;
 	block_signals(&signals);
-	if (start_engine(cfg, &o) != 0) {
+	if (loop_start(listener, cfg, (int)o.workers, &o) != 0) {
 		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
 		return EXIT_CONFIG;
 	}
@@ -607,7 +580,8 @@ main(int argc, char **argv)
 	    mtls_local_port(listener));
 	fflush(stdout);
 	wait_for_signals(&signals);
-	drain(&o);
+	loop_stop();    /* idle connections close, answers under way finish */
+	mtls_free(listener);
 	mtls_config_free(o.upstream.cfg);
 	return 0;
 }

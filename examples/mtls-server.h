@@ -1,7 +1,7 @@
 /*
- * mtls-server.h - what the two halves of mtls-server share: the options
- * (parsed in mtls-server.c) and the connection handler
- * (mtls-server-serve.c).
+ * mtls-server.h - what the parts of mtls-server share: the options
+ * (parsed in mtls-server.c), the answers (mtls-server-serve.c) and the
+ * event loops that serve the connections (mtls-server-loop.c).
  */
 #ifndef MTLS_SERVER_H
 #define MTLS_SERVER_H
@@ -48,6 +48,7 @@ struct options {
 	long handshake_timeout;     /* --handshake-timeout, seconds */
 	long workers;               /* --workers, default one per core */
 	long send_timeout;          /* --send-timeout, seconds */
+	long proxy_timeout;         /* --proxy-read-timeout, seconds */
 	long max_header_line;       /* --max-header-line, -1 for the default */
 	long session_cache;         /* --session-cache bytes, -1: default */
 	int crl_chain;
@@ -60,7 +61,7 @@ struct options {
  * frees what it holds; reply_free only frees.
  */
 enum reply_step { REPLY_FIXED, REPLY_START, REPLY_FILE, REPLY_END,
-    REPLY_DONE };
+    REPLY_RELAY, REPLY_DONE };
 struct reply {
 	enum reply_step step;
 	int status;
@@ -72,6 +73,7 @@ struct reply {
 	int fd;                     /* a file streamed, or -1 */
 	char *piece;                /* the file's piece being written */
 	size_t piece_len;
+	struct relay_job *job;      /* --proxy: the request relayed */
 };
 int reply_prepare(const struct options *o, struct mtls *c, const char *addr,
     struct upstream *u, struct mtls_http_req *req, struct reply *r);
@@ -84,29 +86,11 @@ void reply_free(struct reply *r);
 void log_failure(struct mtls *c, const char *addr);
 void remote_addr(struct mtls *c, char *buf, size_t len);
 
-/*
- * mtls-server-serve.c: serves the requests of conn until it is idle (then
- * parks it) or done (then closes it).  connections_open adds delta to the
- * count of connections open, parked ones included, and returns it.
- */
-void serve_connection(struct mtls *conn, const struct options *o);
+/* mtls-server-serve.c: connections_open adds delta to the count of
+ * connections open and returns it; close_connection closes one and its
+ * socket, and counts it out. */
 void close_connection(struct mtls *conn);
 long connections_open(long delta);
-
-/*
- * mtls-server-workers.c: the threads that accept connections from the
- * listener and serve them (serve), one each at a time, with one always
- * idle.  workers_start returns 0 or -1 (errno set); workers_set_config
- * gives connections accepted from now on cfg (a reload); workers_resume
- * queues a parked connection that turned readable for the next idle
- * worker; workers_stop ends them (busy ones after their connection),
- * waiting up to wait_ms, and returns -1 when some are still busy.
- */
-int workers_start(struct mtls *listener, struct mtls_config *cfg,
-    long max_connections, void (*serve)(struct mtls *conn));
-void workers_set_config(struct mtls_config *cfg);
-void workers_resume(struct mtls *conn);
-int workers_stop(int wait_ms);
 
 /*
  * mtls-server-loop.c: the engine, count worker threads each running an
@@ -114,22 +98,13 @@ int workers_stop(int wait_ms);
  * (errno set); loop_set_config gives connections accepted from now on cfg
  * (a reload); loop_stop stops accepting, closes idle connections, lets
  * answers under way finish for a while, and returns once every worker
- * has ended.  (--proxy still runs on the thread-per-connection engine
- * below: its backend requests block.)
+ * has ended.  --proxy relays each request to the backend on a
+ * non-blocking connection of the client connection's own, on the same
+ * loop (http-relay.c).
  */
 int loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
     const struct options *o);
 void loop_set_config(struct mtls_config *cfg);
 void loop_stop(void);
-
-/* mtls-server-park.c: idle connections (keep-alive, or a handshake
- * waiting for the client) wait in one epoll thread; resume gets each one
- * that becomes readable.  park_reclaim promises to close the oldest
- * parked connection soon, as nginx closes idle ones when it runs out of
- * connections; false when none is left to close. */
-int park_start(long keepalive_seconds, void (*resume)(struct mtls *conn));
-void park(struct mtls *conn);
-bool park_reclaim(void);
-void park_stop(void);
 
 #endif

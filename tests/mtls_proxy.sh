@@ -5,7 +5,10 @@
 #     seed's proxy_pass https:// + proxy_ssl_certificate set-up);
 #   - mtls-server --proxy: mTLS from curl, forwarded to a plain nginx
 #     backend with the client's identity in X-SSL-Client-* headers, which a
-#     client cannot forge.
+#     client cannot forge; on the event loops: big bodies read slowly,
+#     keep-alive to the backend, a client trickled through split-relay, a
+#     backend that does not answer (504), and no thread per request that
+#     waits for the backend.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
@@ -41,6 +44,14 @@ PB=$(free_port)     # nginx, plain backend
     }
     server {
         listen 127.0.0.1:$PB;
+        access_log $tmp/backend.log reuse;
+        location /files/ {
+            limit_rate_after 0;
+        }
+        location /slow/ {
+            alias $tmp/html/files/;
+            limit_rate 100k;
+        }
         location / {
             return 200 "method=\$request_method body=\$http_x_body verify=\$http_x_ssl_client_verify dn=\$http_x_ssl_client_s_dn proto=\$http_x_forwarded_proto\n";
         }
@@ -48,6 +59,8 @@ PB=$(free_port)     # nginx, plain backend
 }
 EOF
 } >"$tmp/nginx.conf"
+mkdir -p "$tmp/html/files"
+head -c 3000000 /dev/urandom >"$tmp/html/files/big.bin"
 start_nginx_conf "$PT" "$PB"
 
 # get NAME URL ARG...: curl, with the HTTP status on the last line.
@@ -137,7 +150,7 @@ say "ok: bad invocations refused, each naming the cause"
 # ------------------------------------------------- mtls-server --proxy
 start_mtls_server rev --cert "$PKI/server.crt" --key "$PKI/server.key" \
     --client-ca "$PKI/ca.crt" --verify-client optional \
-    --proxy "http://127.0.0.1:$PB"
+    --proxy "http://127.0.0.1:$PB" --workers 2
 P=$SERVER_PORT
 TLS=(--cacert "$PKI/ca.crt" --resolve "localhost:$P:127.0.0.1")
 get rev_cert "https://localhost:$P/app" "${TLS[@]}" \
@@ -151,7 +164,71 @@ expect_not_contains "$tmp/rev_forged.out" "CN=admin"
 get rev_post "https://localhost:$P/app" "${TLS[@]}" \
     --cert "$PKI/client.crt" --key "$PKI/client.key" -d 'a=1'
 answered rev_post 200 "method=POST"
-stop_bg "$SERVER_PID"
+REV_PID=$SERVER_PID
+
+# A big body from the backend, read fast and read slowly (the server
+# waits for the client's socket, then for the backend's, on one loop).
+want_sum=$(sha256sum <"$tmp/html/files/big.bin")
+for rate in 0 1500k; do
+	limit=()
+	[ "$rate" = 0 ] || limit=(--limit-rate "$rate")
+	run "big_$rate" "$CURL_BIN" -sS --max-time 30 "${TLS[@]}" \
+	    --cert "$PKI/client.crt" --key "$PKI/client.key" "${limit[@]}" \
+	    -o "$tmp/big_$rate.bin" "https://localhost:$P/files/big.bin"
+	expect_status "big_$rate" "$rc" 0
+	[ "$(sha256sum <"$tmp/big_$rate.bin")" = "$want_sum" ] ||
+	    fail "big_$rate: the body differs from the backend's file"
+done
+say "ok: a 3 MB body relayed whole, fast and at 1.5 MB/s"
+
+# Two requests on one client connection: one backend connection.
+run rev_keep "$CURL_BIN" -sS --max-time 15 "${TLS[@]}" \
+    --cert "$PKI/client.crt" --key "$PKI/client.key" \
+    "https://localhost:$P/k1" "https://localhost:$P/k2"
+expect_status rev_keep "$rc" 0
+expect_server_log "$tmp/backend.log" "/k2 conn=" "$NGINX_PID"
+c1=$(sed -n 's|^/k1 conn=\([0-9]*\) .*|\1|p' "$tmp/backend.log")
+c2=$(sed -n 's|^/k2 conn=\([0-9]*\) n=2 .*|\1|p' "$tmp/backend.log")
+[ -n "$c1" ] && [ "$c1" = "$c2" ] ||
+    fail "rev_keep: /k1 and /k2 did not share one backend connection" \
+    "$tmp/backend.log"
+say "ok: rev_keep: one backend connection for two requests"
+
+# A client whose bytes arrive one at a time (a slow network).
+RELAY=$top_builddir/tests/split-relay
+start_bg relay "$RELAY" "$P" bytes 200
+RELAY_PID=$BG_PID
+wait_file_contains "$tmp/relay.out" "listening on" 10 "$RELAY_PID" ||
+    fail "split-relay did not start" "$tmp/relay.err"
+RP=$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/relay.out")
+get rev_trickled "https://localhost:$RP/app" --cacert "$PKI/ca.crt" \
+    --resolve "localhost:$RP:127.0.0.1" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key"
+answered rev_trickled 200 "verify=SUCCESS dn=CN=client,OU=testers,O=libmtls test"
+stop_bg "$RELAY_PID"
+
+# Eight slow downloads at once: the requests wait for the backend on the
+# loops, with no thread each.
+for i in 1 2 3 4 5 6 7 8; do
+	"$CURL_BIN" -sS --max-time 30 "${TLS[@]}" --cert "$PKI/client.crt" \
+	    --key "$PKI/client.key" -o "$tmp/slow$i.bin" \
+	    "https://localhost:$P/slow/big.bin" -r 0-299999 \
+	    2>"$tmp/slow$i.err" &
+	slow_pids+=($!)
+done
+sleep 1
+threads=$(awk '/^Threads:/ { print $2 }' "/proc/$REV_PID/status")
+for pid in "${slow_pids[@]}"; do
+	wait "$pid" || fail "a slow download failed" "$tmp/slow1.err"
+done
+[ "$threads" -le 4 ] ||
+    fail "$threads threads while 8 requests waited for the backend (2 workers)"
+for i in 1 2 3 4 5 6 7 8; do
+	cmp -s "$tmp/slow$i.bin" <(head -c 300000 "$tmp/html/files/big.bin") ||
+	    fail "slow download $i differs from the backend's file"
+done
+say "ok: 8 slow backend answers relayed with $threads threads (2 workers)"
+stop_bg "$REV_PID"
 start_mtls_server rev2 --cert "$PKI/server.crt" --key "$PKI/server.key" \
     --client-ca "$PKI/ca.crt" --proxy "http://127.0.0.1:$DEAD"
 P=$SERVER_PORT
@@ -159,5 +236,26 @@ get rev_down "https://localhost:$P/" --cacert "$PKI/ca.crt" \
     --resolve "localhost:$P:127.0.0.1" --cert "$PKI/client.crt" \
     --key "$PKI/client.key"
 answered rev_down 502 "Bad Gateway"
+expect_contains "$tmp/rev_down.out" "Connection refused"
 stop_bg "$SERVER_PID"
+
+# A backend that does not answer in time: 504, naming the wait.  (The
+# relay holds the request back two seconds a byte.)
+start_bg stall "$RELAY" "$PB" bytes 2000000
+STALL_PID=$BG_PID
+wait_file_contains "$tmp/stall.out" "listening on" 10 "$STALL_PID" ||
+    fail "split-relay did not start" "$tmp/stall.err"
+SP=$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/stall.out")
+start_mtls_server rev3 --cert "$PKI/server.crt" --key "$PKI/server.key" \
+    --client-ca "$PKI/ca.crt" --proxy "http://127.0.0.1:$SP" \
+    --proxy-read-timeout 1
+P=$SERVER_PORT
+get rev_stall "https://localhost:$P/" --cacert "$PKI/ca.crt" \
+    --resolve "localhost:$P:127.0.0.1" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key"
+answered rev_stall 504 "Gateway Timeout"
+expect_contains "$tmp/rev_stall.out" "timed out after 1000 ms"
+expect_contains "$tmp/rev3.err" "127.0.0.1:$SP"
+stop_bg "$SERVER_PID"
+stop_bg "$STALL_PID"
 exit 0
