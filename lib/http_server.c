@@ -327,27 +327,73 @@ idle_end(struct mtls *c)
 	return 0;
 }
 
+/* What a wait for the next request's first byte came to: 1 when it came,
+ * MTLS_WANT_* to wait on, 0 when the client closed or stayed idle (no
+ * request lost: nothing is reported), -1 on error. */
+static int
+idle_outcome(struct mtls *c, ssize_t n)
+{
+	int code = mtls_error_code(c);
+
+	if (n > 0)
+		return 1;
+	if (is_want(n))
+		return (int)n;
+	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
+	    code == MTLS_ERR_CLOSED)
+		return idle_end(c);
+	return -1;
+}
+
+/* MTLS_HTTP_NOWAIT on a blocking socket: a look at what has arrived,
+ * without waiting; nothing yet is MTLS_WANT_POLLIN. */
+static int
+poll_next_request(struct mtls *c)
+{
+	/* A deadline already past reads once without waiting. */
+	struct http_timer poll_once = { 0, http_config_of(c)->idle_ms,
+	    IDLE_WAIT };
+	ssize_t n;
+
+	if (mtls_conn_handshake_done(c) && !mtls_input_pending(c))
+		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
+	n = http_fill(c, &poll_once);
+	if (n < 0 && mtls_error_code(c) == MTLS_ERR_TIMEOUT) {
+		mtls_clear_error(mtls_conn_errstate(c));
+		return MTLS_WANT_POLLIN;
+	}
+	return idle_outcome(c, n);
+}
+
+/* A wait under the idle timer: blocking, up to the timeout; on a
+ * non-blocking connection, across calls (none of which waits). */
+static int
+wait_next_request(struct mtls *c)
+{
+	struct http_conn *hc = HTTP_CONN(c);
+	ssize_t n = http_fill(c, http_timer_start(&hc->rtimer,
+	    http_config_of(c)->idle_ms, IDLE_WAIT));
+
+	if (!is_want(n))
+		http_timer_stop(&hc->rtimer);
+	return idle_outcome(c, n);
+}
+
 /*
  * Before a connection's next request: waits up to the idle timeout for
  * its first byte, or not at all with MTLS_HTTP_NOWAIT.  On a non-blocking
  * connection the idle timer runs across calls and the call never waits.
- * Returns 1 when one may come, 0 when the client closed or stayed idle (no
- * request lost: nothing is reported), MTLS_WANT_POLLIN when nothing has
- * arrived yet or the handshake waits for the client (MTLS_HTTP_NOWAIT),
- * -1 on error.
+ * Returns 1 when one may come, 0 when the client closed or stayed idle,
+ * MTLS_WANT_POLLIN when nothing has arrived yet or the handshake waits
+ * for the client (MTLS_HTTP_NOWAIT), -1 on error.
  */
 static int
 await_next_request(struct mtls *c, int flags)
 {
 	bool nonblocking = mtls_conn_is_nonblocking(c);
 	bool nowait = (flags & MTLS_HTTP_NOWAIT) != 0 || nonblocking;
-	int idle_ms = http_config_of(c)->idle_ms;
-	/* A deadline already past polls once without waiting. */
-	struct http_timer poll_once = { 0, idle_ms, IDLE_WAIT };
 	struct http_conn *hc = HTTP_CONN(c);
-	const struct http_timer *t = &poll_once;
-	ssize_t n;
-	int code;
+	int n;
 
 	if (hc->in.off < hc->in.len || (hc->requests == 0 && !nowait))
 		return 1;
@@ -355,33 +401,14 @@ await_next_request(struct mtls *c, int flags)
 	 * connection, its deadline counted from accept. */
 	if (nowait && !mtls_conn_handshake_done(c) && !mtls_conn_is_plain(c) &&
 	    (n = mtls_handshake_step(c)) != 0)
-		return (int)n;
+		return n;
 	/* The first request's wait is its head's: the header timeout. */
 	if (nonblocking && hc->requests == 0)
 		return 1;
 	/* An idle connection keeps no buffer (as SSL_MODE_RELEASE_BUFFERS). */
 	http_inbuf_free(&hc->in);
-	if (!nowait || nonblocking)
-		t = http_timer_start(&hc->rtimer, idle_ms, IDLE_WAIT);
-	else if (mtls_conn_handshake_done(c) && !mtls_input_pending(c))
-		return MTLS_WANT_POLLIN;    /* the common case, made cheap */
-	n = http_fill(c, t);
-	/* A non-blocking wait goes on under its timer at the next call. */
-	if (t != &poll_once && !is_want(n))
-		http_timer_stop(&hc->rtimer);
-	if (n > 0)
-		return 1;
-	if (is_want(n))
-		return (int)n;
-	code = mtls_error_code(c);
-	if (n < 0 && t == &poll_once && code == MTLS_ERR_TIMEOUT) {
-		mtls_clear_error(mtls_conn_errstate(c));
-		return MTLS_WANT_POLLIN;
-	}
-	if (n == 0 || code == MTLS_ERR_TIMEOUT || code == MTLS_ERR_TRUNCATED ||
-	    code == MTLS_ERR_CLOSED)
-		return idle_end(c);
-	return -1;
+	return nowait && !nonblocking ? poll_next_request(c) :
+	    wait_next_request(c);
 }
 
 /* Reads and parses the head into req->head.  Returns 1, 0 or -1 as

@@ -84,7 +84,7 @@ static void
 nb_end(struct nb_server *s, struct nb_conn *k, int rc)
 {
 	if (rc == 0) {
-		s->ended_quietly++;
+		__atomic_add_fetch(&s->ended_quietly, 1, __ATOMIC_RELEASE);
 	} else {
 		/* Read by the test while the loop runs: atomic. */
 		__atomic_store_n(&s->err_code, mtls_error_code(k->c),
@@ -522,76 +522,88 @@ START_TEST(test_nb_slow_reader)
 }
 END_TEST
 
-/* An idle keep-alive connection ends quietly at its timeout, which the
- * loop learns from mtls_http_ms_left. */
-START_TEST(test_nb_idle_timeout)
+/*
+ * The timeouts of the loop's connections, which the loop learns from
+ * mtls_http_ms_left, each 300 ms: the client sends what the row says and
+ * reads nothing until the server has ended the connection; then it reads
+ * what the server left it.
+ */
+static const struct timeout_row {
+	const char *name;
+	int idle_ms, header_ms, io_ms, sndbuf;
+	const char *send;           /* the client's part */
+	const char *reply;          /* what the client then reads first ("":
+	                               a whole response, NULL: nothing asked) */
+	int code;                   /* the server's error, 0: ended quietly */
+	const char *message[2];     /* in the server's error */
+} timeout_rows[] = {
+	/* An idle keep-alive connection ends quietly. */
+	{ "idle", 300, 0, 0, 0, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", "",
+	    0, { NULL, NULL } },
+	/* A head that stops arriving gets 408 at the header timeout. */
+	{ "head", 0, 300, 0, 0, "GET /hello HTTP/1.1\r\nHost:", "HTTP/1.1 408 ",
+	    MTLS_ERR_TIMEOUT, { "its head did not arrive in time", NULL } },
+	/* A client that stops reading a response is dropped at the I/O
+	 * timeout, counted across the calls. */
+	{ "reader", 0, 0, 300, 4096, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n",
+	    NULL, MTLS_ERR_TIMEOUT, { "sending the HTTP response",
+	    "timed out after 300 ms" } },
+};
+
+/* Whether the loop has ended a connection, quietly or not. */
+static bool
+server_ended(void)
 {
+	return __atomic_load_n(&srv.err_code, __ATOMIC_ACQUIRE) != 0 ||
+	    __atomic_load_n(&srv.ended_quietly, __ATOMIC_ACQUIRE) != 0;
+}
+
+START_TEST(test_nb_timeouts)
+{
+	const struct timeout_row *row = &timeout_rows[_i];
+	char buf[512];
 	struct mtls *c;
-	char buf[16];
 	long t0;
 
-	ck_assert_int_eq(mtls_config_set_http_limit(scfg,
-	    MTLS_HTTP_IDLE_TIMEOUT_MS, 300), 0);
-	nb_start(&srv, scfg, 0);
+	if (row->idle_ms > 0)
+		ck_assert_int_eq(mtls_config_set_http_limit(scfg,
+		    MTLS_HTTP_IDLE_TIMEOUT_MS, row->idle_ms), 0);
+	if (row->header_ms > 0)
+		ck_assert_int_eq(mtls_config_set_http_limit(scfg,
+		    MTLS_HTTP_HEADER_TIMEOUT_MS, row->header_ms), 0);
+	if (row->io_ms > 0)
+		ck_assert_int_eq(mtls_config_set_timeouts(scfg, 5000, 5000,
+		    row->io_ms), 0);
+	nb_start(&srv, scfg, row->sndbuf);
 	c = nb_client(srv.port);
-	send_all(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", 32);
-	ck_assert_int_eq(read_response(c, head, sizeof(head), body,
-	    sizeof(body), 16384, 0), 6);
+	send_all(c, row->send, strlen(row->send));
+	if (row->reply != NULL && *row->reply == '\0')
+		ck_assert_int_eq(read_response(c, head, sizeof(head), body,
+		    sizeof(body), 16384, 0), 6);
 	t0 = now_ms();
-	ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), 0);
-	ck_assert_int_ge(now_ms() - t0, 250);
-	ck_assert_int_lt(now_ms() - t0, 2000);
-	mtls_free(c);
-	nb_stop(&srv);
-	ck_assert_int_eq(srv.ended_quietly, 1);
-	ck_assert_msg(srv.err_code == 0, "%s", srv.err);
-}
-END_TEST
-
-/* A head that stops arriving gets 408 at the header timeout. */
-START_TEST(test_nb_head_timeout_408)
-{
-	struct mtls *c;
-	char buf[512];
-	ssize_t n;
-
-	ck_assert_int_eq(mtls_config_set_http_limit(scfg,
-	    MTLS_HTTP_HEADER_TIMEOUT_MS, 300), 0);
-	nb_start(&srv, scfg, 0);
-	c = nb_client(srv.port);
-	send_all(c, "GET /hello HTTP/1.1\r\nHost:", 26);
-	n = mtls_read(c, buf, sizeof(buf) - 1);
-	ck_assert_int_gt(n, 0);
-	buf[n] = '\0';
-	ck_assert_msg(strncmp(buf, "HTTP/1.1 408 ", 13) == 0, "%s", buf);
-	mtls_free(c);
-	nb_stop(&srv);
-	ck_assert_int_eq(srv.err_code, MTLS_ERR_TIMEOUT);
-	ck_assert_msg(strstr(srv.err, "its head did not arrive in time") != NULL,
-	    "%s", srv.err);
-	ck_assert_int_ge(srv.err_after_ms, 250);
-}
-END_TEST
-
-/* A client that reads nothing of a big response: MTLS_ERR_TIMEOUT at the
- * I/O timeout, counted across the calls. */
-START_TEST(test_nb_reader_gone_silent)
-{
-	struct mtls *c;
-
-	ck_assert_int_eq(mtls_config_set_timeouts(scfg, 5000, 5000, 300), 0);
-	nb_start(&srv, scfg, 4096);
-	c = nb_client(srv.port);
-	send_all(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 30);
-	for (int i = 0; i < 100 &&
-	    __atomic_load_n(&srv.err_code, __ATOMIC_ACQUIRE) == 0; i++)
+	for (int i = 0; i < 100 && !server_ended(); i++)
 		usleep(20000);
+	ck_assert_msg(now_ms() - t0 >= 250 && now_ms() - t0 < 2000,
+	    "%s: ended after %ld ms", row->name, now_ms() - t0);
+	if (row->reply != NULL && *row->reply != '\0') {
+		ssize_t n = mtls_read(c, buf, sizeof(buf) - 1);
+
+		ck_assert_int_gt(n, 0);
+		buf[n] = '\0';
+		ck_assert_msg(strncmp(buf, row->reply, strlen(row->reply)) == 0,
+		    "%s: %s", row->name, buf);
+	} else if (row->reply != NULL) {
+		ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), 0);
+	}
 	mtls_free(c);
 	nb_stop(&srv);
-	ck_assert_int_eq(srv.err_code, MTLS_ERR_TIMEOUT);
-	ck_assert_msg(strstr(srv.err, "sending the HTTP response") != NULL &&
-	    strstr(srv.err, "timed out after 300 ms") != NULL, "%s", srv.err);
-	ck_assert_int_ge(srv.err_after_ms, 250);
+	ck_assert_msg(srv.err_code == row->code, "%s: %s", row->name, srv.err);
+	ck_assert_int_eq(srv.ended_quietly, row->code == 0 ? 1 : 0);
+	for (int i = 0; i < 2 && row->message[i] != NULL; i++)
+		ck_assert_msg(strstr(srv.err, row->message[i]) != NULL, "%s: %s",
+		    row->name, srv.err);
+	if (row->code != 0)
+		ck_assert_int_ge(srv.err_after_ms, 250);
 }
 END_TEST
 
@@ -895,9 +907,8 @@ http_nonblocking_suite(void)
 	tcase_add_loop_test(tc, test_nb_trickled_request, 0,
 	    (int)(sizeof(trickle_cases) / sizeof(trickle_cases[0])));
 	tcase_add_loop_test(tc, test_nb_slow_reader, 0, 2);
-	tcase_add_test(tc, test_nb_idle_timeout);
-	tcase_add_test(tc, test_nb_head_timeout_408);
-	tcase_add_test(tc, test_nb_reader_gone_silent);
+	tcase_add_loop_test(tc, test_nb_timeouts, 0,
+	    sizeof(timeout_rows) / sizeof(timeout_rows[0]));
 	tcase_add_test(tc, test_nb_recall_rules);
 	tcase_add_loop_test(tc, test_nb_client, 0, 3);
 	tcase_add_test(tc, test_nb_client_timeout);
