@@ -831,8 +831,9 @@ START_TEST(test_nb_client)
 	client_exchange(c, fd, "POST", "/echo", n / 2, n / 2);
 	if (_i < 2)
 		client_exchange(c, fd, "GET", "/stream", 0, BIG_LEN);
-	/* A small request fits the socket's buffer: no wait to write. */
-	ck_assert_msg(client_want_in > 3 && (client_want_out > 0 || _i == 2),
+	/* The handshake waits for the server at least once; a small request
+	 * fits the socket's buffer: no wait to write. */
+	ck_assert_msg(client_want_in > 0 && (client_want_out > 0 || _i == 2),
 	    "waits: %d to read, %d to write", client_want_in, client_want_out);
 	mtls_free(c);
 	close(fd);

@@ -79,12 +79,32 @@ tmpdir() {
 	mkdir -p "$tmp" || fail "cannot create $tmp"
 }
 
+# A sanitizer's report in what a program of ours wrote (a server stopped
+# by its PID exits quietly otherwise): the test fails with it.
+_sanitizer_reports() {
+	local f
+
+	for f in "$tmp"/*.err "$tmp"/*.out; do
+		[ -f "$f" ] || continue
+		if grep -q -E '^(==[0-9]+==ERROR: [A-Za-z]+Sanitizer|WARNING: ThreadSanitizer)|: runtime error: ' "$f"; then
+			echo "$testname: a sanitizer reported in $f:" >&2
+			head -n 40 "$f" >&2
+			return 1
+		fi
+	done
+	return 0
+}
+
 _cleanup() {
 	local status=$1 pid
 	trap - EXIT
 	for pid in "${bg_pids[@]}"; do
 		stop_bg "$pid"
 	done
+	if [ -n "$tmp" ] && [ -d "$tmp" ] && [ "$status" -eq 0 ] &&
+	    ! _sanitizer_reports; then
+		status=1
+	fi
 	if [ -n "$tmp" ] && [ -d "$tmp" ]; then
 		if [ "$status" -eq 0 ] || [ "$status" -eq 77 ]; then
 			[ -n "$KEEP_TMP" ] || rm -rf "$tmp"
