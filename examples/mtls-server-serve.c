@@ -6,20 +6,16 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mtls-server.h"
-
-#define FILE_CHUNK 65536
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -149,9 +145,10 @@ reply_fixed(struct reply *r, int status, const char *type, const char *body,
 	r->step = REPLY_FIXED;
 	snprintf(r->hdr[0], sizeof(r->hdr[0]), "Content-Type: %s", type);
 	r->hdrs[0] = r->hdr[0];
-	if ((r->body = malloc(len + 1)) == NULL)
+	if ((r->own = malloc(len + 1)) == NULL)
 		return -1;
-	memcpy(r->body, body, len);
+	memcpy(r->own, body, len);
+	r->body = r->own;
 	r->len = len;
 	return 0;
 }
@@ -184,25 +181,6 @@ reply_identity(struct mtls *c, struct reply *r)
 		snprintf(text + n, sizeof(text) - n, "tls: %s %s\n",
 		    mtls_conn_version(c), mtls_conn_cipher(c));
 	return reply_text(r, 200, text);
-}
-
-static const char *
-content_type(const char *path)
-{
-	static const char *const types[][2] = {
-		{ ".html", "text/html" }, { ".htm", "text/html" },
-		{ ".txt", "text/plain" }, { ".css", "text/css" },
-		{ ".js", "application/javascript" }, { ".json", "application/json" },
-		{ ".png", "image/png" }, { ".jpg", "image/jpeg" },
-		{ ".svg", "image/svg+xml" }, { ".pem", "application/x-pem-file" },
-	};
-	const char *dot = strrchr(path, '.');
-
-	for (size_t i = 0; dot != NULL && i < sizeof(types) / sizeof(types[0]);
-	    i++)
-		if (strcmp(dot, types[i][0]) == 0)
-			return types[i][1];
-	return "application/octet-stream";
 }
 
 static int
@@ -295,31 +273,28 @@ map_path(const char *root, const char *target, char *out, size_t len)
 	    path[n - 1] == '/' ? "index.html" : "") < (int)len ? 0 : -1;
 }
 
-/* The open file fd of size bytes: a small one is read whole and sent
- * with its head, a bigger one streamed with its Content-Length. */
+/* A file of --root: a small one from the cache, its bytes sent as they
+ * are there (the reply holds them until it is freed), a bigger one
+ * streamed with its Content-Length. */
 static int
-reply_file(struct reply *r, int fd, const char *path, off_t size)
+reply_file(struct reply *r, const struct file_found *f)
 {
-	char buf[FILE_CHUNK];
-	ssize_t n;
-
-	if (size > FILE_CHUNK) {
-		r->status = 200;
-		r->step = REPLY_START;
-		snprintf(r->hdr[0], sizeof(r->hdr[0]), "Content-Type: %s",
-		    content_type(path));
-		snprintf(r->hdr[1], sizeof(r->hdr[1]), "Content-Length: %lld",
-		    (long long)size);
-		r->hdrs[0] = r->hdr[0];
-		r->hdrs[1] = r->hdr[1];
-		r->fd = fd;
+	r->status = 200;
+	snprintf(r->hdr[0], sizeof(r->hdr[0]), "Content-Type: %s", f->type);
+	r->hdrs[0] = r->hdr[0];
+	if (f->held != NULL) {
+		r->step = REPLY_FIXED;
+		r->held = f->held;
+		r->body = f->bytes;
+		r->len = (size_t)f->size;
 		return 0;
 	}
-	n = read(fd, buf, (size_t)size);
-	close(fd);
-	if (n != size)
-		return reply_text(r, 500, "500 Internal Server Error\n");
-	return reply_fixed(r, 200, content_type(path), buf, (size_t)n);
+	r->step = REPLY_START;
+	snprintf(r->hdr[1], sizeof(r->hdr[1]), "Content-Length: %lld",
+	    (long long)f->size);
+	r->hdrs[1] = r->hdr[1];
+	r->fd = f->fd;
+	return 0;
 }
 
 static int
@@ -327,25 +302,26 @@ reply_from_root(const struct options *o, struct mtls_http_req *req,
     struct reply *r)
 {
 	const char *method = mtls_http_req_method(req);
+	struct file_found f;
 	char path[4096];
-	struct stat st;
-	int fd;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return reply_text(r, 405, "405 Method Not Allowed\n");
 	if (map_path(o->root, mtls_http_req_target(req), path,
 	    sizeof(path)) != 0)
 		return reply_text(r, 400, "400 Bad Request\n");
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		int err = fd < 0 ? errno : ENOENT;
-
-		if (fd >= 0)
-			close(fd);
-		return err == EACCES ? reply_text(r, 403, "403 Forbidden\n") :
-		    reply_text(r, 404, "404 Not Found\n");
+	switch (files_find(path, (int)o->workers, &f)) {
+	case 0:
+		return reply_file(r, &f);
+	case ENOMEM:
+		return -1;
+	case EIO:
+		return reply_text(r, 500, "500 Internal Server Error\n");
+	case EACCES:
+		return reply_text(r, 403, "403 Forbidden\n");
+	default:
+		return reply_text(r, 404, "404 Not Found\n");
 	}
-	return reply_file(r, fd, path, st.st_size);
 }
 
 /* Under a --protect prefix, a client without a verified certificate gets
@@ -504,7 +480,8 @@ reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
 void
 reply_free(struct reply *r)
 {
-	free(r->body);
+	free(r->own);
+	files_release(r->held);
 	free(r->piece);
 	relay_free(r->job);
 	if (r->fd >= 0)

@@ -7,6 +7,7 @@
 #define MTLS_SERVER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include <mtls.h>
 #include <mtls_http.h>
@@ -68,8 +69,10 @@ struct reply {
 	unsigned long long bytes;   /* body bytes sent ($body_bytes_sent) */
 	char hdr[2][96];
 	const char *hdrs[3];
-	char *body;                 /* a fixed answer's, ours */
+	const char *body;           /* a fixed answer's: own's or held's bytes */
 	size_t len;
+	char *own;                  /* ours, freed with the reply */
+	struct cached_file *held;   /* a cached file's, held until then */
 	int fd;                     /* a file streamed, or -1 */
 	char *piece;                /* the file's piece being written */
 	size_t piece_len;
@@ -106,5 +109,31 @@ int loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
     const struct options *o);
 void loop_set_config(struct mtls_config *cfg);
 void loop_stop(void);
+
+/*
+ * mtls-server-files.c: the files of --root, the small ones (up to
+ * FILE_CHUNK bytes) kept in memory by each worker thread and checked
+ * again at most once a second with one lstat(2).  files_find looks up
+ * path (under --root, normalized) as open(O_NOFOLLOW) would find it, with
+ * workers the number of threads that share the process's bound on bytes
+ * kept.  It returns 0 with a small file in f->held (its bytes in
+ * f->bytes, to be sent as they are, held until files_release) or a
+ * bigger one open on f->fd (the caller's to close); else an errno value:
+ * EACCES (403), ENOMEM, EIO (the read fell short), or another for a file
+ * that is not there or not a regular file (404).  content_type is what a
+ * file is served as, by its suffix.
+ */
+#define FILE_CHUNK 65536
+struct cached_file;
+struct file_found {
+	struct cached_file *held;   /* a small file, or NULL */
+	const char *bytes;          /* its bytes */
+	int fd;                     /* a bigger file, or -1 */
+	off_t size;
+	const char *type;           /* its Content-Type */
+};
+int files_find(const char *path, int workers, struct file_found *f);
+void files_release(struct cached_file *held);
+const char *content_type(const char *path);
 
 #endif
