@@ -314,8 +314,9 @@ build_headers(const struct options *o, const struct url *u,
 		push(&l, strdup("Accept: */*"));
 	if (o->referer && !user_header(o, "Referer"))
 		push(&l, join("Referer: ", o->referer));
-	if (o->cookie && !user_header(o, "Cookie") && (!ro->other_host ||
-	    o->location_trusted))
+	/* -b's cookies go to every host (curl's CURLOPT_COOKIE); a -H
+	 * Cookie does not */
+	if (o->cookie && !user_header(o, "Cookie"))
 		push(&l, join("Cookie: ", o->cookie));
 	for (i = 0; i < o->nheaders; i++)
 		if (!withheld(o->headers[i], ro) || (o->location_trusted &&
