@@ -550,4 +550,19 @@ failed badtime 2 "seconds"
 mc help --help
 got help "Exit status as curl's:"
 
+# mtls-client(1) names every option mtls-client has and every curl option
+# it refuses (the tables of mtls-client-args.c and mtls-client-curlopts.c).
+page=$top_srcdir/doc/man/mtls-client.1
+missing=
+for name in $(sed -n 's/^	{ [^,]*, "\([a-z0-9.-]*\)",.*/\1/p' \
+    "$top_srcdir/examples/mtls-client-args.c" \
+    "$top_srcdir/examples/mtls-client-curlopts.c"); do
+	case $name in
+	alpn | buffer | progress-meter | keepalive | sessionid) name=no-$name ;;
+	esac
+	grep -q -E "Fl -$name( |\$)" "$page" || missing="$missing --$name"
+done
+[ -z "$missing" ] || fail "mtls-client(1) does not name:$missing" "$page"
+say "ok: mtls-client(1) names every option, supported or not"
+
 exit 0
