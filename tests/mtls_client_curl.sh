@@ -110,6 +110,10 @@ start_listener proxy "$PROXY"
 P=$(sed -n 's/^listening on //p' "$tmp/proxy.out")
 start_listener proxy-auth "$PROXY" --auth u:p --deny 127.0.0.1
 PA=$(sed -n 's/^listening on //p' "$tmp/proxy-auth.out")
+# Q: one that takes the TLS client hello for the start of a request head
+# and waits for the rest: a server that never answers.
+start_listener quiet "$PROXY"
+Q=$(sed -n 's/^listening on //p' "$tmp/quiet.out")
 RP=$(free_port)                 # nothing listens there
 
 # ------------------------------------------------------------- fixtures
@@ -189,6 +193,7 @@ while read -r line; do
 	line=${line//@P@/$P}
 	line=${line//@PA@/$PA}
 	line=${line//@RP@/$RP}
+	line=${line//@Q@/$Q}
 	line=${line//@PKI@/$PKI}
 	line=${line//@TMP@/$tmp}
 	line=${line//@CA@/$CA}
@@ -265,6 +270,8 @@ resolve          0 -  @CA@ --resolve localhost:@N@:127.0.0.1 @U@/files/a.txt
 resolve-mismatch 60 wrong.example  @CA@ --resolve wrong.example:@N@:127.0.0.1 https://wrong.example:@N@/
 no-such-host     6  nosuchhost.invalid  @CA@ https://nosuchhost.invalid:@N@/
 refused          7  Connection·refused  @CA@ https://localhost:@RP@/
+connect-timeout  28 --connect-timeout  @CA@ --connect-timeout 0.5 https://localhost:@Q@/
+max-time         28 --max-time  @CA@ -m 1 https://localhost:@Q@/
 # --- our certificate
 cert-pem         0 -  @CA@ @ID@ https://localhost:@NR@/
 cert-p12         0 -  @CA@ --cert @PKI@/client.p12:p12pass --cert-type P12 https://localhost:@NR@/
