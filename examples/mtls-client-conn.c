@@ -617,8 +617,10 @@ open_connection(struct transfer *t)
 	t->fd = -1;
 	connect_to(o, &t->url, t->conn_host, sizeof(t->conn_host), port,
 	    sizeof(port));
-	if ((proxied = o->unix_socket ? 0 : proxy_for(o, &t->url, &px)) > 1)
+	if ((proxied = o->unix_socket ? 0 : proxy_for(o, &t->url, &px)) > 1) {
+		free(px.user);
 		return proxied;
+	}
 	if (proxied) {
 		rc = tcp_connect(t, px.host, px.host, px.port, 1, deadline);
 		if (rc == 0)
