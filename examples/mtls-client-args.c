@@ -127,7 +127,7 @@ static const struct optdef {
 	{ 0, "ciphers", 1, O_CIPHERS },
 	{ 0, "tls13-ciphers", 1, O_TLS13_CIPHERS },
 	{ 0, "curves", 1, O_CURVES },
-	{ 0, "alpn", 0, O_NO_ALPN },        /* --no-alpn */
+	{ 0, "no-alpn", 0, O_NO_ALPN },
 	{ 0, "http1.1", 0, O_NOOP },
 	{ 'x', "proxy", 1, O_PROXY },
 	{ 'U', "proxy-user", 1, O_PROXY_USER },
@@ -141,12 +141,12 @@ static const struct optdef {
 	{ 0, "unix-socket", 1, O_UNIX_SOCKET },
 	{ 0, "path-as-is", 0, O_PATH_AS_IS },
 	{ 'g', "globoff", 0, O_NOOP },
-	{ 'N', "buffer", 0, O_NO_BUFFER },  /* --no-buffer */
+	{ 'N', "no-buffer", 0, O_NO_BUFFER },
 	{ '#', "progress-bar", 0, O_NOOP },
-	{ 0, "progress-meter", 0, O_NOOP }, /* --no-progress-meter */
-	{ 0, "keepalive", 0, O_NOOP },      /* --no-keepalive */
+	{ 0, "no-progress-meter", 0, O_NOOP },
+	{ 0, "no-keepalive", 0, O_NOOP },
 	{ 0, "tcp-nodelay", 0, O_NOOP },
-	{ 0, "sessionid", 0, O_NOOP },      /* --no-sessionid */
+	{ 0, "no-sessionid", 0, O_NOOP },
 };
 #define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
 
@@ -359,8 +359,8 @@ set_flag(struct options *o, enum opt_id id, int on)
 	case O_VERBOSE: o->verbose = on; break;
 	case O_TLSV1_2: o->tls_min = on ? MTLS_TLS1_2 : 0; break;
 	case O_TLSV1_3: o->tls_min = on ? MTLS_TLS1_3 : 0; break;
-	case O_NO_ALPN: o->no_alpn = !on; break;
-	case O_NO_BUFFER: o->no_buffer = !on; break;
+	case O_NO_ALPN: o->no_alpn = on; break;
+	case O_NO_BUFFER: o->no_buffer = on; break;
 	case O_GET: o->get = on; break;
 	case O_CREATE_DIRS: o->create_dirs = on; break;
 	case O_REMOTE_NAME: o->remote_name = on; break;
@@ -493,34 +493,33 @@ unknown(const char *name)
 			    "(which is not supported: %s)", name, best,
 			    unsupported[i].instead);
 	if (best != NULL)
-		usage_error("option --%s: is unknown; did you mean --%s%s?", name,
-		    best, strcmp(best, "alpn") && strcmp(best, "buffer") ? "" :
-		    " (as --no-)");
+		usage_error("option --%s: is unknown; did you mean --%s?", name,
+		    best);
 	usage_error("option --%s: is unknown", name);
 }
 
-/* The option called name ("cert"), or, with *on set to 0, the boolean
- * one it negates ("no-verbose"); names that are only valid negated
- * ("alpn", "buffer") need their "no-". */
+/* The option called name ("cert"); or, with *on set to 0, the boolean
+ * one "no-" negates ("no-verbose"), or the one its "no-" name
+ * negates ("alpn", for --alpn, undoes --no-alpn), as curl reads them. */
 static const struct optdef *
 find_long(const char *name, int *on)
 {
 	size_t i;
-	int neg = strncmp(name, "no-", 3) == 0;
 
 	*on = 1;
+	for (i = 0; i < NOPTS; i++)
+		if (strcmp(optdefs[i].long_name, name) == 0)
+			return &optdefs[i];
+	*on = 0;
 	for (i = 0; i < NOPTS; i++) {
 		const char *n = optdefs[i].long_name;
-		int negated_only = !strcmp(n, "alpn") || !strcmp(n, "buffer") ||
-		    !strcmp(n, "progress-meter") || !strcmp(n, "keepalive") ||
-		    !strcmp(n, "sessionid");
 
-		if (!negated_only && strcmp(n, name) == 0)
+		if (optdefs[i].takes_arg)
+			continue;
+		if (strncmp(name, "no-", 3) == 0 && strcmp(n, name + 3) == 0)
 			return &optdefs[i];
-		if (neg && !optdefs[i].takes_arg && strcmp(n, name + 3) == 0) {
-			*on = negated_only ? 1 : 0;
+		if (strncmp(n, "no-", 3) == 0 && strcmp(n + 3, name) == 0)
 			return &optdefs[i];
-		}
 	}
 	unknown(name);
 }

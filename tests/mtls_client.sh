@@ -251,6 +251,8 @@ tlsv13 protocol:·TLSv1.3 --tlsv1.3
 ciphers cipher:·ECDHE-ECDSA-CHACHA20-POLY1305 --tls-max 1.2 --ciphers ECDHE-ECDSA-CHACHA20-POLY1305
 tls13-ciphers cipher:·TLS_AES_128_GCM_SHA256 --tls13-ciphers TLS_AES_128_GCM_SHA256
 curves group:·secp384r1 --curves P-384
+no-alpn ALPN:·(none) --no-alpn
+alpn ALPN:·http/1.1 --no-alpn --alpn
 EOF
 while read -r name status want opts; do
 	# shellcheck disable=SC2086
@@ -557,9 +559,6 @@ missing=
 for name in $(sed -n 's/^	{ [^,]*, "\([a-z0-9.-]*\)",.*/\1/p' \
     "$top_srcdir/examples/mtls-client-args.c" \
     "$top_srcdir/examples/mtls-client-curlopts.c"); do
-	case $name in
-	alpn | buffer | progress-meter | keepalive | sessionid) name=no-$name ;;
-	esac
 	grep -q -E "Fl -$name( |\$)" "$page" || missing="$missing --$name"
 done
 [ -z "$missing" ] || fail "mtls-client(1) does not name:$missing" "$page"
