@@ -402,6 +402,41 @@ for px in proxy proxy-auth; do
 	say "ok: $px: $((n / 2)) CONNECT requests as curl's"
 done
 
+# --retry, as curl's: a refused connection is not tried again without
+# --retry-connrefused; with it, curl's warning; none past
+# --retry-max-time.
+run retry-norefused "$CLIENT" -S --retry 3 $CA "https://localhost:$RP/"
+expect_status retry-norefused "$rc" 7
+expect_not_contains "$tmp/retry-norefused.err" "Will retry"
+run retry-refused-warn "$CLIENT" -S --retry 1 --retry-connrefused $CA \
+    "https://localhost:$RP/"
+expect_status retry-refused-warn "$rc" 7
+expect_contains "$tmp/retry-refused-warn.err" \
+    "Problem : connection refused. Will retry in 1 seconds. 1 retries left."
+run retry-maxtime "$CLIENT" -S --retry 5 --retry-max-time 1 \
+    --retry-delay 1 $CA -w '%{http_code}\n' "$U/e503"
+expect_status retry-maxtime "$rc" 0
+[ "$(grep -c 'Will retry' "$tmp/retry-maxtime.err")" -eq 1 ] ||
+    fail "--retry-max-time 1: not one retry" "$tmp/retry-maxtime.err"
+say "ok: --retry: what curl retries, and its warnings"
+
+# The times of -w, in order: connect, TLS, first byte, total.
+run times "$CLIENT" -sS $CA -o /dev/null -w \
+    '%{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total}\n' \
+    "$U/files/a.txt"
+expect_status times "$rc" 0
+awk '{ for (i = 2; i <= NF; i++) if ($i < $(i - 1)) exit 1; if ($1 <= 0 || $6 > 20) exit 1 }' \
+    "$tmp/times.out" || fail "-w: times out of order" "$tmp/times.out"
+say "ok: -w: the times in order ($(cat "$tmp/times.out"))"
+
+# An unknown -w variable is a warning, as curl's.
+run w-unknown "$CLIENT" -sS $CA -o /dev/null -w '%{nosuch}%{http_code}' \
+    "$U/files/a.txt"
+expect_status w-unknown "$rc" 0
+expect_contains "$tmp/w-unknown.out" "200"
+expect_contains "$tmp/w-unknown.err" "unknown --write-out variable: 'nosuch'"
+say "ok: -w: an unknown variable is a warning"
+
 # -V: curl's layout.
 run version "$CLIENT" -V
 expect_status version "$rc" 0
