@@ -452,6 +452,10 @@ unix_connect(struct transfer *t, long deadline)
 		t->fd = -1;
 		return connect_failed(t, t->o->unix_socket, "(unix socket)", err);
 	}
+	/* as curl's -w: the URL's port; the socket's path, not an address */
+	snprintf(t->info.remote_ip, sizeof(t->info.remote_ip), "%s",
+	    t->o->unix_socket);
+	t->info.remote_port = atoi(t->url.port);
 	trace_info(t, "Connected to %s (--unix-socket %s)", t->url.host,
 	    t->o->unix_socket);
 	return 0;

@@ -78,6 +78,12 @@ echo_page='return 200 "m=$request_method len=$content_length ct=$content_type au
     }
 
     server {
+        listen unix:$tmp/nginx.sock ssl;
+        ssl_verify_client optional;
+        location / { $echo_page }
+    }
+
+    server {
         listen 127.0.0.1:$NR ssl;
         ssl_verify_client on;
         location / { $echo_page }
@@ -264,6 +270,7 @@ remote-header    0 -  @CA@ -OJ @U@/cd
 dump-header      0 -  @CA@ -D heads.txt -L @U@/r302
 dump-stdout      0 -  @CA@ -D - @U@/files/a.txt
 # --- where to connect
+unix-socket      0 -  @CA@ --unix-socket @TMP@/nginx.sock -w '%{remote_port}\n' https://localhost/
 connect-to       0 -  @CA@ --connect-to localhost:1:127.0.0.1:@N@ https://localhost:1/files/a.txt
 connect-to-any   0 -  @CA@ --connect-to ::127.0.0.1:@N@ -w '%{remote_port}\n' https://localhost:2/files/a.txt
 resolve          0 -  @CA@ --resolve localhost:@N@:127.0.0.1 @U@/files/a.txt
