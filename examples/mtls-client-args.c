@@ -1,34 +1,47 @@
 /*
  * mtls-client-args.c - mtls-client's command line, as curl's: options
- * before or after the URL, short ones bundled ("-sSf", "-XPOST"), the
- * URL, --cert FILE:PASSWORD, --resolve, and the request headers made from
- * them.
+ * before or after the URL, short ones bundled ("-sSf", "-XPOST"), --no-
+ * before a boolean long option, the URL, and the data options.  curl's
+ * options that mtls-client does not have are listed too, each with what
+ * to use instead, so that an unsupported option is told as such and an
+ * unknown one is matched with the name it looks like.  The same code
+ * reads the options of a -K file (mtls-client-conf.c), where a bad line is
+ * a warning, as in curl.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "mtls.h"
 #include "mtls-client.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "0"
-#endif
-
 enum opt_id {
-	O_CERT, O_CERT_TYPE, O_KEY, O_PASS, O_CACERT, O_CAPATH, O_CRLFILE,
-	O_PINNED, O_RESOLVE, O_REQUEST, O_HEADER, O_DATA, O_DATA_BINARY,
-	O_DATA_RAW, O_OUTPUT, O_INCLUDE, O_HEAD, O_SILENT, O_SHOW_ERROR,
-	O_FAIL, O_CONNECT_TIMEOUT, O_MAX_TIME, O_INSECURE, O_VERBOSE, O_HELP,
-	O_URL, O_TLSV1_2, O_TLSV1_3, O_TLS_MAX, O_CIPHERS, O_TLS13_CIPHERS,
-	O_CURVES, O_NO_ALPN, O_HTTP1_1
+	O_CERT, O_CERT_TYPE, O_KEY, O_KEY_TYPE, O_PASS, O_CACERT, O_CAPATH,
+	O_CRLFILE, O_PINNED, O_RESOLVE, O_CONNECT_TO, O_REQUEST, O_HEADER,
+	O_DATA, O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE, O_JSON, O_GET,
+	O_OUTPUT, O_OUTPUT_DIR, O_CREATE_DIRS, O_REMOTE_NAME, O_REMOTE_HEADER,
+	O_INCLUDE, O_HEAD, O_SILENT, O_SHOW_ERROR, O_FAIL, O_FAIL_BODY,
+	O_CONNECT_TIMEOUT, O_MAX_TIME, O_INSECURE, O_VERBOSE, O_HELP, O_URL,
+	O_TLSV1_2, O_TLSV1_3, O_TLS_MAX, O_CIPHERS, O_TLS13_CIPHERS, O_CURVES,
+	O_NO_ALPN, O_NOOP, O_WRITE_OUT, O_LOCATION, O_LOCATION_TRUSTED,
+	O_MAX_REDIRS, O_POST301, O_POST302, O_POST303, O_USER, O_BEARER,
+	O_USER_AGENT, O_REFERER, O_COOKIE, O_RANGE, O_DUMP_HEADER, O_IPV4,
+	O_IPV6, O_RETRY, O_RETRY_DELAY, O_RETRY_MAX_TIME, O_RETRY_CONNREFUSED,
+	O_RETRY_ALL, O_CONFIG, O_VERSION, O_TRACE, O_TRACE_ASCII, O_TRACE_TIME,
+	O_STDERR, O_PROXY, O_PROXY_USER, O_NOPROXY, O_PROXY_HEADER,
+	O_SUPPRESS_CONNECT, O_NO_BUFFER, O_PATH_AS_IS, O_UNIX_SOCKET,
+	O_REQUEST_TARGET, O_URL_QUERY
 };
 
 static const struct optdef {
@@ -40,30 +53,74 @@ static const struct optdef {
 	{ 'E', "cert", 1, O_CERT },
 	{ 0, "cert-type", 1, O_CERT_TYPE },
 	{ 0, "key", 1, O_KEY },
+	{ 0, "key-type", 1, O_KEY_TYPE },
 	{ 0, "pass", 1, O_PASS },
 	{ 0, "cacert", 1, O_CACERT },
 	{ 0, "capath", 1, O_CAPATH },
 	{ 0, "crlfile", 1, O_CRLFILE },
 	{ 0, "pinnedpubkey", 1, O_PINNED },
 	{ 0, "resolve", 1, O_RESOLVE },
+	{ 0, "connect-to", 1, O_CONNECT_TO },
 	{ 'X', "request", 1, O_REQUEST },
+	{ 0, "request-target", 1, O_REQUEST_TARGET },
 	{ 'H', "header", 1, O_HEADER },
 	{ 'd', "data", 1, O_DATA },
 	{ 0, "data-ascii", 1, O_DATA },
 	{ 0, "data-binary", 1, O_DATA_BINARY },
 	{ 0, "data-raw", 1, O_DATA_RAW },
+	{ 0, "data-urlencode", 1, O_DATA_URLENCODE },
+	{ 0, "json", 1, O_JSON },
+	{ 'G', "get", 0, O_GET },
+	{ 0, "url-query", 1, O_URL_QUERY },
 	{ 'o', "output", 1, O_OUTPUT },
+	{ 0, "output-dir", 1, O_OUTPUT_DIR },
+	{ 0, "create-dirs", 0, O_CREATE_DIRS },
+	{ 'O', "remote-name", 0, O_REMOTE_NAME },
+	{ 0, "remote-name-all", 0, O_REMOTE_NAME },
+	{ 'J', "remote-header-name", 0, O_REMOTE_HEADER },
+	{ 'D', "dump-header", 1, O_DUMP_HEADER },
 	{ 'i', "include", 0, O_INCLUDE },
 	{ 'I', "head", 0, O_HEAD },
 	{ 's', "silent", 0, O_SILENT },
 	{ 'S', "show-error", 0, O_SHOW_ERROR },
 	{ 'f', "fail", 0, O_FAIL },
+	{ 0, "fail-with-body", 0, O_FAIL_BODY },
+	{ 0, "fail-early", 0, O_NOOP },
+	{ 'w', "write-out", 1, O_WRITE_OUT },
+	{ 'L', "location", 0, O_LOCATION },
+	{ 0, "location-trusted", 0, O_LOCATION_TRUSTED },
+	{ 0, "max-redirs", 1, O_MAX_REDIRS },
+	{ 0, "post301", 0, O_POST301 },
+	{ 0, "post302", 0, O_POST302 },
+	{ 0, "post303", 0, O_POST303 },
+	{ 'u', "user", 1, O_USER },
+	{ 0, "basic", 0, O_NOOP },
+	{ 0, "oauth2-bearer", 1, O_BEARER },
+	{ 'A', "user-agent", 1, O_USER_AGENT },
+	{ 'e', "referer", 1, O_REFERER },
+	{ 'b', "cookie", 1, O_COOKIE },
+	{ 'r', "range", 1, O_RANGE },
 	{ 0, "connect-timeout", 1, O_CONNECT_TIMEOUT },
 	{ 'm', "max-time", 1, O_MAX_TIME },
+	{ 0, "retry", 1, O_RETRY },
+	{ 0, "retry-delay", 1, O_RETRY_DELAY },
+	{ 0, "retry-max-time", 1, O_RETRY_MAX_TIME },
+	{ 0, "retry-connrefused", 0, O_RETRY_CONNREFUSED },
+	{ 0, "retry-all-errors", 0, O_RETRY_ALL },
 	{ 'k', "insecure", 0, O_INSECURE },
 	{ 'v', "verbose", 0, O_VERBOSE },
+	{ 0, "trace", 1, O_TRACE },
+	{ 0, "trace-ascii", 1, O_TRACE_ASCII },
+	{ 0, "trace-time", 0, O_TRACE_TIME },
+	{ 0, "stderr", 1, O_STDERR },
 	{ 'h', "help", 0, O_HELP },
+	{ 'V', "version", 0, O_VERSION },
+	{ 'K', "config", 1, O_CONFIG },
+	{ 'q', "disable", 0, O_NOOP },
 	{ 0, "url", 1, O_URL },
+	{ '1', "tlsv1", 0, O_NOOP },
+	{ 0, "tlsv1.0", 0, O_NOOP },
+	{ 0, "tlsv1.1", 0, O_NOOP },
 	{ 0, "tlsv1.2", 0, O_TLSV1_2 },
 	{ 0, "tlsv1.3", 0, O_TLSV1_3 },
 	{ 0, "tls-max", 1, O_TLS_MAX },
@@ -71,54 +128,67 @@ static const struct optdef {
 	{ 0, "tls13-ciphers", 1, O_TLS13_CIPHERS },
 	{ 0, "curves", 1, O_CURVES },
 	{ 0, "no-alpn", 0, O_NO_ALPN },
-	{ 0, "http1.1", 0, O_HTTP1_1 },
+	{ 0, "http1.1", 0, O_NOOP },
+	{ 'x', "proxy", 1, O_PROXY },
+	{ 'U', "proxy-user", 1, O_PROXY_USER },
+	{ 0, "noproxy", 1, O_NOPROXY },
+	{ 0, "proxy-header", 1, O_PROXY_HEADER },
+	{ 'p', "proxytunnel", 0, O_NOOP },
+	{ 0, "proxy-basic", 0, O_NOOP },
+	{ 0, "suppress-connect-headers", 0, O_SUPPRESS_CONNECT },
+	{ '4', "ipv4", 0, O_IPV4 },
+	{ '6', "ipv6", 0, O_IPV6 },
+	{ 0, "unix-socket", 1, O_UNIX_SOCKET },
+	{ 0, "path-as-is", 0, O_PATH_AS_IS },
+	{ 'g', "globoff", 0, O_NOOP },
+	{ 'N', "no-buffer", 0, O_NO_BUFFER },
+	{ '#', "progress-bar", 0, O_NOOP },
+	{ 0, "no-progress-meter", 0, O_NOOP },
+	{ 0, "no-keepalive", 0, O_NOOP },
+	{ 0, "tcp-nodelay", 0, O_NOOP },
+	{ 0, "no-sessionid", 0, O_NOOP },
 };
 #define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
+
+/* In a -K file a bad line is a warning and the next line is read. */
+static jmp_buf *soft_fail;
+static char soft_where[300];
 
 static void
 help(void)
 {
 	printf("usage: mtls-client [options] https://host[:port][/path]\n"
-	    "A curl-like HTTPS client for mutual TLS (libmtls " PACKAGE_VERSION
-	    ").\nOptions may come before or after the URL.\n\n"
-	    " -E, --cert FILE[:PASS]    our certificate (PEM, optionally with its key and\n"
-	    "                           chain; PKCS#12 with --cert-type P12 or .p12/.pfx)\n"
-	    "     --cert-type PEM|P12   type of --cert\n"
-	    "     --key FILE            our private key (PEM), if not in --cert\n"
-	    "     --pass PASS           passphrase of the key or PKCS#12 file\n"
-	    "     --cacert FILE         CA certificates to verify the server with\n"
-	    "     --capath DIR          directory of hashed CA certificates\n"
-	    "     --crlfile FILE        CRLs (PEM) for the server's certificate\n"
-	    "     --pinnedpubkey sha256//BASE64[;sha256//...]  pin the server's key\n"
-	    "     --resolve HOST:PORT:ADDR  connect to ADDR for HOST:PORT\n"
-	    "     --tlsv1.2, --tlsv1.3  lowest TLS version to use (default 1.2)\n"
-	    "     --tls-max 1.2|1.3|default  highest TLS version to use\n"
-	    "     --ciphers LIST        TLS 1.2 ciphers (OpenSSL syntax)\n"
-	    "     --tls13-ciphers LIST  TLS 1.3 cipher suites\n"
-	    "     --curves LIST         key exchange groups (X25519:P-256)\n"
-	    "     --http1.1             HTTP/1.1, the only version spoken (offered by ALPN)\n"
-	    "     --no-alpn             offer no ALPN protocol\n"
-	    " -k, --insecure            do not verify the server (warns)\n"
-	    " -X, --request METHOD      request method (default GET, POST with -d)\n"
-	    " -H, --header 'Name: value'  extra header (repeatable; 'Name:' removes one)\n"
-	    " -d, --data DATA|@FILE     POST form data (newlines of FILE removed)\n"
-	    "     --data-binary DATA|@FILE  POST data as is;  --data-raw DATA: no @\n"
-	    " -o, --output FILE         write the body to FILE\n"
-	    " -i, --include             include the response head in the output\n"
-	    " -I, --head                send HEAD and print the head\n"
-	    " -f, --fail                fail with exit 22 on HTTP status >= 400\n"
-	    " -s, --silent              no error messages;  -S, --show-error: but errors\n"
-	    "     --connect-timeout SEC TCP connect and TLS handshake, each (fractions ok)\n"
-	    " -m, --max-time SEC        the whole transfer, connect to last byte\n"
-	    " -v, --verbose             the handshake diagnosis and HTTP heads on stderr\n"
-	    " -h, --help                this help\n\n"
-	    "Exit status: 0 ok, 1 not https, 2 usage, 3 bad URL, 6 cannot resolve,\n"
-	    "7 cannot connect, 8 bad HTTP reply, 18 body cut short, 22 HTTP error (-f),\n"
-	    "23 write error, 26 cannot read @file, 27 out of memory, 28 timeout,\n"
-	    "35 TLS handshake failed, 56 receive failure, 58 our client certificate\n"
-	    "unusable or refused by the server, 59 --ciphers, --tls13-ciphers or\n"
-	    "--curves not usable, 60 server certificate not verified or\n"
-	    "not matching the host, 77 CA file unusable, 82 CRL file unusable,\n"
+	    "A curl-compatible HTTPS client for mutual TLS (libmtls "
+	    PACKAGE_VERSION "), HTTP/1.1.\nOptions may come before or after "
+	    "the URL; see mtls-client(1) for all of them.\n\n"
+	    " -E, --cert FILE[:PASS]    our certificate (PEM with its key and chain,\n"
+	    "                           DER, or PKCS#12 .p12/.pfx)\n"
+	    "     --cert-type PEM|DER|P12   --key FILE  --key-type PEM|DER  --pass PASS\n"
+	    "     --cacert FILE  --capath DIR  --crlfile FILE  -k, --insecure\n"
+	    "     --pinnedpubkey sha256//BASE64[;...]\n"
+	    "     --tlsv1.2, --tlsv1.3, --tls-max VER, --ciphers, --tls13-ciphers, --curves\n"
+	    "     --resolve HOST:PORT:ADDR  --connect-to H1:P1:H2:P2  -4, -6\n"
+	    " -x, --proxy [http://]HOST[:PORT]  -U, --proxy-user U:P  --noproxy LIST\n"
+	    " -X, --request METHOD  -H, --header 'Name: value'  -A, -e, -b NAME=VALUE\n"
+	    " -d, --data, --data-binary, --data-raw, --data-urlencode, --json DATA|@FILE\n"
+	    " -G, --get  -I, --head  -r, --range  -u, --user USER:PASS  --oauth2-bearer\n"
+	    " -L, --location  --max-redirs N  --location-trusted  --post301/302/303\n"
+	    " -o, --output FILE  -O, --remote-name  -J, --remote-header-name\n"
+	    " -i, --include  -D, --dump-header FILE  -w, --write-out FORMAT|@FILE\n"
+	    " -f, --fail  --fail-with-body  -s, --silent  -S, --show-error  -v\n"
+	    "     --trace FILE  --trace-ascii FILE  --trace-time  --stderr FILE\n"
+	    "     --connect-timeout SEC  -m, --max-time SEC\n"
+	    "     --retry N  --retry-delay SEC  --retry-max-time SEC\n"
+	    "     --retry-connrefused  --retry-all-errors\n"
+	    " -K, --config FILE  -V, --version  -h, --help\n\n"
+	    "Exit status as curl's: 0 ok, 1 not https, 2 usage or unsupported option,\n"
+	    "3 bad URL, 5 proxy not resolved, 6 host not resolved, 7 cannot connect,\n"
+	    "8 bad HTTP reply, 18 body cut short, 22 HTTP error (-f), 23 write error,\n"
+	    "26 cannot read a -K file, 27 out of memory, 28 timeout, 35 TLS handshake\n"
+	    "failed, 47 too many redirects, 56 failure after the handshake (a TLS 1.3\n"
+	    "server refusing our certificate) or proxy refused CONNECT, 58 our\n"
+	    "certificate or key unusable, 59 --ciphers/--curves unusable, 60 server\n"
+	    "certificate not verified, 77 CA file unusable, 82 CRL file unusable,\n"
 	    "90 pinned public key mismatch.  See mtls-client(1).\n");
 	exit(0);
 }
@@ -131,12 +201,22 @@ usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (soft_fail != NULL) {
+		if (!mute) {
+			fprintf(stderr, "mtls-client: warning: %s: ", soft_where);
+			va_start(ap, fmt);
+			vfprintf(stderr, fmt, ap);
+			va_end(ap);
+			fputc('\n', stderr);
+		}
+		longjmp(*soft_fail, 1);
+	}
 	fprintf(stderr, "mtls-client: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nmtls-client: try 'mtls-client --help' for more "
-	    "information\n");
+	fprintf(stderr, "\nmtls-client: try 'mtls-client --help' or 'man "
+	    "mtls-client' for more information\n");
 	exit(EXIT_USAGE);
 }
 
@@ -155,6 +235,22 @@ parse_seconds(const char *opt, const char *val)
 	return s > 0 && s < 0.001 ? 1 : (long)(s * 1000 + 0.5);
 }
 
+/* A whole number, from min up, as curl's "expected a proper numerical
+ * parameter". */
+static long
+parse_number(const char *opt, const char *val, long min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(val, &end, 10);
+	if (end == val || *end != '\0' || errno != 0 || v < min)
+		usage_error("option %s: expected a proper numerical parameter%s",
+		    opt, min == 0 ? " (0 or more)" : "");
+	return v;
+}
+
 /* curl's --tls-max: "1.2", "1.3" or "default" (the highest there is);
  * "1.0" and "1.1" leave no version libmtls speaks: TLS_MAX_TOO_OLD. */
 static int
@@ -169,64 +265,7 @@ parse_tls_max(const char *opt, const char *val)
 	usage_error("option %s: expects 1.0, 1.1, 1.2, 1.3 or default", opt);
 }
 
-/* Appends n bytes to the request body; several -d are joined by '&'. */
-static void
-append_data(struct options *o, const char *p, size_t n)
-{
-	size_t sep = o->has_data ? 1 : 0;
-	char *grown = realloc(o->data, o->data_len + sep + n + 1);
-
-	if (grown == NULL)
-		exit(failure(EXIT_NOMEM, "out of memory"));
-	o->data = grown;
-	if (sep)
-		o->data[o->data_len++] = '&';
-	memcpy(o->data + o->data_len, p, n);
-	o->data_len += n;
-	o->data[o->data_len] = '\0';
-	o->has_data = 1;
-}
-
-/* @FILE (or @- for standard input), whole; -d drops its CR and LF. */
-static void
-add_data_file(struct options *o, const char *name, int strip)
-{
-	FILE *f = strcmp(name, "-") ? fopen(name, "rb") : stdin;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n, i, j;
-
-	if (f == NULL)
-		exit(failure(EXIT_READ, "cannot read data file '%s': %s", name,
-		    strerror(errno)));
-	do {
-		char *grown = len + 4096 > cap ? realloc(buf, cap = cap * 2 + 4096) :
-		    buf;
-
-		if (grown == NULL)
-			exit(failure(EXIT_NOMEM, "out of memory"));
-		buf = grown;
-		len += n = fread(buf + len, 1, cap - len, f);
-	} while (n > 0);
-	if (ferror(f))
-		exit(failure(EXIT_READ, "cannot read data file '%s': %s", name,
-		    strerror(errno)));
-	if (f != stdin)
-		fclose(f);
-	for (i = j = 0; strip && i < len; i++)
-		if (buf[i] != '\r' && buf[i] != '\n')
-			buf[j++] = buf[i];
-	append_data(o, buf, strip ? j : len);
-	free(buf);
-}
-
-static void
-add_data(struct options *o, enum opt_id id, const char *val)
-{
-	if (id != O_DATA_RAW && val[0] == '@')
-		add_data_file(o, val + 1, id == O_DATA);
-	else
-		append_data(o, val, strlen(val));
-}
+/* ------------------------------------------------------- other values */
 
 static void
 add_item(const char **list, int *count, int max, const char *val,
@@ -247,22 +286,100 @@ check_resolve(const char *val)
 }
 
 static void
-set_flag(struct options *o, enum opt_id id)
+check_connect_to(const char *val)
+{
+	int colons = 0;
+	const char *p;
+
+	for (p = val; *p; p++) {
+		if (*p == '[')
+			p += strcspn(p, "]") - (p[strcspn(p, "]")] == '\0');
+		else if (*p == ':')
+			colons++;
+	}
+	if (colons != 3)
+		usage_error("--connect-to '%s' is not HOST1:PORT1:HOST2:PORT2 "
+		    "(each part may be empty)", val);
+}
+
+/* -w @FILE reads the format from FILE (@- from standard input). */
+static void
+set_writeout(struct options *o, const char *val)
+{
+	size_t len;
+
+	free(o->writeout);
+	if (val[0] == '@') {
+		if ((o->writeout = read_file(val + 1, &len)) == NULL)
+			usage_error("-w @%s: cannot read the file: %s", val + 1,
+			    strerror(errno));
+	} else if ((o->writeout = strdup(val)) == NULL) {
+		exit(failure(EXIT_NOMEM, "out of memory"));
+	}
+}
+
+static void
+set_user(struct options *o, const char *val)
+{
+	if (strchr(val, ':') == NULL)
+		usage_error("-u '%s' without ':PASSWORD': curl would prompt for "
+		    "the password, and mtls-client never prompts: give -u "
+		    "USER:PASSWORD (-u USER: for an empty one)", val);
+	o->user = val;
+}
+
+static void
+set_cookie(struct options *o, const char *val)
+{
+	if (strchr(val, '=') == NULL)
+		usage_error("-b '%s': reading cookies from a file is not "
+		    "supported: give -b 'NAME=VALUE[; NAME2=VALUE2]'", val);
+	o->cookie = val;
+}
+
+static void
+set_stderr(const char *val)
+{
+	if (strcmp(val, "-") == 0 ? dup2(1, 2) < 0 :
+	    freopen(val, "w", stderr) == NULL)
+		usage_error("--stderr %s: %s", val, strerror(errno));
+}
+
+static void
+set_flag(struct options *o, enum opt_id id, int on)
 {
 	switch (id) {
-	case O_INCLUDE: o->include = 1; break;
-	case O_HEAD: o->head = 1; break;
-	case O_SILENT: o->silent = 1; break;
-	case O_SHOW_ERROR: o->show_error = 1; break;
-	case O_FAIL: o->fail = 1; break;
-	case O_INSECURE: o->insecure = 1; break;
-	case O_VERBOSE: o->verbose = 1; break;
-	case O_TLSV1_2: o->tls_min = MTLS_TLS1_2; break;
-	case O_TLSV1_3: o->tls_min = MTLS_TLS1_3; break;
-	case O_NO_ALPN: o->no_alpn = 1; break;
-	case O_HTTP1_1: break;          /* all we speak */
+	case O_INCLUDE: o->include = on; break;
+	case O_HEAD: o->head = on; break;
+	case O_SILENT: o->silent = on; break;
+	case O_SHOW_ERROR: o->show_error = on; break;
+	case O_FAIL: o->fail = on; break;
+	case O_FAIL_BODY: o->fail_with_body = on; break;
+	case O_INSECURE: o->insecure = on; break;
+	case O_VERBOSE: o->verbose = on; break;
+	case O_TLSV1_2: o->tls_min = on ? MTLS_TLS1_2 : 0; break;
+	case O_TLSV1_3: o->tls_min = on ? MTLS_TLS1_3 : 0; break;
+	case O_NO_ALPN: o->no_alpn = on; break;
+	case O_NO_BUFFER: o->no_buffer = on; break;
+	case O_GET: o->get = on; break;
+	case O_CREATE_DIRS: o->create_dirs = on; break;
+	case O_REMOTE_NAME: o->remote_name = on; break;
+	case O_REMOTE_HEADER: o->remote_header_name = on; break;
+	case O_LOCATION: o->location = on; break;
+	case O_LOCATION_TRUSTED: o->location = o->location_trusted = on; break;
+	case O_POST301: o->post301 = on; break;
+	case O_POST302: o->post302 = on; break;
+	case O_POST303: o->post303 = on; break;
+	case O_IPV4: o->family = on ? AF_INET : 0; break;
+	case O_IPV6: o->family = on ? AF_INET6 : 0; break;
+	case O_RETRY_CONNREFUSED: o->retry_connrefused = on; break;
+	case O_RETRY_ALL: o->retry_all_errors = on; break;
+	case O_TRACE_TIME: o->trace_time = on; break;
+	case O_SUPPRESS_CONNECT: o->suppress_connect = on; break;
+	case O_PATH_AS_IS: o->path_as_is = on; break;
 	case O_HELP: help(); break;
-	default: break;
+	case O_VERSION: version(); break;
+	default: break;             /* O_NOOP: accepted, nothing to do */
 	}
 }
 
@@ -273,43 +390,138 @@ apply(struct options *o, enum opt_id id, const char *opt, const char *val)
 	case O_CERT: o->cert = val; break;
 	case O_CERT_TYPE: o->cert_type = val; break;
 	case O_KEY: o->key = val; break;
+	case O_KEY_TYPE: o->key_type = val; break;
 	case O_PASS: o->pass = val; break;
 	case O_CACERT: o->cacert = val; break;
 	case O_CAPATH: o->capath = val; break;
 	case O_CRLFILE: o->crlfile = val; break;
 	case O_PINNED: o->pins = val; break;
 	case O_REQUEST: o->method = val; break;
+	case O_REQUEST_TARGET: o->request_target = val; break;
 	case O_OUTPUT: o->output = val; break;
+	case O_OUTPUT_DIR: o->output_dir = val; break;
 	case O_URL: o->url = val; break;
 	case O_RESOLVE:
 		check_resolve(val);
 		add_item(o->resolve, &o->nresolve, MAX_RESOLVE, val, "--resolve");
 		break;
+	case O_CONNECT_TO:
+		check_connect_to(val);
+		add_item(o->connect_to, &o->nconnect_to, MAX_RESOLVE, val,
+		    "--connect-to");
+		break;
 	case O_HEADER:
 		add_item(o->headers, &o->nheaders, MAX_HEADERS, val, "-H");
 		break;
-	case O_DATA: case O_DATA_BINARY: case O_DATA_RAW:
-		add_data(o, id, val);
+	case O_PROXY_HEADER:
+		add_item(o->proxy_headers, &o->nproxy_headers, MAX_HEADERS, val,
+		    "--proxy-header");
 		break;
+	case O_JSON:
+		o->json = 1;
+		add_data(o, DATA_JSON, val);
+		break;
+	case O_DATA: add_data(o, DATA_ASCII, val); break;
+	case O_DATA_BINARY: add_data(o, DATA_BINARY, val); break;
+	case O_DATA_RAW: add_data(o, DATA_RAW, val); break;
+	case O_DATA_URLENCODE: add_data(o, DATA_URLENCODE, val); break;
+	case O_URL_QUERY:
+		o->url_query = val;
+		break;
+	case O_WRITE_OUT: set_writeout(o, val); break;
+	case O_USER: set_user(o, val); break;
+	case O_BEARER: o->bearer = val; break;
+	case O_USER_AGENT: o->user_agent = val; break;
+	case O_REFERER: o->referer = val; break;
+	case O_COOKIE: set_cookie(o, val); break;
+	case O_RANGE: o->range = val; break;
+	case O_DUMP_HEADER: o->dump_header = val; break;
 	case O_CONNECT_TIMEOUT: o->connect_ms = parse_seconds(opt, val); break;
 	case O_MAX_TIME: o->max_ms = parse_seconds(opt, val); break;
+	case O_MAX_REDIRS: o->max_redirs = parse_number(opt, val, -1); break;
+	case O_RETRY: o->retry = parse_number(opt, val, 0); break;
+	case O_RETRY_DELAY:
+		o->retry_delay_ms = parse_number(opt, val, 0) * 1000;
+		break;
+	case O_RETRY_MAX_TIME:
+		o->retry_max_ms = parse_number(opt, val, 0) * 1000;
+		break;
 	case O_TLS_MAX: o->tls_max = parse_tls_max(opt, val); break;
 	case O_CIPHERS: o->ciphers = val; break;
 	case O_TLS13_CIPHERS: o->tls13_ciphers = val; break;
 	case O_CURVES: o->curves = val; break;
-	default: set_flag(o, id); break;
+	case O_TRACE: case O_TRACE_ASCII:
+		o->trace = val;
+		o->trace_ascii = id == O_TRACE_ASCII;
+		break;
+	case O_STDERR: set_stderr(val); break;
+	case O_CONFIG: read_config(o, val); break;
+	case O_PROXY: o->proxy = val; o->proxy_given = 1; break;
+	case O_PROXY_USER: o->proxy_user = val; break;
+	case O_NOPROXY: o->noproxy = val; break;
+	case O_UNIX_SOCKET: o->unix_socket = val; break;
+	default: set_flag(o, id, 1); break;
 	}
 }
 
+/* ----------------------------------------------------------- lookups */
+
+
+static void unknown(const char *name) __attribute__((noreturn));
+
+/* An option mtls-client does not know: curl's that it lacks says so and
+ * what to use; another is matched with the nearest name. */
+static void
+unknown(const char *name)
+{
+	const char *best = NULL;
+	size_t i, d, best_d = 3;
+
+	for (i = 0; i < nunsupported; i++)
+		if (strcmp(unsupported[i].long_name, name) == 0)
+			usage_error("option --%s: is not supported: %s", name,
+			    unsupported[i].instead);
+	for (i = 0; i < NOPTS; i++)
+		if ((d = option_distance(name, optdefs[i].long_name)) < best_d)
+			best_d = d, best = optdefs[i].long_name;
+	for (i = 0; i < nunsupported; i++)
+		if ((d = option_distance(name, unsupported[i].long_name)) < best_d)
+			best_d = d, best = unsupported[i].long_name;
+	for (i = 0; best != NULL && i < nunsupported; i++)
+		if (strcmp(unsupported[i].long_name, best) == 0)
+			usage_error("option --%s: is unknown; did you mean --%s? "
+			    "(which is not supported: %s)", name, best,
+			    unsupported[i].instead);
+	if (best != NULL)
+		usage_error("option --%s: is unknown; did you mean --%s?", name,
+		    best);
+	usage_error("option --%s: is unknown", name);
+}
+
+/* The option called name ("cert"); or, with *on set to 0, the boolean
+ * one "no-" negates ("no-verbose"), or the one its "no-" name
+ * negates ("alpn", for --alpn, undoes --no-alpn), as curl reads them. */
 static const struct optdef *
-find_long(const char *name)
+find_long(const char *name, int *on)
 {
 	size_t i;
 
+	*on = 1;
 	for (i = 0; i < NOPTS; i++)
 		if (strcmp(optdefs[i].long_name, name) == 0)
 			return &optdefs[i];
-	usage_error("option --%s: is unknown", name);
+	*on = 0;
+	for (i = 0; i < NOPTS; i++) {
+		const char *n = optdefs[i].long_name;
+
+		if (optdefs[i].takes_arg)
+			continue;
+		if (strncmp(name, "no-", 3) == 0 && strcmp(n, name + 3) == 0)
+			return &optdefs[i];
+		if (strncmp(n, "no-", 3) == 0 && strcmp(n + 3, name) == 0)
+			return &optdefs[i];
+	}
+	unknown(name);
 }
 
 static const struct optdef *
@@ -320,7 +532,21 @@ find_short(char c)
 	for (i = 0; i < NOPTS; i++)
 		if (optdefs[i].short_name == c)
 			return &optdefs[i];
+	for (i = 0; i < nunsupported; i++)
+		if (unsupported[i].short_name == c)
+			usage_error("option -%c (--%s): is not supported: %s", c,
+			    unsupported[i].long_name, unsupported[i].instead);
 	usage_error("option -%c: is unknown", c);
+}
+
+static void
+apply_def(struct options *o, const struct optdef *d, int on, const char *opt,
+    const char *val)
+{
+	if (d->takes_arg)
+		apply(o, d->id, opt, val);
+	else
+		set_flag(o, d->id, on);
 }
 
 /* "-sSf", "-XPOST", "-X POST": returns the index of the last argv used. */
@@ -334,7 +560,7 @@ short_options(int argc, char **argv, int i, struct options *o)
 		const struct optdef *d = find_short(a[j]);
 
 		if (!d->takes_arg) {
-			apply(o, d->id, a, NULL);
+			set_flag(o, d->id, 1);
 			continue;
 		}
 		if (a[j + 1] != '\0')
@@ -348,10 +574,48 @@ short_options(int argc, char **argv, int i, struct options *o)
 	return i;
 }
 
+/*
+ * One option of a -K file: name is "--long", "-s" or "long", value what
+ * followed it on the line (NULL for none).  *used_value says whether the
+ * option took it.  A bad option or value is a warning naming where; the
+ * caller goes on with the next line.  Returns 0, or -1 after a warning.
+ */
+int
+parse_option(struct options *o, const char *where, const char *name,
+    const char *value, int *used_value)
+{
+	jmp_buf jb, *saved = soft_fail;
+	const struct optdef *d;
+	int on = 1;
+
+	*used_value = 0;
+	snprintf(soft_where, sizeof(soft_where), "%s", where);
+	soft_fail = &jb;
+	if (setjmp(jb) != 0) {
+		soft_fail = saved;
+		return -1;
+	}
+	if (name[0] == '-' && name[1] == '-')
+		d = find_long(name + 2, &on);
+	else if (name[0] == '-' && name[1] != '\0' && name[2] == '\0')
+		d = find_short(name[1]);
+	else if (name[0] == '-')
+		usage_error("'%s': short options one at a time in a config file",
+		    name);
+	else
+		d = find_long(name, &on);
+	if (d->takes_arg && value == NULL)
+		usage_error("option %s: requires parameter", name);
+	*used_value = d->takes_arg;
+	apply_def(o, d, on, name, value);
+	soft_fail = saved;
+	return 0;
+}
+
 void
 parse_args(int argc, char **argv, struct options *o)
 {
-	int i, only_urls = 0;
+	int i, only_urls = 0, on;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -359,196 +623,26 @@ parse_args(int argc, char **argv, struct options *o)
 		if (!only_urls && strcmp(a, "--") == 0) {
 			only_urls = 1;
 		} else if (!only_urls && a[0] == '-' && a[1] == '-') {
-			const struct optdef *d = find_long(a + 2);
+			const struct optdef *d = find_long(a + 2, &on);
 
 			if (d->takes_arg && i + 1 >= argc)
 				usage_error("option %s: requires parameter", a);
-			apply(o, d->id, a, d->takes_arg ? argv[++i] : NULL);
+			apply_def(o, d, on, a, d->takes_arg ? argv[++i] : NULL);
 		} else if (!only_urls && a[0] == '-' && a[1] != '\0') {
 			i = short_options(argc, argv, i, o);
 		} else if (o->url != NULL) {
-			usage_error("one URL only: '%s' is a second one", a);
+			usage_error("one URL only: '%s' is a second one (run "
+			    "mtls-client once per URL)", a);
 		} else {
 			o->url = a;
 		}
 	}
+	if (o->fail && o->fail_with_body)
+		usage_error("--fail and --fail-with-body: choose one, as curl "
+		    "asks");
+	if (o->head && o->has_data && !o->get)
+		usage_error("-I (HEAD) and -d (POST): you can only select one "
+		    "HTTP request method, as curl says");
 	if (o->url == NULL)
 		usage_error("no URL specified");
-}
-
-/* ----------------------------------------------------------- --cert */
-
-/* --cert FILE[:PASSWORD], as curl: the first ':' not escaped as "\:"
- * ends the file name.  Both strings are malloc'd. */
-void
-split_cert(const char *arg, char **file, char **password)
-{
-	size_t i, j = 0, len = strlen(arg);
-	char *f = malloc(len + 1);
-
-	*password = NULL;
-	if (f == NULL)
-		exit(failure(EXIT_NOMEM, "out of memory"));
-	for (i = 0; i < len; i++) {
-		if (arg[i] == '\\' && arg[i + 1] == ':') {
-			f[j++] = arg[++i];
-		} else if (arg[i] == ':') {
-			if ((*password = strdup(arg + i + 1)) == NULL)
-				exit(failure(EXIT_NOMEM, "out of memory"));
-			break;
-		} else {
-			f[j++] = arg[i];
-		}
-	}
-	f[j] = '\0';
-	*file = f;
-}
-
-/* PKCS#12 when --cert-type says so, or, as curl does, when the file is
- * named .p12 or .pfx and no type is given. */
-int
-cert_is_p12(const char *type, const char *file, int *p12)
-{
-	size_t n = strlen(file);
-
-	if (type == NULL) {
-		*p12 = n > 4 && (!strcasecmp(file + n - 4, ".p12") ||
-		    !strcasecmp(file + n - 4, ".pfx"));
-		return 0;
-	}
-	if (!strcasecmp(type, "PEM") || !strcasecmp(type, "P12")) {
-		*p12 = !strcasecmp(type, "P12");
-		return 0;
-	}
-	return failure(EXIT_CLIENT_CERT, "--cert-type %s is not supported: use "
-	    "PEM or P12 (convert DER with 'openssl x509 -inform DER')", type);
-}
-
-/* The address --resolve gives for the URL's host and port (a '*' port
- * matches any): copies it to addr and returns 1; else copies the host
- * and returns 0. */
-int
-resolve_address(const struct options *o, const struct url *u, char *addr,
-    size_t len)
-{
-	int i;
-
-	for (i = 0; i < o->nresolve; i++) {
-		const char *e = o->resolve[i] + (o->resolve[i][0] == '+');
-		const char *c1 = strchr(e, ':'), *c2 = strchr(c1 + 1, ':') + 1;
-		size_t hl = (size_t)(c1 - e), pl = (size_t)(c2 - c1 - 2);
-		size_t al = strcspn(c2, ",");
-
-		if (hl != strlen(u->host) || strncasecmp(e, u->host, hl) != 0 ||
-		    !((pl == strlen(u->port) && !strncmp(c1 + 1, u->port, pl)) ||
-		    (pl == 1 && c1[1] == '*')))
-			continue;
-		if (al >= 2 && c2[0] == '[' && c2[al - 1] == ']')
-			snprintf(addr, len, "%.*s", (int)al - 2, c2 + 1);
-		else
-			snprintf(addr, len, "%.*s", (int)al, c2);
-		return 1;
-	}
-	snprintf(addr, len, "%s", u->host);
-	return 0;
-}
-
-/* ------------------------------------------------------------- headers */
-
-static int
-header_is(const char *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	return strncasecmp(line, name, n) == 0 &&
-	    (line[n] == ':' || line[n] == ';');
-}
-
-/* 1 when -H names the header, to set, replace or remove it. */
-int
-user_header(const struct options *o, const char *name)
-{
-	int i;
-
-	for (i = 0; i < o->nheaders; i++)
-		if (header_is(o->headers[i], name))
-			return 1;
-	return 0;
-}
-
-static int
-push(char **list, size_t *n, char *line)
-{
-	if (line == NULL)
-		return -1;
-	list[(*n)++] = line;
-	return 0;
-}
-
-/* curl's -H: "Name: value" sent, "Name:" removed, "Name;" sent empty. */
-static int
-push_user_header(char **list, size_t *n, const char *h)
-{
-	size_t len = strcspn(h, ":;");
-	char *line;
-
-	if (h[len] == ';' && h[len + 1 + strspn(h + len + 1, " ")] == '\0') {
-		if ((line = strdup(h)) != NULL)
-			line[len] = ':';
-		return push(list, n, line);
-	}
-	if (h[len] == ':' && h[len + 1 + strspn(h + len + 1, " ")] == '\0')
-		return 0;
-	return push(list, n, strdup(h));
-}
-
-static char *
-host_line(const struct url *u)
-{
-	size_t len = strlen(u->host) + strlen(u->port) + 16;
-	char *line = malloc(len);
-	int default_port = strcmp(u->port, "443") == 0;
-
-	if (line != NULL)
-		snprintf(line, len, "Host: %s%s%s%s%s", u->ipv6 ? "[" : "", u->host,
-		    u->ipv6 ? "]" : "", default_port ? "" : ":",
-		    default_port ? "" : u->port);
-	return line;
-}
-
-/* The request headers, in curl's order; NULL when out of memory. */
-char **
-build_headers(const struct options *o, const struct url *u)
-{
-	char **list = calloc((size_t)o->nheaders + 5, sizeof(char *));
-	size_t n = 0;
-	int i, rc = list == NULL ? -1 : 0;
-
-	if (rc == 0 && !user_header(o, "Host"))
-		rc = push(list, &n, host_line(u));
-	if (rc == 0 && !user_header(o, "User-Agent"))
-		rc = push(list, &n, strdup("User-Agent: mtls-client/"
-		    PACKAGE_VERSION));
-	if (rc == 0 && !user_header(o, "Accept"))
-		rc = push(list, &n, strdup("Accept: */*"));
-	for (i = 0; rc == 0 && i < o->nheaders; i++)
-		rc = push_user_header(list, &n, o->headers[i]);
-	if (rc == 0 && o->has_data && !user_header(o, "Content-Type"))
-		rc = push(list, &n, strdup("Content-Type: "
-		    "application/x-www-form-urlencoded"));
-	if (rc != 0) {
-		free_headers(list);
-		return NULL;
-	}
-	return list;
-}
-
-void
-free_headers(char **headers)
-{
-	size_t i;
-
-	for (i = 0; headers != NULL && headers[i] != NULL; i++)
-		free(headers[i]);
-	free(headers);
 }

@@ -1,15 +1,21 @@
 /*
- * mtls-client - a curl-like quick test client for mutual TLS: one HTTPS
- * request with a client certificate, taking curl's TLS options and giving
- * curl's exit codes, so that the commands of the mTLS articles work with
+ * mtls-client - a curl-compatible HTTPS client for mutual TLS: curl's
+ * options for TLS and HTTP/1.1 with curl's meanings, output formats and
+ * exit codes, so that a curl command line of the mTLS articles works with
  * mtls-client in place of curl; -v tells why a handshake failed.
  *
  *   mtls-client [options] https://host[:port][/path]
  *
- * The options, their parsing and --help are in mtls-client-args.c; here
- * are the configuration, the connection and the transfer.  Only the public
- * API of libmtls (mtls.h) is used.  See mtls-client(1).
+ * The options and --help are in mtls-client-args.c, -K files and -V in
+ * mtls-client-conf.c, URLs in mtls-client-url.c, request headers in
+ * mtls-client-headers.c, the connection in mtls-client-conn.c, and what
+ * is written (body, heads, traces, -w) in mtls-client-out.c.  Here are
+ * one request, its redirects (-L) and its retries (--retry); the
+ * configuration (our certificate, trust, TLS settings) is made in
+ * mtls-client-config.c.  Only the public API of libmtls is used (and OpenSSL for its
+ * version and verify-result numbers).  See mtls-client(1).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -18,33 +24,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <mtls.h>
 
 #include "common.h"
 #include "mtls-client.h"
 
-/* Where a failure happened: the same library error means different
- * things during the handshake and after it (curl's 35 vs 56). */
-enum phase { PHASE_CONNECT, PHASE_REQUEST, PHASE_BODY };
-
-struct transfer {
-	const struct options *o;
-	struct mtls_config *cfg;
-	struct mtls *c;
-	struct url url;
-	char addr[256];             /* where to connect: --resolve or the host */
-	char **headers;             /* NULL-terminated, each malloc'd */
-	long start, deadline;       /* monotonic_ms() values; deadline -1: none */
-	unsigned long long received;
-	FILE *out;
-};
+/* curl's --retry back-off: 1 s, doubled up to 10 minutes. */
+#define RETRY_SLEEP_MS 1000L
+#define RETRY_SLEEP_MAX_MS 600000L
 
 /* ------------------------------------------------------------ messages */
 
-static int quiet;               /* -s without -S: no error messages */
+int quiet;                      /* -s without -S: no error messages */
+int mute;                       /* -s: no warnings, even with -S */
+char last_error[1024];          /* the last failure's, for %{errormsg} */
 
 /* Prints "mtls-client: (STATUS) MESSAGE" unless silenced; returns status. */
 int
@@ -52,399 +48,133 @@ failure(int status, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (quiet)
-		return status;
-	fprintf(stderr, "mtls-client: (%d) ", status);
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	if (!quiet)
+		fprintf(stderr, "mtls-client: (%d) %s\n", status, last_error);
+	return status;
+}
+
+/* curl's warnings: silenced by -s, even with -S. */
+void
+warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (mute)
+		return;
+	fprintf(stderr, "mtls-client: warning: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return status;
 }
 
-/* Prints each line of text on stderr after prefix, as curl -v does. */
-static void
-verbose_text(const char *prefix, const char *text)
+long long
+now_us(void)
 {
-	while (text != NULL && *text != '\0') {
-		size_t n = strcspn(text, "\n");
+	struct timespec ts;
 
-		fprintf(stderr, "%s%.*s\n", prefix, (int)n, text);
-		text += n + (text[n] == '\n');
-	}
-}
-
-static void
-describe(const struct transfer *t)
-{
-	if (t->o->verbose)
-		verbose_text("* ", mtls_conn_describe(t->c));
-}
-
-/* ---------------------------------------------------------- the config */
-
-static int
-config_failure(struct mtls_config *cfg, int status)
-{
-	return failure(status, "%s", mtls_config_error(cfg));
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		volatile char *p = s;
-
-		while (*p)
-			*p++ = '\0';
-		free(s);
-	}
-}
-
-static int
-load_client_identity(struct mtls_config *cfg, const struct options *o)
-{
-	char *file, *password;
-	const char *pass;
-	int p12 = 0, rc;
-
-	if (o->cert == NULL)
-		return 0;
-	split_cert(o->cert, &file, &password);
-	pass = o->pass != NULL ? o->pass : password;
-	rc = cert_is_p12(o->cert_type, file, &p12);
-	if (rc == 0 && p12)
-		rc = mtls_config_set_p12_file(cfg, file, pass);
-	else if (rc == 0)
-		rc = mtls_config_set_cert_file(cfg, file, o->key, pass);
-	if (rc == -1)
-		rc = config_failure(cfg, EXIT_CLIENT_CERT);
-	free(file);
-	wipe_free(password);
-	return rc;
-}
-
-/* --pinnedpubkey "sha256//A;sha256//B": any one of them admits the server. */
-static int
-load_pins(struct mtls_config *cfg, const char *pins)
-{
-	char *copy, *pin, *save = NULL;
-	int rc = 0;
-
-	if (pins == NULL)
-		return 0;
-	if ((copy = strdup(pins)) == NULL)
-		return failure(EXIT_NOMEM, "out of memory");
-	for (pin = strtok_r(copy, ";", &save); pin != NULL && rc == 0;
-	    pin = strtok_r(NULL, ";", &save)) {
-		pin += strspn(pin, " ");
-		if (strncmp(pin, "sha256//", 8) != 0)
-			rc = failure(EXIT_USAGE, "--pinnedpubkey '%s': only "
-			    "sha256//BASE64 hashes are supported, not key files", pin);
-		else if (mtls_config_allow(cfg, MTLS_ALLOW_SPKI_SHA256, pin) != 0)
-			rc = config_failure(cfg, EXIT_USAGE);
-	}
-	free(copy);
-	return rc;
-}
-
-static int
-load_trust(struct mtls_config *cfg, const struct options *o)
-{
-	if (o->insecure) {
-		fprintf(stderr, "mtls-client: warning: --insecure: the server's "
-		    "certificate is not verified; anyone can pose as it\n");
-		return mtls_config_insecure_noverify(cfg) == 0 ? 0 :
-		    config_failure(cfg, EXIT_USAGE);
-	}
-	if (o->cacert != NULL && mtls_config_set_ca_file(cfg, o->cacert) != 0)
-		return config_failure(cfg, EXIT_CACERT);
-	if (o->capath != NULL && mtls_config_set_ca_path(cfg, o->capath) != 0)
-		return config_failure(cfg, EXIT_CACERT);
-	/* curl trusts the system's CAs unless told which to trust. */
-	if (o->cacert == NULL && o->capath == NULL &&
-	    mtls_config_use_system_ca(cfg) != 0)
-		return config_failure(cfg, EXIT_CACERT);
-	if (o->crlfile != NULL && mtls_config_set_crl_file(cfg, o->crlfile, 0))
-		return config_failure(cfg, EXIT_CRL);
-	return 0;
-}
-
-/* The library bounds each step; the whole transfer is bounded by the
- * timer of arm_timer.  Without options: the library's 30 s defaults. */
-/* curl's --tlsv1.2/--tlsv1.3/--tls-max (no version left: exit 35, as
- * curl's "CURL_SSLVERSION_MAX incompatible") and --ciphers,
- * --tls13-ciphers, --curves (exit 59, as curl's "failed setting cipher
- * list"). */
-static int
-set_tls_policy(struct mtls_config *cfg, const struct options *o)
-{
-	if (o->tls_max == TLS_MAX_TOO_OLD)
-		return failure(EXIT_TLS, "--tls-max below 1.2 leaves no TLS "
-		    "version: TLS 1.0 and 1.1 are not supported (libmtls speaks "
-		    "TLS 1.2 and 1.3): use --tls-max 1.2 or more");
-	if ((o->tls_max && mtls_config_set_max_version(cfg, o->tls_max) != 0) ||
-	    (o->tls_min && mtls_config_set_min_version(cfg, o->tls_min) != 0))
-		return failure(EXIT_TLS, "%s", mtls_config_error(cfg));
-	if ((o->ciphers && mtls_config_set_ciphers(cfg, o->ciphers) != 0) ||
-	    (o->tls13_ciphers &&
-	    mtls_config_set_ciphersuites(cfg, o->tls13_ciphers) != 0) ||
-	    (o->curves && mtls_config_set_groups(cfg, o->curves) != 0))
-		return failure(EXIT_SSL_CIPHER, "%s", mtls_config_error(cfg));
-	/* curl offers the HTTP versions it speaks; ours is HTTP/1.1 */
-	if (!o->no_alpn && mtls_config_set_alpn(cfg, "http/1.1") != 0)
-		return failure(EXIT_TLS, "%s", mtls_config_error(cfg));
-	return 0;
-}
-
-static int
-set_timeouts(struct mtls_config *cfg, const struct options *o)
-{
-	long conn = 30000, io = 0;
-
-	if (o->connect_ms > 0)
-		conn = o->connect_ms;
-	if (o->max_ms > 0) {
-		conn = conn < o->max_ms ? conn : o->max_ms;
-		io = o->max_ms;
-	}
-	conn = conn > INT_MAX ? INT_MAX : conn;
-	io = io > INT_MAX ? INT_MAX : io;
-	if (mtls_config_set_timeouts(cfg, (int)conn, (int)conn, (int)io) != 0)
-		return config_failure(cfg, EXIT_USAGE);
-	return 0;
-}
-
-static int
-make_config(struct transfer *t)
-{
-	const char *w;
-	size_t i;
-	int rc;
-
-	if ((t->cfg = mtls_config_new()) == NULL)
-		return failure(EXIT_NOMEM, "%s", mtls_config_error(NULL));
-	rc = load_client_identity(t->cfg, t->o);
-	if (rc == 0)
-		rc = load_trust(t->cfg, t->o);
-	if (rc == 0)
-		rc = load_pins(t->cfg, t->o->pins);
-	if (rc == 0)
-		rc = set_timeouts(t->cfg, t->o);
-	if (rc == 0)
-		rc = set_tls_policy(t->cfg, t->o);
-	for (i = 0; rc == 0 && !quiet &&
-	    (w = mtls_config_warning(t->cfg, i)) != NULL; i++)
-		fprintf(stderr, "mtls-client: warning: %s\n", w);
-	return rc;
-}
-
-/* ------------------------------------------------------------ the timer */
-
-static struct mtls *volatile timer_conn;
-static volatile sig_atomic_t timer_fired;
-
-/* mtls_wake is async-signal-safe: the blocked call returns MTLS_ERR_WOKEN. */
-static void
-on_timer(int sig)
-{
-	(void)sig;
-	timer_fired = 1;
-	mtls_wake(timer_conn);
-}
-
-/* Arms the one timer to fire at deadline (a monotonic_ms() value), or disarms it
- * for -1. */
-static void
-arm_timer(long deadline)
-{
-	struct itimerval it = { { 0, 0 }, { 0, 0 } };
-
-	if (deadline >= 0) {
-		long left = deadline - monotonic_ms();
-
-		left = left < 1 ? 1 : left;
-		it.it_value.tv_sec = left / 1000;
-		it.it_value.tv_usec = (left % 1000) * 1000;
-	}
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-static void
-install_timer(struct mtls *c)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_timer;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	timer_conn = c;
-	sigaction(SIGALRM, &sa, NULL);
-}
-
-/* ------------------------------------------------------------- failures */
-
-static int
-status_for(int code, enum phase phase)
-{
-	switch (code) {
-	case MTLS_ERR_RESOLVE:
-		return EXIT_RESOLVE;
-	case MTLS_ERR_CONNECT:
-		return EXIT_CONNECT;
-	case MTLS_ERR_TIMEOUT:
-	case MTLS_ERR_WOKEN:        /* only our timer wakes us */
-		return EXIT_TIMEOUT;
-	case MTLS_ERR_PEER_UNTRUSTED:
-	case MTLS_ERR_HOSTNAME:
-	case MTLS_ERR_NO_PEER_CERT:
-		return EXIT_PEER_CERT;
-	case MTLS_ERR_CERT_REJECTED:
-	case MTLS_ERR_BAD_IDENTITY:
-		return EXIT_CLIENT_CERT;
-	case MTLS_ERR_NOT_ALLOWED:  /* the allow-list holds only our pins */
-		return EXIT_PINNED;
-	case MTLS_ERR_NOMEM:
-		return EXIT_NOMEM;
-	case MTLS_ERR_HTTP:
-		return EXIT_WEIRD_REPLY;
-	case MTLS_ERR_INVALID:
-		return EXIT_USAGE;
-	case MTLS_ERR_TRUNCATED:
-		if (phase == PHASE_BODY)
-			return EXIT_PARTIAL;
-		/* FALLTHROUGH */
-	case MTLS_ERR_CLOSED:
-	case MTLS_ERR_IO:
-	case MTLS_ERR_TLS:
-		return phase == PHASE_CONNECT ? EXIT_TLS : EXIT_RECV;
-	default:
-		return EXIT_TLS;
-	}
-}
-
-/* The server's key as curl's pin, sha256//BASE64, from the library's hex
- * SHA-256 of it; "" when there is none. */
-static void
-server_pin(struct mtls *c, char *pin, size_t len)
-{
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *hex = mtls_peer_spki_sha256(c);
-	unsigned char raw[32];
-	unsigned int byte;
-	size_t i, o = 8;
-
-	pin[0] = '\0';
-	if (hex == NULL || strlen(hex) != 64 || len < 8 + 44 + 1)
-		return;
-	for (i = 0; i < 32; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
-			return;
-		raw[i] = (unsigned char)byte;
-	}
-	memcpy(pin, "sha256//", 8);
-	for (i = 0; i < 32; i += 3) {
-		unsigned long v = (unsigned long)raw[i] << 16 |
-		    (i + 1 < 32 ? (unsigned long)raw[i + 1] << 8 : 0) |
-		    (i + 2 < 32 ? raw[i + 2] : 0);
-
-		pin[o++] = b64[v >> 18 & 63];
-		pin[o++] = b64[v >> 12 & 63];
-		pin[o++] = i + 1 < 32 ? b64[v >> 6 & 63] : '=';
-		pin[o++] = i + 2 < 32 ? b64[v & 63] : '=';
-	}
-	pin[o] = '\0';
-}
-
-/* Reports the connection's error; a wake-up is our own timer's. */
-static int
-conn_failure(struct transfer *t, enum phase phase)
-{
-	const struct options *o = t->o;
-	int code = mtls_error_code(t->c);
-	long elapsed = monotonic_ms() - t->start;
-
-	if (phase == PHASE_CONNECT || code == MTLS_ERR_CERT_REJECTED)
-		describe(t);
-	if (code == MTLS_ERR_NOT_ALLOWED) {
-		char pin[64];
-
-		server_pin(t->c, pin, sizeof(pin));
-		return failure(EXIT_PINNED, "%s; its public key is %s, which "
-		    "--pinnedpubkey does not list", mtls_error(t->c),
-		    pin[0] ? pin : "unknown");
-	}
-	if (code != MTLS_ERR_WOKEN || !timer_fired)
-		return failure(status_for(code, phase), "%s", mtls_error(t->c));
-	if (o->max_ms > 0 && elapsed >= o->max_ms)
-		return failure(EXIT_TIMEOUT, "operation timed out after %ld ms "
-		    "with %llu bytes received (--max-time)", elapsed, t->received);
-	return failure(EXIT_TIMEOUT, "connection to %s port %s timed out after "
-	    "%ld ms (--connect-timeout)", t->addr, t->url.port, elapsed);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---------------------------------------------------------- the request */
 
-static int
-connect_server(struct transfer *t)
-{
-	const struct options *o = t->o;
-	int resolved = resolve_address(o, &t->url, t->addr, sizeof(t->addr));
-	long connect_deadline = t->deadline;
+/* The method and body of the next request, as curl changes them on a
+ * redirect. */
+struct request {
+	const char *method;         /* -X, else from the rest */
+	int post, head;             /* a body is sent; HEAD */
+	int other_host;             /* a redirect left the first host */
+};
 
-	if ((t->c = mtls_client_new(t->cfg)) == NULL)
-		return config_failure(t->cfg, mtls_config_error_code(t->cfg) ==
-		    MTLS_ERR_BAD_IDENTITY ? EXIT_CLIENT_CERT : EXIT_USAGE);
-	if (resolved && mtls_set_verify_name(t->c, t->url.host) != 0)
-		return conn_failure(t, PHASE_CONNECT);
-	if (o->verbose)
-		fprintf(stderr, "* Connecting to %s port %s%s%s%s\n", t->url.host,
-		    t->url.port, resolved ? " at " : "", resolved ? t->addr : "",
-		    resolved ? " (--resolve)" : "");
-	install_timer(t->c);
-	if (o->connect_ms > 0 && (connect_deadline < 0 ||
-	    t->start + o->connect_ms < connect_deadline))
-		connect_deadline = t->start + o->connect_ms;
-	if (connect_deadline >= 0)
-		arm_timer(connect_deadline);
-	if (mtls_connect(t->c, t->addr, t->url.port) != 0)
-		return conn_failure(t, PHASE_CONNECT);
-	arm_timer(t->deadline);
-	describe(t);
+static const char *
+method_of(const struct request *rq, const struct options *o)
+{
+	return o->method ? o->method : rq->head ? "HEAD" : rq->post ? "POST" :
+	    "GET";
+}
+
+/* The request head exactly as the library sends it, for -v and traces. */
+static void
+trace_request(struct transfer *t, const char *method, const char *target,
+    char **headers, const struct request *rq)
+{
+	size_t len = strlen(method) + strlen(target) + 16, n, i;
+	char *head;
+
+	for (i = 0; headers[i] != NULL; i++)
+		len += strlen(headers[i]) + 2;
+	if ((head = malloc(len)) == NULL)
+		return;
+	n = (size_t)sprintf(head, "%s %s HTTP/1.1\r\n", method, target);
+	for (i = 0; headers[i] != NULL; i++)
+		n += (size_t)sprintf(head + n, "%s\r\n", headers[i]);
+	n += (size_t)sprintf(head + n, "\r\n");
+	t->info.size_request += n + (rq->post ? t->o->data_len : 0);
+	trace_data(t, TRACE_SEND_HEADER, head, n);
+	if (rq->post && t->o->data_len > 0)
+		trace_data(t, TRACE_SEND_DATA, t->o->data, t->o->data_len);
+	free(head);
+}
+
+/* Appends one line of a head, and traces it (curl traces each
+ * received header line apart). */
+static int
+head_line(struct transfer *t, char **head, size_t *len, size_t *cap,
+    const char *line, size_t n)
+{
+	char *grown;
+
+	trace_data(t, TRACE_RECV_HEADER, line, n);
+	if (*len + n + 1 > *cap) {
+		if ((grown = realloc(*head, *cap = (*len + n + 1) * 2)) == NULL)
+			return -1;
+		*head = grown;
+	}
+	memcpy(*head + *len, line, n);
+	*len += n;
 	return 0;
 }
 
-static void
-verbose_request(const struct transfer *t, const char *method, size_t body_len)
-{
-	char **h;
-
-	if (!t->o->verbose)
-		return;
-	fprintf(stderr, "> %s %s HTTP/1.1\n", method, t->url.target);
-	for (h = t->headers; *h != NULL; h++)
-		fprintf(stderr, "> %s\n", *h);
-	if (t->o->has_data && !user_header(t->o, "Content-Length"))
-		fprintf(stderr, "> Content-Length: %zu\n", body_len);
-	fprintf(stderr, ">\n");
-}
-
-/* The response head, as curl -i writes it (CRLF) or -v shows it ("< "). */
+/* The response head as received (the library has parsed it): kept for
+ * -w, written for -i, -D, -v and traces. */
 static int
-write_head(FILE *f, const struct mtls_http_response *r, const char *prefix,
-    const char *eol)
+response_head(struct transfer *t, struct mtls_http_response *r, int shown)
 {
 	const char *name, *value;
-	size_t i;
+	size_t i, len = 0, cap = 0, n;
+	char *head = NULL, line[8192];
+	int rc = 0;
 
-	fprintf(f, "%s%s %d %s%s", prefix, mtls_http_response_version(r),
-	    mtls_http_response_status(r), mtls_http_response_reason(r), eol);
-	for (i = 0; mtls_http_response_header_at(r, i, &name, &value); i++)
-		fprintf(f, "%s%s: %s%s", prefix, name, value, eol);
-	fprintf(f, "%.1s%s", prefix, eol);   /* "<" alone, as curl -v */
-	return ferror(f) ? -1 : 0;
+	free_headers(t->info.headers);
+	t->info.nheaders = 0;
+	if ((t->info.headers = calloc(64, sizeof(char *))) == NULL)
+		return failure(EXIT_NOMEM, "out of memory");
+	n = (size_t)snprintf(line, sizeof(line), "%s %d %s\r\n",
+	    mtls_http_response_version(r), mtls_http_response_status(r),
+	    mtls_http_response_reason(r));
+	rc = head_line(t, &head, &len, &cap, line, n);
+	for (i = 0; rc == 0 && mtls_http_response_header_at(r, i, &name, &value);
+	    i++) {
+		n = (size_t)snprintf(line, sizeof(line), "%s: %s\r\n", name, value);
+		n = n < sizeof(line) ? n : sizeof(line) - 1;
+		if (t->info.nheaders < 63)
+			t->info.headers[t->info.nheaders++] = strndup(line, n - 2);
+		rc = head_line(t, &head, &len, &cap, line, n);
+	}
+	if (rc == 0)
+		rc = head_line(t, &head, &len, &cap, "\r\n", 2);
+	if (rc != 0) {
+		free(head);
+		return failure(EXIT_NOMEM, "out of memory");
+	}
+	t->info.size_header += len;
+	rc = write_head(t, head, len, shown);
+	free(head);
+	return rc;
 }
 
 /* nginx names the cause of its 400 in the page title ("400 No required
@@ -471,132 +201,329 @@ page_title(struct mtls_http_response *r, char *title, size_t len)
 	snprintf(title, len, " (%.*s)", (int)(end - start), start);
 }
 
-/* -f: an HTTP error is a failure; say what the server asked for. */
+/* -f, --fail-with-body: an HTTP error is exit 22; say what the server
+ * asked for.  With -f the body is not read: page_title may read it. */
 static int
 http_failure(struct transfer *t, struct mtls_http_response *r)
 {
 	const char *ca = mtls_peer_acceptable_ca(t->c, 0);
-	char title[256];
+	int status = mtls_http_response_status(r);
+	char title[256] = "";
 
-	page_title(r, title, sizeof(title));
-	if (t->o->cert == NULL && ca != NULL)
-		return failure(EXIT_HTTP, "the requested URL returned error: %d%s; "
+	if (t->o->fail)
+		page_title(r, title, sizeof(title));
+	/* nginx: 400 without a certificate; others 401, 403, 495, 496 */
+	if (t->o->cert == NULL && ca != NULL && (status == 400 ||
+	    status == 401 || status == 403 || status == 495 || status == 496))
+		return failure(EXIT_HTTP, "The requested URL returned error: %d%s; "
 		    "the server asked for a client certificate issued by '%s'%s "
 		    "and none was sent (--cert)", mtls_http_response_status(r),
 		    title, ca, mtls_peer_acceptable_ca(t->c, 1) ? " or others" : "");
-	return failure(EXIT_HTTP, "the requested URL returned error: %d%s",
+	return failure(EXIT_HTTP, "The requested URL returned error: %d%s",
 	    mtls_http_response_status(r), title);
 }
 
-/* ------------------------------------------------------------ the output */
-
+/* The body to the output, or nowhere (a redirect's body). */
 static int
-open_output(struct transfer *t)
+read_body(struct transfer *t, struct mtls_http_response *r, int keep)
 {
-	if (t->out != NULL)
-		return 0;
-	if (t->o->output == NULL || strcmp(t->o->output, "-") == 0) {
-		t->out = stdout;
-		return 0;
-	}
-	if ((t->out = fopen(t->o->output, "wb")) == NULL)
-		return failure(EXIT_WRITE, "cannot create output file '%s': %s",
-		    t->o->output, strerror(errno));
-	return 0;
-}
-
-static int
-write_failure(const struct transfer *t)
-{
-	return failure(EXIT_WRITE, "failed writing the body to %s: %s",
-	    t->out == stdout ? "standard output" : t->o->output,
-	    strerror(errno));
-}
-
-static int
-stream_body(struct transfer *t, struct mtls_http_response *r)
-{
+	const char *cd = mtls_http_response_header(r, "Content-Disposition", 0);
 	char buf[16384];
 	ssize_t n;
+	int rc = keep ? out_write(t, cd, NULL, 0) : 0;
 
-	while ((n = mtls_http_response_read(r, buf, sizeof(buf))) > 0) {
-		t->received += (unsigned long long)n;
-		if (fwrite(buf, 1, (size_t)n, t->out) != (size_t)n)
-			return write_failure(t);
+	while (rc == 0 && (n = mtls_http_response_read(r, buf, sizeof(buf))) > 0) {
+		if (!keep)
+			continue;
+		t->info.size_download += (unsigned long long)n;
+		trace_data(t, TRACE_RECV_DATA, buf, (size_t)n);
+		rc = out_write(t, cd, buf, (size_t)n);
 	}
-	if (n < 0)
-		return conn_failure(t, PHASE_BODY);
-	return fflush(t->out) == 0 ? 0 : write_failure(t);
+	if (rc == 0 && n < 0)
+		rc = conn_failure(t, PHASE_BODY);
+	return rc;
 }
 
-static int
-close_output(struct transfer *t)
+/* Retry-After: seconds, or an HTTP date; 0 when absent. */
+static long
+retry_after(struct mtls_http_response *r)
 {
-	int rc;
+	const char *v = mtls_http_response_header(r, "Retry-After", 0);
+	struct tm tm;
+	char *end;
+	long s;
+	time_t when;
 
-	if (t->out == NULL)
+	if (v == NULL)
 		return 0;
-	rc = t->out == stdout ? fflush(stdout) : fclose(t->out);
-	t->out = NULL;
-	return rc == 0 ? 0 : write_failure(t);
+	s = strtol(v, &end, 10);
+	if (end != v && *end == '\0')
+		return s > 0 ? s : 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL)
+		return 0;
+	when = timegm(&tm) - time(NULL);
+	return when > 0 ? (long)when : 0;
 }
 
+/* One request over a new connection; *next gets the redirect to follow
+ * (malloc'd), if any. */
 static int
-request(struct transfer *t)
+exchange(struct transfer *t, struct request *rq, char **next)
 {
 	const struct options *o = t->o;
-	const char *method = o->method ? o->method : o->has_data ? "POST" :
-	    o->head ? "HEAD" : "GET";
-	const void *body = o->has_data ? (o->data ? o->data : "") : NULL;
-	struct mtls_http_response *r;
-	int rc;
+	struct request_opts ro = { rq->other_host, rq->post, o->data_len };
+	const char *method = method_of(rq, o), *target, *loc;
+	struct mtls_http_response *r = NULL;
+	char **headers = NULL;
+	int rc, status, follow;
 
-	verbose_request(t, method, o->data_len);
-	r = mtls_http_request(t->c, method, t->url.target,
-	    (const char *const *)t->headers, body, o->data_len, MTLS_HTTP_STREAM);
+	*next = NULL;
+	t->info.method = method;
+	if ((rc = open_connection(t)) != 0)
+		return rc;
+	if ((headers = build_headers(o, &t->url, &ro)) == NULL)
+		return failure(EXIT_NOMEM, "out of memory");
+	target = o->request_target ? o->request_target : t->url.target;
+	trace_request(t, method, target, headers, rq);
+	t->info.t_pretransfer += now_us() - t->single_us;
+	r = mtls_http_request(t->c, method, target, (const char *const *)headers,
+	    rq->post ? (o->data ? o->data : "") : NULL, o->data_len,
+	    MTLS_HTTP_STREAM);
+	free_headers(headers);
+	t->info.t_starttransfer += now_us() - t->single_us;
 	if (r == NULL)
 		return conn_failure(t, PHASE_REQUEST);
-	if (o->verbose)
-		write_head(stderr, r, "< ", "\n");
-	if (o->fail && mtls_http_response_status(r) >= 400)
+	status = t->info.http_code = mtls_http_response_status(r);
+	t->info.size_upload += rq->post ? o->data_len : 0;
+	t->info.retry_after = retry_after(r);
+	free(t->info.content_type);
+	loc = mtls_http_response_header(r, "Content-Type", 0);
+	t->info.content_type = loc ? strdup(loc) : NULL;
+	loc = status / 100 == 3 ? mtls_http_response_header(r, "Location", 0) :
+	    NULL;
+	free(t->info.redirect_url);
+	t->info.redirect_url = loc ? resolve_location(&t->url, loc) : NULL;
+	follow = o->location && t->info.redirect_url != NULL;
+	if (o->fail && status >= 400) {
 		rc = http_failure(t, r);
-	else if ((rc = open_output(t)) == 0 && (o->include || o->head) &&
-	    write_head(t->out, r, "", "\r\n") != 0)
-		rc = write_failure(t);
+		mtls_http_response_free(r);
+		return rc;
+	}
+	rc = response_head(t, r, o->include || o->head);
 	if (rc == 0)
-		rc = stream_body(t, r);
+		rc = read_body(t, r, !follow);
+	if (rc == 0 && o->fail_with_body && status >= 400)
+		rc = http_failure(t, r);
 	mtls_http_response_free(r);
+	if (rc == 0 && follow && (*next = strdup(t->info.redirect_url)) == NULL)
+		rc = failure(EXIT_NOMEM, "out of memory");
 	if (rc == 0)
 		mtls_close(t->c);
 	return rc;
 }
 
+/* curl's method rules on a redirect: 301 and 302 turn a POST into a GET
+ * (unless --post301, --post302), 303 turns anything but GET and HEAD
+ * into a GET (a POST stays with --post303); the body goes with the
+ * POST.  -X's method is sent on every request all the same. */
+static void
+redirect_method(struct request *rq, const struct options *o, int status)
+{
+	if ((status == 301 && !o->post301) || (status == 302 && !o->post302))
+		rq->post = 0;
+	if (status == 303 && !(rq->post && o->post303))
+		rq->post = 0;
+}
+
+/* The URL of the first request, with -G's data as its query. */
+static char *
+first_url(const struct options *o)
+{
+	size_t n = strlen(o->url) + o->data_len + (o->url_query ?
+	    strlen(o->url_query) : 0) + 3;
+	char *u = malloc(n), *frag, *query;
+
+	if (u == NULL)
+		return NULL;
+	snprintf(u, n, "%s", o->url);
+	if ((frag = strchr(u, '#')) != NULL)
+		*frag = '\0';
+	query = u + strlen(u);
+	if (o->get && o->has_data)
+		snprintf(u + strlen(u), n - strlen(u), "%c%s",
+		    strchr(u, '?') ? '&' : '?', o->data ? o->data : "");
+	if (o->url_query)
+		snprintf(u + strlen(u), n - strlen(u), "%c%s",
+		    strchr(u, '?') ? '&' : '?', o->url_query);
+	/* curl's URL parser writes the escapes it appends in lower case */
+	for (; *query != '\0'; query++)
+		if (query[0] == '%' && isxdigit((unsigned char)query[1]) &&
+		    isxdigit((unsigned char)query[2])) {
+			query[1] = (char)tolower((unsigned char)query[1]);
+			query[2] = (char)tolower((unsigned char)query[2]);
+		}
+	return u;
+}
+
+/* One transfer: the request and the redirects -L follows. */
+static int
+transfer(struct transfer *t)
+{
+	const struct options *o = t->o;
+	struct request rq = { NULL, o->has_data && !o->get, o->head, 0 };
+	char first_host[256] = "", first_port[8] = "", *url = first_url(o), *next;
+	int rc;
+
+	if (url == NULL)
+		return failure(EXIT_NOMEM, "out of memory");
+	for (;;) {
+		t->single_us = now_us();
+		rc = parse_url(url, &t->url, o->path_as_is);
+		free(url);
+		url = NULL;
+		if (rc != 0)
+			break;
+		free(t->info.url_effective);
+		t->info.url_effective = strdup(t->url.text);
+		if (first_host[0] == '\0') {
+			snprintf(first_host, sizeof(first_host), "%s", t->url.host);
+			snprintf(first_port, sizeof(first_port), "%s", t->url.port);
+		}
+		rq.other_host = strcasecmp(first_host, t->url.host) != 0 ||
+		    strcmp(first_port, t->url.port) != 0;
+		rc = exchange(t, &rq, &next);
+		close_connection(t);
+		if (rc != 0 || next == NULL)
+			break;
+		if (o->max_redirs >= 0 && t->info.num_redirects >= o->max_redirs) {
+			free(next);
+			rc = failure(EXIT_REDIRECTS, "maximum (%ld) redirects followed",
+			    o->max_redirs);
+			break;
+		}
+		t->info.num_redirects++;
+		trace_info(t, "Issue another request to this URL: '%s'", next);
+		redirect_method(&rq, o, t->info.http_code);
+		t->info.t_redirect = now_us() - t->start_us;
+		free_url(&t->url);
+		url = next;
+	}
+	free_url(&t->url);
+	return rc;
+}
+
+/* ------------------------------------------------------------ retries */
+
+enum retry_kind { NO_RETRY, RETRY_ALL, RETRY_TIMEOUT, RETRY_CONNREFUSED,
+	RETRY_HTTP };
+
+/* curl's rules: a timeout or a name not resolved, always; a refused
+ * connection with --retry-connrefused; an HTTP 408, 429, 500, 502, 503,
+ * 504 (a success, or -f's 22); anything with --retry-all-errors. */
+static enum retry_kind
+retry_kind(const struct options *o, int rc, const struct info *in)
+{
+	if (rc == EXIT_TIMEOUT || rc == EXIT_RESOLVE || rc == EXIT_RESOLVE_PROXY)
+		return RETRY_TIMEOUT;
+	if (rc == EXIT_CONNECT && o->retry_connrefused &&
+	    in->conn_errno == ECONNREFUSED)
+		return RETRY_CONNREFUSED;
+	if (rc == 0 || (rc == EXIT_HTTP && (o->fail || o->fail_with_body))) {
+		switch (in->http_code) {
+		case 408: case 429: case 500: case 502: case 503: case 504:
+			return RETRY_HTTP;
+		default:
+			break;
+		}
+	}
+	return rc != 0 && o->retry_all_errors ? RETRY_ALL : NO_RETRY;
+}
+
+static void
+reset_info(struct info *in)
+{
+	free(in->url_effective);
+	free(in->redirect_url);
+	free(in->content_type);
+	free(in->filename_effective);
+	free_headers(in->headers);
+	memset(in, 0, sizeof(*in));
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static int
 run(const struct options *o)
 {
+	static const char *const problem[] = { NULL, "(retrying all errors)",
+	    ": timeout", ": connection refused", ": HTTP error" };
+	struct output out = { NULL, NULL, 0, NULL, NULL };
 	struct transfer t;
+	long left = o->retry, delay = o->retry_delay_ms ? o->retry_delay_ms :
+	    RETRY_SLEEP_MS, begin = monotonic_ms();
+	enum retry_kind kind;
 	int rc;
 
 	memset(&t, 0, sizeof(t));
 	t.o = o;
-	t.start = monotonic_ms();
-	t.deadline = o->max_ms > 0 ? t.start + o->max_ms : -1;
-	rc = parse_url(o->url, &t.url);
+	t.out = &out;
+	t.fd = -1;
+	rc = open_trace(&t);
 	if (rc == 0)
 		rc = make_config(&t);
-	if (rc == 0 && (t.headers = build_headers(o, &t.url)) == NULL)
-		rc = failure(EXIT_NOMEM, "out of memory");
-	if (rc == 0)
-		rc = connect_server(&t);
-	if (rc == 0)
-		rc = request(&t);
-	arm_timer(-1);
-	timer_conn = NULL;
-	if (close_output(&t) != 0 && rc == 0)
-		rc = EXIT_WRITE;
-	free_headers(t.headers);
-	free(t.url.target);
-	mtls_free(t.c);
+	for (; rc == 0;) {
+		long wait = delay;
+
+		reset_info(&t.info);
+		last_error[0] = '\0';
+		t.start = monotonic_ms();
+		t.start_us = now_us();
+		t.deadline = o->max_ms > 0 ? t.start + o->max_ms : -1;
+		arm_timer(t.deadline);
+		rc = transfer(&t);
+		arm_timer(-1);
+		t.info.t_total = now_us() - t.start_us;
+		if (out_close(&t) != 0 && rc == 0)
+			rc = EXIT_WRITE;
+		if (left <= 0 || (o->retry_max_ms && monotonic_ms() - begin >=
+		    o->retry_max_ms) || (kind = retry_kind(o, rc, &t.info)) ==
+		    NO_RETRY)
+			break;
+		if (kind == RETRY_HTTP && t.info.retry_after > 0) {
+			wait = t.info.retry_after * 1000;
+			if (o->retry_max_ms && monotonic_ms() - begin + wait >
+			    o->retry_max_ms) {
+				warning("the Retry-After: time would make this command "
+				    "line exceed the maximum allowed time for retries");
+				break;
+			}
+		}
+		warning("Problem %s. Will retry in %ld seconds. %ld retries left.",
+		    problem[kind], wait / 1000, left);
+		left--;
+		if (!o->retry_delay_ms)
+			delay = delay * 2 > RETRY_SLEEP_MAX_MS ? RETRY_SLEEP_MAX_MS :
+			    delay * 2;
+		sleep_ms(wait);
+		rc = 0;
+	}
+	t.info.exitcode = rc;
+	if (o->writeout != NULL)
+		write_out(o, &t.info);
+	reset_info(&t.info);
+	free(out.name);
+	if (out.dump != NULL && out.dump != stdout)
+		fclose(out.dump);
+	if (out.trace != NULL && out.trace != stdout && out.trace != stderr)
+		fclose(out.trace);
 	mtls_config_free(t.cfg);
 	return rc;
 }
@@ -609,9 +536,12 @@ main(int argc, char **argv)
 
 	/* A closed stdout must be exit 23, not death by SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	o.max_redirs = 50;          /* curl's default */
 	parse_args(argc, argv, &o);
 	quiet = o.silent && !o.show_error;
+	mute = o.silent;
 	rc = run(&o);
 	free(o.data);
+	free(o.writeout);
 	return rc;
 }

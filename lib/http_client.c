@@ -82,6 +82,7 @@ build_request(struct mtls *c, struct http_request *p, const char *method,
     const char *target, const char *const *headers, const void *body,
     size_t body_len)
 {
+	const char *const *h;
 	char *req = NULL, line[512];
 	size_t len = 0, cap = 0;
 	bool ok;
@@ -97,8 +98,8 @@ build_request(struct mtls *c, struct http_request *p, const char *method,
 		    host != NULL ? host : "localhost");
 		ok = http_append(&req, &len, &cap, line, strlen(line));
 	}
-	for (; ok && headers != NULL && *headers != NULL; headers++)
-		ok = http_append(&req, &len, &cap, *headers, strlen(*headers)) &&
+	for (h = headers; ok && h != NULL && *h != NULL; h++)
+		ok = http_append(&req, &len, &cap, *h, strlen(*h)) &&
 		    http_append(&req, &len, &cap, "\r\n", 2);
 	if (ok && body != NULL && !has_header(headers, "Content-Length")) {
 		snprintf(line, sizeof(line), "Content-Length: %zu\r\n", body_len);

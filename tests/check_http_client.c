@@ -176,6 +176,32 @@ START_TEST(test_post_body_and_headers)
 }
 END_TEST
 
+/* A caller's own Content-Length is sent once, not with a second one of
+ * the library's (a server refuses the request: nginx answers 400). */
+START_TEST(test_caller_content_length)
+{
+	static const char *const resp[] = { "HTTP/1.1 204 No Content\r\n\r\n",
+	    NULL };
+	static const char *const headers[] = { "content-length: 3",
+	    "Content-Type: text/plain", NULL };
+	struct mtls_http_response *r;
+	const char *first;
+
+	serve(resp);
+	r = mtls_http_request(conn, "POST", "/", headers, "a=1", 3, 0);
+	ck_assert_msg(r != NULL, "%s", mtls_error(conn));
+	mtls_http_response_free(r);
+	mtls_close(conn);
+	canned_stop(&srv);
+	first = strcasestr(srv.got, "Content-Length:");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_msg(strcasestr(first + 1, "Content-Length:") == NULL,
+	    "Content-Length sent twice: %s", srv.got);
+	ck_assert_ptr_nonnull(strstr(srv.got, "content-length: 3\r\n"
+	    "Content-Type: text/plain\r\n\r\na=1"));
+}
+END_TEST
+
 START_TEST(test_chunked_and_keep_alive)
 {
 	static const char *const resp[] = {
@@ -420,6 +446,7 @@ http_client_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_get_with_length);
 	tcase_add_test(tc, test_post_body_and_headers);
+	tcase_add_test(tc, test_caller_content_length);
 	tcase_add_test(tc, test_chunked_and_keep_alive);
 	tcase_add_test(tc, test_interim_and_bodiless);
 	tcase_add_test(tc, test_close_delimited_and_stream);

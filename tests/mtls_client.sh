@@ -16,6 +16,8 @@ tmpdir
 need_pki
 CLIENT=$top_builddir/examples/mtls-client
 [ -x "$CLIENT" ] || fail "$CLIENT not built"
+# mtls-client reads https_proxy and no_proxy as curl does: none here.
+unset https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 S=$PKI/seed
 
 # mc NAME ARG...: runs mtls-client with ARGs.
@@ -203,8 +205,31 @@ failed key-badpass 58 "client-enc.key"
 mc cert-missing "$U1" --cert "$tmp/nonexistent.crt" "${CA[@]}"
 failed cert-missing 58 "nonexistent.crt"
 
-mc cert-type "$U1" --cert "$PKI/client.crt" --cert-type DER "${CA[@]}"
-failed cert-type 58 "not supported"
+mc cert-type "$U1" --cert "$PKI/client.crt" --cert-type ENG "${CA[@]}"
+failed cert-type 58 "--cert-type ENG is not supported"
+
+mc key-type "$U1" --cert "$PKI/client.crt" --key "$PKI/client.key" \
+    --key-type ENG "${CA[@]}"
+failed key-type 58 "--key-type ENG is not supported"
+
+# DER, as --cert-type DER and --key-type DER read it: the certificate,
+# and the key in each of the encodings openssl writes (PKCS#8 by pkey,
+# SEC1 by ec, encrypted PKCS#8 by pkcs8 -topk8).
+"$OPENSSL" x509 -in "$PKI/client.crt" -outform DER -out "$tmp/client.der"
+"$OPENSSL" pkey -in "$PKI/client.key" -outform DER -out "$tmp/key-p8.der"
+"$OPENSSL" ec -in "$PKI/client.key" -outform DER -out "$tmp/key-sec1.der" \
+    2>/dev/null
+"$OPENSSL" pkcs8 -topk8 -in "$PKI/client.key" -outform DER \
+    -out "$tmp/key-enc.der" -passout pass:secret
+for k in p8 sec1 enc; do
+	mc "der-$k" "$U1" --cert "$tmp/client.der" --cert-type DER \
+	    --key "$tmp/key-$k.der" --key-type DER --pass secret "${CA[@]}"
+	got "der-$k" "verify=SUCCESS dn=CN=client"
+done
+
+mc der-as-pem "$U1" --cert "$tmp/client.der" --key "$PKI/client.key" \
+    "${CA[@]}"
+failed der-as-pem 58 "is not PEM"
 
 # ------------------------------------------ TLS policy, with curl's names
 # Against mtls-server (TLS 1.2 and 1.3): each setting is what the
@@ -226,6 +251,8 @@ tlsv13 protocol:·TLSv1.3 --tlsv1.3
 ciphers cipher:·ECDHE-ECDSA-CHACHA20-POLY1305 --tls-max 1.2 --ciphers ECDHE-ECDSA-CHACHA20-POLY1305
 tls13-ciphers cipher:·TLS_AES_128_GCM_SHA256 --tls13-ciphers TLS_AES_128_GCM_SHA256
 curves group:·secp384r1 --curves P-384
+no-alpn ALPN:·(none) --no-alpn
+alpn ALPN:·http/1.1 --no-alpn --alpn
 EOF
 while read -r name status want opts; do
 	# shellcheck disable=SC2086
@@ -357,8 +384,11 @@ got post-binary "len=12"
 wait_file_contains "$tmp/body.log" 'body=line1\x0Aline2\x0A' 5 ||
     fail "nginx did not log the binary body" "$tmp/body.log"
 
+# As curl: a warning, and an empty POST.
 mc post-missing "${U1}echo" -d "@$tmp/no-such-file" "${ID[@]}" "${CA[@]}"
-failed post-missing 26 "no-such-file"
+got post-missing "method=POST ct=application/x-www-form-urlencoded len=0"
+expect_contains "$tmp/post-missing.err" "cannot read data from file"
+expect_contains "$tmp/post-missing.err" "no-such-file"
 
 mc output "${U1}file.bin" -o "$tmp/got.bin" "${ID[@]}" "${CA[@]}"
 expect_status output "$rc" 0
@@ -405,14 +435,23 @@ wait_file_contains "$tmp/s_server.out" "ACCEPT" 10 "$SS_PID" ||
 mc ss-ok "https://localhost:$PS/" "${ID[@]}" "${CA[@]}"
 got ss-ok "Ciphers supported in s_server binary"
 
+# curl's codes: 56 when a TLS 1.3 server refuses after the handshake
+# (on the first read), 35 when a TLS 1.2 one refuses in it.
 mc ss-nocert "https://localhost:$PS/" "${CA[@]}"
-failed ss-nocert 58 "we sent none"
+failed ss-nocert 56 "we sent none"
 expect_contains "$tmp/ss-nocert.err" "CN=libmtls Test Root CA"
+
+mc ss-nocert12 "https://localhost:$PS/" "${CA[@]}" --tls-max 1.2
+failed ss-nocert12 35 "we sent none"
 
 mc ss-selfsigned "https://localhost:$PS/" --cert "$PKI/selfsigned.crt" \
     --key "$PKI/selfsigned.key" "${CA[@]}"
-failed ss-selfsigned 58 "rejected our client certificate"
+failed ss-selfsigned 56 "rejected our client certificate"
 expect_contains "$tmp/ss-selfsigned.err" "CN=libmtls Test Root CA"
+
+mc ss-selfsigned12 "https://localhost:$PS/" --cert "$PKI/selfsigned.crt" \
+    --key "$PKI/selfsigned.key" "${CA[@]}" --tls-max 1.2
+failed ss-selfsigned12 35 "rejected our client certificate"
 stop_bg "$SS_PID"
 
 # A server whose certificate names only "serveronly": --resolve makes it
@@ -511,6 +550,18 @@ mc badtime "$U1" --max-time soon
 failed badtime 2 "seconds"
 
 mc help --help
-got help "Exit status:"
+got help "Exit status as curl's:"
+
+# mtls-client(1) names every option mtls-client has and every curl option
+# it refuses (the tables of mtls-client-args.c and mtls-client-curlopts.c).
+page=$top_srcdir/doc/man/mtls-client.1
+missing=
+for name in $(sed -n 's/^	{ [^,]*, "\([a-z0-9.-]*\)",.*/\1/p' \
+    "$top_srcdir/examples/mtls-client-args.c" \
+    "$top_srcdir/examples/mtls-client-curlopts.c"); do
+	grep -q -E "Fl -$name( |\$)" "$page" || missing="$missing --$name"
+done
+[ -z "$missing" ] || fail "mtls-client(1) does not name:$missing" "$page"
+say "ok: mtls-client(1) names every option, supported or not"
 
 exit 0

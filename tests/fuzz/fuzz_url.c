@@ -2,7 +2,8 @@
  * fuzz_url.c - libFuzzer target for the two URL readers: mtls_http_url's
  * (an https:// client and an http:// plaintext one split the input into
  * host, port and request target; nothing is connected) and mtls-client's
- * command-line URL (examples/mtls-client-url.c).  What they give back must
+ * command-line URL (examples/mtls-client-url.c), with its "." and ".."
+ * segments removed or not, resolved as a redirect's Location.  What they give back must
  * be NUL-terminated within its buffer, a target must start with '/', and
  * a refusal must come with an error.
  */
@@ -67,7 +68,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *url = malloc(size + 1);
-	struct url u = { .target = NULL };
+	struct url u;
 
 	if (url == NULL)
 		return 0;
@@ -75,10 +76,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	url[size] = '\0';
 	split_with(client(false), url);
 	split_with(client(true), url);
-	if (parse_url(url, &u) == 0 && (u.host[0] == '\0' ||
-	    u.target == NULL || u.target[0] != '/' || u.port[0] == '\0'))
-		abort();
-	free(u.target);
+	if (parse_url(url, &u, size % 2) == 0) {
+		char *loc;
+
+		if (u.host[0] == '\0' || u.target == NULL || u.target[0] != '/' ||
+		    u.port[0] == '\0' || strncmp(u.text, "https://", 8) != 0)
+			abort();
+		/* the URL as a redirect's Location, against itself */
+		loc = resolve_location(&u, url);
+		free(loc);
+		free(url_file_name(&u));
+	}
+	free_url(&u);
 	free(url);
 	return 0;
 }
