@@ -7,7 +7,6 @@
  * an event loop drives it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,9 +14,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "http-relay.h"
 
 #define MAX_HEADERS 128     /* as relay_job.lines */
@@ -203,15 +202,6 @@ is_want(long rc)
 	return rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT;
 }
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The answer when the upstream failed: 502, or 504 after a timeout. */
 static void
 fail_job(struct relay_job *j, const char *why, bool timeout)
@@ -262,7 +252,7 @@ connect_nonblocking(struct relay_job *j)
 		return 0;
 	}
 	u->fd = fd;
-	j->connect_by = now_ms() + u->connect_ms;
+	j->connect_by = monotonic_ms() + u->connect_ms;
 	j->step = RELAY_CONNECTING;
 	j->wait_fd = fd;
 	return MTLS_WANT_POLLOUT;
@@ -284,7 +274,7 @@ connect_done(struct relay_job *j)
 	if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err == 0 && getpeername(u->fd, (struct sockaddr *)&peer, &plen) != 0) {
-		if (now_ms() < j->connect_by)
+		if (monotonic_ms() < j->connect_by)
 			return MTLS_WANT_POLLOUT;     /* not yet */
 		fail_job(j, "connect timed out", true);
 		return 0;
@@ -455,7 +445,7 @@ relay_ms_left(const struct relay_job *j)
 	long left;
 
 	if (j->step == RELAY_CONNECTING) {
-		left = j->connect_by - now_ms();
+		left = j->connect_by - monotonic_ms();
 		return left > 0 ? left : 0;
 	}
 	return j->u->conn != NULL ? mtls_http_ms_left(j->u->conn) : -1;
