@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +15,6 @@
 #include <unistd.h>
 
 #include "mtls-server.h"
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* What nginx calls $ssl_client_verify: SUCCESS, FAILED:reason or NONE. */
 static void
@@ -494,11 +491,8 @@ void
 log_failure(struct mtls *c, const char *addr)
 {
 	log_refused(STDOUT_FILENO, c, addr);
-	if (mtls_error(c) != NULL) {
-		pthread_mutex_lock(&log_lock);
-		fprintf(stderr, "mtls-server: %s\n", mtls_error(c));
-		pthread_mutex_unlock(&log_lock);
-	}
+	if (mtls_error(c) != NULL)
+		say_error(NULL, mtls_error(c));
 }
 
 long

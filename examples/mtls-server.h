@@ -1,7 +1,9 @@
 /*
  * mtls-server.h - what the parts of mtls-server share: the options
- * (parsed in mtls-server.c), the answers (mtls-server-serve.c) and the
- * event loops that serve the connections (mtls-server-loop.c).
+ * (parsed in mtls-server-args.c), the configuration and the signals
+ * (mtls-server.c), the answers (mtls-server-serve.c), the messages
+ * (mtls-server-log.c) and the event loops that serve the connections
+ * (mtls-server-loop.c).
  */
 #ifndef MTLS_SERVER_H
 #define MTLS_SERVER_H
@@ -52,8 +54,14 @@ struct options {
 	long proxy_timeout;         /* --proxy-read-timeout, seconds */
 	long max_header_line;       /* --max-header-line, -1 for the default */
 	long session_cache;         /* --session-cache bytes, -1: default */
+	long header_timeout;        /* --client-header-timeout, seconds */
 	int crl_chain;
+	bool test_only;             /* -t: check the configuration, exit */
 };
+
+/* mtls-server-args.c: the options into o, or exit with a message (--help
+ * and --version exit 0). */
+void parse_options(int argc, char **argv, struct options *o);
 
 /*
  * An answer to one request, made by reply_prepare and sent by reply_send,
@@ -88,6 +96,15 @@ void reply_free(struct reply *r);
  * of a connection that failed, on standard error. */
 void log_failure(struct mtls *c, const char *addr);
 void remote_addr(struct mtls *c, char *buf, size_t len);
+
+/*
+ * mtls-server-log.c: say_error writes a message of the library on
+ * standard error, after context when not NULL, with the options named
+ * where the library names C functions or constants (option_words), which
+ * mean nothing to a person running mtls-server.
+ */
+void say_error(const char *context, const char *msg);
+const char *option_words(const char *msg, char *buf, size_t len);
 
 /* mtls-server-serve.c: connections_open adds delta to the count of
  * connections open and returns it; close_connection closes one and its

@@ -1,0 +1,115 @@
+#!/bin/sh
+# mtls_server_nginx.sh - mtls-server where it meets nginx's habits: its
+# command line (getopt_long, --help, --version, -t, a mistyped option
+# named with the nearest one, nginx's own flags and directives told what
+# stands for them).  No message the server prints names a C function.
+[ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
+. "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
+
+skip_unless_bin curl "$CURL_BIN"
+skip_unless_bin openssl "$OPENSSL"
+tmpdir
+need_pki
+
+ID=(--cert "$PKI/server.crt" --key "$PKI/server.key" --client-ca "$PKI/ca.crt")
+CLIENT=(--cert "$PKI/client.crt" --key "$PKI/client.key")
+VERSION=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' \
+    "$top_builddir/build-aux/config.h")
+[ -n "$VERSION" ] || fail "no PACKAGE_VERSION in build-aux/config.h"
+
+# fetch NAME PORT PATH ARG...: curl https://localhost:PORT/PATH, the status
+# on the last line of $tmp/NAME.out.
+fetch() {
+	local name=$1 port=$2 path=$3
+	shift 3
+	run "$name" "$CURL_BIN" -sS --max-time 15 --cacert "$PKI/ca.crt" \
+	    --resolve "localhost:$port:127.0.0.1" -w '\n%{http_code}\n' "$@" \
+	    "https://localhost:$port$path"
+}
+
+# status_is NAME CODE: curl's last line is HTTP status CODE.
+status_is() {
+	expect_status "$1" "$rc" 0
+	[ "$(tail -n 1 "$tmp/$1.out")" = "$2" ] ||
+	    fail "$1: expected HTTP $2" "$tmp/$1.out" "$tmp/$1.err"
+}
+
+# ------------------------------------------------------ the command line
+# cli NAME STATUS STREAM TEXT ARG...: mtls-server ARG... exits STATUS and
+# its standard output (STREAM out) or error (err) says TEXT.
+cli() {
+	local name=$1 status=$2 stream=$3 text=$4
+	shift 4
+	run "$name" "$MTLS_SERVER" "$@"
+	expect_status "$name" "$rc" "$status"
+	expect_contains "$tmp/$name.$stream" "$text"
+	say "ok: cli $name: exit $status, '$text'"
+}
+
+printf 'not a certificate\n' >"$tmp/bad.crt"
+cli help 0 out "usage: mtls-server --listen" --help
+[ ! -s "$tmp/help.err" ] || fail "--help wrote on standard error" "$tmp/help.err"
+cli help_short 0 out "usage: mtls-server" -h
+cli version 0 out "mtls-server $VERSION libmtls/$VERSION" --version
+expect_contains "$tmp/version.out" "OpenSSL/$("$OPENSSL" version | cut -d' ' -f2)"
+expect_contains "$tmp/version.out" "running with $("$OPENSSL" version | cut -d' ' -f1-2)"
+cli version_v 0 out "mtls-server $VERSION" -v
+cli version_V 0 out "mtls-server $VERSION" -V
+cli typo 1 err "unknown option '--lisen'; did you mean --listen?" \
+    --lisen 127.0.0.1:0 "${ID[@]}"
+cli transposed 1 err "unknown option '--kye'; did you mean --key?" --kye x
+cli one_dash 1 err "unknown option '-listen'; did you mean --listen?" \
+    -listen 127.0.0.1:0
+cli typo_value 1 err "unknown option '--clent-ca'; did you mean --client-ca?" \
+    --listen 127.0.0.1:0 --clent-ca=x
+cli prefix 1 err "did you mean --verify-client or --verify-depth?" --verify on
+cli abbreviated 1 err "unknown option '--lis'; did you mean --listen?" \
+    --lis 127.0.0.1:0 "${ID[@]}"
+cli far 1 err "unknown option '--frobnicate'" --frobnicate
+expect_not_contains "$tmp/far.err" "did you mean"
+cli directive 1 err "for nginx's ssl_certificate, use --cert" \
+    --ssl_certificate x
+cli directive_near 1 err "for nginx's proxy_pass, use --proxy" --proxypass x
+cli directive_dashes 1 err "for nginx's ssl_verify_client, use --verify-client" \
+    --ssl-verify-client on
+cli nginx_s 1 err "kill -HUP (reload), -TERM (stop)" -s reload
+cli nginx_c 1 err "reads no configuration file" -c /etc/nginx/nginx.conf
+cli short 1 err "unknown option '-x'" -x
+cli no_value 1 err "--listen needs a value" --listen
+cli flag_value 1 err "--crl-chain takes no value" --crl-chain=yes
+cli stray 1 err "unexpected argument 'server.crt'" --listen 127.0.0.1:0 \
+    server.crt
+cli no_listen 1 err "no --listen ADDR:PORT (nginx's listen)" "${ID[@]}"
+cli no_cert 1 err "no certificate: give --cert FILE" --listen 127.0.0.1:0 \
+    --client-ca "$PKI/ca.crt"
+cli no_port 1 err "--listen '127.0.0.1' needs a port" --listen 127.0.0.1 \
+    "${ID[@]}"
+cli no_port_v6 1 err "--listen '[::1]' needs a port" --listen '[::1]' \
+    "${ID[@]}"
+cli no_ca 2 err "no --client-ca FILE: the CAs that client certificates must chain to" \
+    --listen 127.0.0.1:0 --cert "$PKI/server.crt" --key "$PKI/server.key"
+cli header_timeout 1 err "--client-header-timeout takes 1 to 86400 seconds" \
+    --listen 127.0.0.1:0 "${ID[@]}" --client-header-timeout 0
+cli tickets 2 err "--tickets: session ticket count 99 is out of range" \
+    --listen 127.0.0.1:0 "${ID[@]}" --tickets 99
+cli ciphers 2 err "--ciphers: unknown TLS 1.2 cipher 'NOPE'" \
+    --listen 127.0.0.1:0 "${ID[@]}" --ciphers NOPE
+cli test_ok 0 err "the configuration is ok" --listen 127.0.0.1:0 "${ID[@]}" -t
+cli test_bad 2 err "bad.crt" --listen 127.0.0.1:0 --cert "$tmp/bad.crt" \
+    --key "$PKI/server.key" --client-ca "$PKI/ca.crt" --test
+
+# ------------------------- no message names a C function or constant
+# (the library's messages are for C programs; mtls-server names options).
+start_mtls_server depth "${ID[@]}" --verify-depth 1
+P=$SERVER_PORT
+mark_log "$tmp/depth.err"
+fetch deep "$P" / --cert "$PKI/client-deeper-chain.crt" --key "$PKI/client-deeper.key"
+expect_server_log "$tmp/depth.err" "raise it with --verify-depth" "$SERVER_PID"
+stop_bg "$SERVER_PID"
+if grep -E 'mtls_(config|http|server_new|server_set|client_new|listen|accept|wake|set)[a-z_]*|MTLS_[A-Z_]+' \
+    "$tmp"/*.err \
+    >"$tmp/c_names.txt" 2>/dev/null; then
+	fail "a message names a C function or constant" "$tmp/c_names.txt"
+fi
+say "ok: no message of mtls-server names a C function or constant"
+exit 0
