@@ -94,7 +94,8 @@ help(void)
 	    "--p12 FILE[:PASSWORD];\n"
 	    "--server-name NAMES IDENTITY... serves those names their own.\n\n"
 	    "Listening and identity (nginx's listen, ssl_certificate...):\n"
-	    "  --listen ADDR:PORT         127.0.0.1:8443, [::1]:8443, :8443\n"
+	    "  --listen ADDR:PORT         127.0.0.1:8443, [::1]:8443, :8443; "
+	    "repeatable\n"
 	    "  --cert FILE, --key FILE    certificate (and chain) and key\n"
 	    "  --pass PASS                passphrase of the key or PKCS#12 file\n"
 	    "  --p12 FILE[:PASSWORD]      identity from a PKCS#12 file\n"
@@ -544,7 +545,12 @@ take_option(struct options *o, int id, const char *opt, const char *val)
 		return;
 	switch (id) {
 	case O_LISTEN:
-		o->listen = val;
+		if (o->nlisten == MAX_LISTEN) {
+			fprintf(stderr, "mtls-server: more than %d --listen "
+			    "options\n", MAX_LISTEN);
+			exit(EXIT_USAGE);
+		}
+		o->listen[o->nlisten++] = val;
 		break;
 	case O_CERT:
 	case O_KEY:
@@ -582,7 +588,7 @@ take_option(struct options *o, int id, const char *opt, const char *val)
 static void
 check_options(struct options *o)
 {
-	if (o->listen == NULL) {
+	if (o->nlisten == 0) {
 		fprintf(stderr, "mtls-server: no --listen ADDR:PORT (nginx's "
 		    "listen): where to listen, e.g. 127.0.0.1:8443\n");
 		usage_error();

@@ -6,15 +6,15 @@
  * keep-alive) goes as far as its socket allows and waits in the loop
  * (MTLS_WANT_*), so that no thread waits for a slow or silent client.
  *
- * The workers share the listening socket (EPOLLEXCLUSIVE: the kernel wakes
- * one for a new connection).  Each keeps a min-heap of its connections'
+ * The workers share the listening sockets, one for each --listen
+ * (EPOLLEXCLUSIVE: the kernel wakes one worker for a new connection).  Each keeps a min-heap of its connections'
  * deadlines, which the library tells (mtls_http_ms_left: handshake,
  * header, idle keep-alive and send timeouts), and the list of its
  * connections that wait for a request (idle keep-alive, or a handshake
  * waiting for its client) in the order they began to wait: at
  * --max-connections the oldest of them is closed to make room, as nginx
  * closes idle keep-alive connections when it runs out.  Out of
- * descriptors, a worker leaves the listener alone for ACCEPT_PAUSE_MS.
+ * descriptors, a worker leaves the listeners alone for ACCEPT_PAUSE_MS.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -76,7 +76,8 @@ struct worker {
 static const struct options *opts;
 static struct worker *workers;
 static int nworkers;
-static int listen_fd = -1, stop_fd = -1;
+static int listen_fds[MAX_LISTEN], nlisten;
+static int stop_fd = -1;
 static long max_open;
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mtls_config *current_cfg;
@@ -322,6 +323,39 @@ conn_drive(struct worker *w, struct conn *k)
 
 /* ---------------------------------------------------------- accepting */
 
+/* Every listener in w's epoll set, each event carrying the place of its
+ * descriptor in listen_fds. */
+static int
+watch_listeners(struct worker *w)
+{
+	for (int i = 0; i < nlisten; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+		    .data.ptr = &listen_fds[i] };
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0 &&
+		    errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+unwatch_listeners(struct worker *w)
+{
+	for (int i = 0; i < nlisten; i++)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fds[i], NULL);
+}
+
+/* The listener's descriptor when ptr is an event of one, else -1. */
+static int
+listener_of(const void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr, first = (uintptr_t)listen_fds;
+
+	return p >= first && p < (uintptr_t)(listen_fds + nlisten) ?
+	    *(const int *)ptr : -1;
+}
+
 /* Out of descriptors (err EMFILE or ENFILE): this worker leaves the
  * listener alone for a while; the first to find the limit says so. */
 static void
@@ -329,9 +363,10 @@ pause_accepting(struct worker *w, const char *what, int err)
 {
 	struct rlimit rl = { 0, 0 };
 
-	if (w->accept_paused_until == 0 &&
-	    epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL) == 0)
+	if (w->accept_paused_until == 0) {
+		unwatch_listeners(w);
 		w->accept_paused_until = monotonic_ms() + ACCEPT_PAUSE_MS;
+	}
 	if (__atomic_exchange_n(&out_of_descriptors, true, __ATOMIC_ACQ_REL))
 		return;
 	getrlimit(RLIMIT_NOFILE, &rl);
@@ -342,22 +377,13 @@ pause_accepting(struct worker *w, const char *what, int err)
 	    ACCEPT_PAUSE_MS);
 }
 
-static int
-watch_listener(struct worker *w)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
-	    .data.ptr = NULL };
-
-	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, listen_fd, &ev);
-}
-
 /* The listener again, once the pause is over. */
 static void
 resume_accepting(struct worker *w)
 {
 	if (w->accept_paused_until == 0 || monotonic_ms() < w->accept_paused_until)
 		return;
-	w->accept_paused_until = watch_listener(w) == 0 ? 0 :
+	w->accept_paused_until = watch_listeners(w) == 0 ? 0 :
 	    monotonic_ms() + ACCEPT_PAUSE_MS;
 }
 
@@ -422,12 +448,12 @@ conn_new(struct worker *w, int fd)
 	return NULL;
 }
 
-/* One connection from the listener; false when there is none to take. */
+/* One connection from listener lfd; false when there is none to take. */
 static bool
-accept_one(struct worker *w)
+accept_one(struct worker *w, int lfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	int err = errno;
 	struct conn *k;
 
@@ -499,7 +525,7 @@ begin_stop(struct worker *w)
 {
 	w->stop_at = monotonic_ms() + STOP_GRACE_MS;
 	if (w->accept_paused_until == 0)
-		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL);
+		unwatch_listeners(w);
 	w->accept_paused_until = 0;
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
 	while (w->oldest != NULL)
@@ -517,13 +543,17 @@ worker_main(void *arg)
 		int n = epoll_wait(w->epfd, evs, EVENTS, wait_ms(w));
 
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &stop_fd)
+			void *ptr = evs[i].data.ptr;
+			int lfd = listener_of(ptr);
+
+			if (ptr == &stop_fd)
 				begin_stop(w);
-			else if (evs[i].data.ptr == NULL)
-				for (int a = 0; a < ACCEPT_BATCH && accept_one(w); a++)
+			else if (lfd >= 0)
+				for (int a = 0; w->stop_at == 0 && a < ACCEPT_BATCH &&
+				    accept_one(w, lfd); a++)
 					;
 			else
-				conn_drive(w, evs[i].data.ptr);
+				conn_drive(w, ptr);
 		}
 		expire(w);
 		if (w->stop_at == 0)
@@ -539,18 +569,19 @@ worker_init(struct worker *w)
 
 	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
-	if (watch_listener(w) != 0 ||
+	if (watch_listeners(w) != 0 ||
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &ev) != 0)
 		return -1;
 	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 
 int
-loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
+loop_start(const int *fds, int nfds, struct mtls_config *cfg, int count,
     const struct options *o)
 {
 	opts = o;
-	listen_fd = mtls_fd(listener);
+	nlisten = nfds;
+	memcpy(listen_fds, fds, (size_t)nfds * sizeof(*fds));
 	max_open = o->max_connections;
 	loop_set_config(cfg);
 	if ((stop_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||

@@ -6,7 +6,7 @@
  * certificates without a restart.
  *
  * This file: the configuration made from the options (the options are
- * parsed in mtls-server-args.c), the listener and the signals.
+ * parsed in mtls-server-args.c), the listeners and the signals.
  *
  * Exit status: 0 after SIGTERM or SIGINT and after -t found the
  * configuration good, 1 usage, 2 configuration, 3 cannot listen.  See
@@ -22,7 +22,8 @@
 #include "common.h"
 #include "mtls-server.h"
 
-static struct mtls *listener;
+static struct mtls *listeners[MAX_LISTEN];
+static int nlisteners;
 
 /* ------------------------------------------------------------- config */
 
@@ -187,16 +188,21 @@ static void
 reload(const struct options *o)
 {
 	struct mtls_config *cfg = build_config(o);
+	int rc = 0;
 
 	if (cfg == NULL) {
 		fprintf(stderr, "mtls-server: reload failed, the previous "
 		    "certificates stay in use\n");
 		return;
 	}
-	if (mtls_server_set_config(listener, cfg) != 0) {
-		fprintf(stderr, "mtls-server: reload failed, the previous "
-		    "certificates stay in use: %s\n", mtls_error(listener));
-	} else {
+	/* The listeners check it (only their checks: the workers make the
+	 * connections, from loop_set_config's). */
+	for (int i = 0; rc == 0 && i < nlisteners; i++)
+		if ((rc = mtls_server_set_config(listeners[i], cfg)) != 0)
+			fprintf(stderr, "mtls-server: reload failed, the previous "
+			    "certificates stay in use: %s\n",
+			    mtls_error(listeners[i]));
+	if (rc == 0) {
 		loop_set_config(cfg);
 		fprintf(stderr, "mtls-server: reloaded certificates\n");
 	}
@@ -226,6 +232,79 @@ setup_backend(struct options *o)
 	return 0;
 }
 
+/* ---------------------------------------------------------- listening */
+
+/* Each --listen ADDR:PORT, checked before anything is loaded: a port
+ * in digits, as nginx's listen takes it, after "]" for an IPv6 address. */
+static int
+check_listen(const struct options *o)
+{
+	char host[256];
+	const char *port, *addr;
+
+	for (int i = 0; i < o->nlisten; i++) {
+		addr = o->listen[i];
+		if (split_hostport(addr, host, sizeof(host), &port) != 0 ||
+		    *port == '\0' || strspn(port, "0123456789") != strlen(port) ||
+		    strtol(port, NULL, 10) > 65535 ||
+		    (addr[0] == '[' && port[-2] != ']')) {
+			fprintf(stderr, "mtls-server: --listen '%s' needs a port "
+			    "(ADDR:PORT, [IPv6]:PORT or :PORT)\n", addr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A listener on each --listen, as nginx's listen lines; -1 after saying
+ * which could not be. */
+static int
+listen_all(const struct options *o, struct mtls_config *cfg)
+{
+	char host[256];
+	const char *port;
+
+	for (int i = 0; i < o->nlisten; i++) {
+		struct mtls *l = mtls_server_new(cfg);
+
+		if (l == NULL) {
+			say_error(NULL, mtls_config_error(cfg));
+			return -1;
+		}
+		listeners[nlisteners++] = l;
+		(void)split_hostport(o->listen[i], host, sizeof(host), &port);
+		if (mtls_listen(l, host[0] ? host : NULL, port, 0) != 0) {
+			fprintf(stderr, "mtls-server: --listen '%s': %s\n",
+			    o->listen[i], mtls_error(l));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "listening on ADDR:PORT" for each, with the port bound (for :0). */
+static void
+say_listening(const struct options *o)
+{
+	char host[256];
+	const char *port;
+
+	for (int i = 0; i < nlisteners; i++) {
+		(void)split_hostport(o->listen[i], host, sizeof(host), &port);
+		printf("listening on %s%s%s:%d\n", strchr(host, ':') ? "[" : "",
+		    host[0] ? host : "*", strchr(host, ':') ? "]" : "",
+		    mtls_local_port(listeners[i]));
+	}
+	fflush(stdout);
+}
+
+static void
+close_listeners(void)
+{
+	while (nlisteners > 0)
+		mtls_free(listeners[--nlisteners]);
+}
+
 /* ------------------------------------------------------------ serving */
 
 static const struct options *opts;
@@ -250,25 +329,6 @@ wait_for_signals(const sigset_t *set)
 
 	while (sigwait(set, &sig) == 0 && sig == SIGHUP)
 		reload(opts);
-}
-
-/* --listen ADDR:PORT, checked before anything is loaded: a port in
- * digits, as nginx's listen takes it, after "]" for an IPv6 address. */
-static int
-check_listen(const struct options *o)
-{
-	const char *port, *addr = o->listen;
-	char host[256];
-
-	if (split_hostport(addr, host, sizeof(host), &port) != 0 ||
-	    *port == '\0' || strspn(port, "0123456789") != strlen(port) ||
-	    strtol(port, NULL, 10) > 65535 ||
-	    (addr[0] == '[' && port[-2] != ']')) {
-		fprintf(stderr, "mtls-server: --listen '%s' needs a port "
-		    "(ADDR:PORT, [IPv6]:PORT or :PORT)\n", addr);
-		return -1;
-	}
-	return 0;
 }
 
 /* -t, as nginx -t: every file read and checked as a server would use it,
@@ -316,32 +376,24 @@ static int
 serve(const struct options *o, struct mtls_config *cfg)
 {
 	sigset_t signals;
-	char host[256];
-	const char *port;
+	int fds[MAX_LISTEN];
 
-	(void)split_hostport(o->listen, host, sizeof(host), &port);
-	if ((listener = mtls_server_new(cfg)) == NULL) {
-		say_error(NULL, mtls_config_error(cfg));
-		return EXIT_CONFIG;
-	}
-	if (mtls_listen(listener, host[0] ? host : NULL, port, 0) != 0) {
-		fprintf(stderr, "mtls-server: --listen '%s': %s\n", o->listen,
-		    mtls_error(listener));
-		mtls_free(listener);
+	if (listen_all(o, cfg) != 0) {
+		close_listeners();
 		return EXIT_LISTEN;
 	}
 	opts = o;
 	block_signals(&signals);
-	if (loop_start(listener, cfg, (int)o->workers, o) != 0) {
+	for (int i = 0; i < nlisteners; i++)
+		fds[i] = mtls_fd(listeners[i]);
+	if (loop_start(fds, nlisteners, cfg, (int)o->workers, o) != 0) {
 		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
 		return EXIT_CONFIG;
 	}
-	printf("listening on %s:%d\n", host[0] ? host : "*",
-	    mtls_local_port(listener));
-	fflush(stdout);
+	say_listening(o);
 	wait_for_signals(&signals);
 	loop_stop();    /* idle connections close, answers under way finish */
-	mtls_free(listener);
+	close_listeners();
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_LISTEN = 3 };
 
 #define MAX_LIST 32
+#define MAX_LISTEN 16
 
 /* An allow-list flag and its value, in the order given. */
 struct allow_opt {
@@ -35,7 +36,9 @@ struct identity_opt {
 };
 
 struct options {
-	const char *listen, *client_ca, *ca_names;
+	const char *listen[MAX_LISTEN];     /* each --listen, in order */
+	int nlisten;
+	const char *client_ca, *ca_names;
 	struct identity_opt ids[MAX_IDENTITIES];
 	int nids;
 	const char *server_names;   /* the last --server-name */
@@ -114,15 +117,15 @@ long connections_open(long delta);
 
 /*
  * mtls-server-loop.c: the engine, count worker threads each running an
- * epoll loop over non-blocking connections.  loop_start returns 0 or -1
- * (errno set); loop_set_config gives connections accepted from now on cfg
+ * epoll loop over non-blocking connections, all accepting from the
+ * listening sockets fds.  loop_start returns 0 or -1 (errno set); loop_set_config gives connections accepted from now on cfg
  * (a reload); loop_stop stops accepting, closes idle connections, lets
  * answers under way finish for a while, and returns once every worker
  * has ended.  --proxy relays each request to the backend on a
  * non-blocking connection of the client connection's own, on the same
  * loop (http-relay.c).
  */
-int loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
+int loop_start(const int *fds, int nfds, struct mtls_config *cfg, int count,
     const struct options *o);
 void loop_set_config(struct mtls_config *cfg);
 void loop_stop(void);

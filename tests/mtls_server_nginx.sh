@@ -2,7 +2,8 @@
 # mtls_server_nginx.sh - mtls-server where it meets nginx's habits: its
 # command line (getopt_long, --help, --version, -t, a mistyped option
 # named with the nearest one, nginx's own flags and directives told what
-# stands for them).  No message the server prints names a C function.
+# stands for them), and several --listen.  No message the server prints
+# names a C function.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
@@ -86,6 +87,8 @@ cli no_port 1 err "--listen '127.0.0.1' needs a port" --listen 127.0.0.1 \
     "${ID[@]}"
 cli no_port_v6 1 err "--listen '[::1]' needs a port" --listen '[::1]' \
     "${ID[@]}"
+cli no_port_second 1 err "--listen '[::1]' needs a port" \
+    --listen 127.0.0.1:0 --listen '[::1]' "${ID[@]}"
 cli no_ca 2 err "no --client-ca FILE: the CAs that client certificates must chain to" \
     --listen 127.0.0.1:0 --cert "$PKI/server.crt" --key "$PKI/server.key"
 cli header_timeout 1 err "--client-header-timeout takes 1 to 86400 seconds" \
@@ -97,6 +100,46 @@ cli ciphers 2 err "--ciphers: unknown TLS 1.2 cipher 'NOPE'" \
 cli test_ok 0 err "the configuration is ok" --listen 127.0.0.1:0 "${ID[@]}" -t
 cli test_bad 2 err "bad.crt" --listen 127.0.0.1:0 --cert "$tmp/bad.crt" \
     --key "$PKI/server.key" --client-ca "$PKI/ca.crt" --test
+
+# ------------------------------------------------------ several --listen
+P2=$(free_port)
+V6=()
+if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
+	V6=(--listen "[::1]:$P2")
+fi
+start_mtls_server multi "${ID[@]}" --listen "127.0.0.1:$P2" "${V6[@]}" \
+    --workers 2
+P=$SERVER_PORT
+wait_file_contains "$tmp/multi.out" "listening on 127.0.0.1:$P2" 5 "$SERVER_PID" ||
+    fail "no 'listening on' for the second --listen" "$tmp/multi.out"
+expect_contains "$tmp/multi.out" "listening on 127.0.0.1:$P"
+for round in 1 2 3; do
+	fetch multi_a$round "$P" / "${CLIENT[@]}"
+	status_is multi_a$round 200
+	fetch multi_b$round "$P2" / "${CLIENT[@]}"
+	status_is multi_b$round 200
+	if [ ${#V6[@]} -gt 0 ]; then
+		run multi_c$round "$CURL_BIN" -sS --max-time 15 --cacert "$PKI/ca.crt" \
+		    "${CLIENT[@]}" --resolve "localhost:$P2:[::1]" \
+		    -w '\n%{http_code}\n' "https://localhost:$P2/v6"
+		status_is multi_c$round 200
+	fi
+done
+if [ ${#V6[@]} -gt 0 ]; then
+	expect_contains "$tmp/multi.out" "listening on [::1]:$P2"
+	expect_server_log "$tmp/multi.out" '::1 - - [' "$SERVER_PID"
+	say "ok: three listeners (127.0.0.1:$P, 127.0.0.1:$P2, [::1]:$P2), each served by 2 workers"
+else
+	say "ok: two listeners (no ::1 here), each served by 2 workers"
+fi
+stop_bg "$SERVER_PID"
+# A second --listen that cannot be had: exit 3, naming it.
+start_bg holder "$MTLS_SERVER" --listen "127.0.0.1:$P2" "${ID[@]}"
+wait_file_contains "$tmp/holder.out" "listening on" 10 "$BG_PID" ||
+    fail "holder did not start" "$tmp/holder.err"
+cli taken 3 err "--listen '127.0.0.1:$P2': cannot listen on 127.0.0.1 port $P2" \
+    --listen 127.0.0.1:0 --listen "127.0.0.1:$P2" "${ID[@]}"
+stop_bg "$BG_PID"
 
 # ------------------------- no message names a C function or constant
 # (the library's messages are for C programs; mtls-server names options).
