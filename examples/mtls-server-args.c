@@ -28,7 +28,8 @@
 #endif
 
 enum opt_id {
-	O_LISTEN = 256, O_CERT, O_KEY, O_PASS, O_P12, O_SERVER_NAME, O_CLIENT_CA, O_CA_NAMES, O_VERIFY_CLIENT,
+	O_LISTEN = 256, O_CERT, O_KEY, O_PASS, O_P12, O_PASSWORD_FILE,
+	O_SERVER_NAME, O_CLIENT_CA, O_CA_NAMES, O_VERIFY_CLIENT,
 	O_VERIFY_DEPTH, O_CRL, O_CRL_CHAIN, O_ALLOW_CN, O_ALLOW_OU,
 	O_ALLOW_DNS, O_ALLOW_URI, O_ALLOW_IP, O_ALLOW_SPKI,
 	O_ALLOW_FINGERPRINT, O_PROTECT, O_ROOT, O_PROXY, O_MAX_BODY,
@@ -45,6 +46,7 @@ static const struct option longopts[] = {
 	{ "key", required_argument, NULL, O_KEY },
 	{ "pass", required_argument, NULL, O_PASS },
 	{ "p12", required_argument, NULL, O_P12 },
+	{ "password-file", required_argument, NULL, O_PASSWORD_FILE },
 	{ "server-name", required_argument, NULL, O_SERVER_NAME },
 	{ "client-ca", required_argument, NULL, O_CLIENT_CA },
 	{ "ca-names", required_argument, NULL, O_CA_NAMES },
@@ -99,6 +101,8 @@ help(void)
 	    "  --cert FILE, --key FILE    certificate (and chain) and key\n"
 	    "  --pass PASS                passphrase of the key or PKCS#12 file\n"
 	    "  --p12 FILE[:PASSWORD]      identity from a PKCS#12 file\n"
+	    "  --password-file FILE       passphrases, one a line, each tried "
+	    "in turn\n"
 	    "  --server-name NAMES        the identities after it, for these "
 	    "SNI names\n"
 	    "Client certificates (ssl_client_certificate, "
@@ -206,6 +210,7 @@ static const struct {
 } directives[] = {
 	{ "ssl_certificate", "--cert (or --p12)" },
 	{ "ssl_certificate_key", "--key" },
+	{ "ssl_password_file", "--password-file" },
 	{ "ssl_client_certificate", "--client-ca" },
 	{ "ssl_trusted_certificate", "--client-ca, with --ca-names for the names advertised" },
 	{ "ssl_verify_client", "--verify-client" },
@@ -496,6 +501,7 @@ string_slot(struct options *o, int id)
 	case O_PROXY: return &o->proxy;
 	case O_CIPHERS: return &o->ciphers;
 	case O_CURVES: return &o->curves;
+	case O_PASSWORD_FILE: return &o->password_file;
 	default: return NULL;
 	}
 }

@@ -6,18 +6,22 @@
  * certificates without a restart.
  *
  * This file: the configuration made from the options (the options are
- * parsed in mtls-server-args.c), the listeners and the signals.
+ * parsed in mtls-server-args.c), the passphrases of --password-file, the
+ * listeners and the signals.
  *
  * Exit status: 0 after SIGTERM or SIGINT and after -t found the
  * configuration good, 1 usage, 2 configuration, 3 cannot listen.  See
  * mtls-server(1).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 #include "mtls-server.h"
@@ -111,13 +115,149 @@ load_settings(struct mtls_config *cfg, const struct options *o,
 	return rc == 0 ? load_tls_policy(cfg, o, failed) : rc;
 }
 
-/* One identity into cfg; says why it failed. */
-static int
-load_identity_opt(struct mtls_config *cfg, const struct identity_opt *id)
+/* ------------------------------------------------ --password-file */
+
+#define MAX_PASSWORDS 64
+#define PASSWORD_FILE_MAX 65536
+
+/* The passphrases of --password-file, read for each load (nginx reads
+ * ssl_password_file at each reload too) and wiped after it. */
+struct passwords {
+	char *buf;                  /* the file's bytes */
+	size_t cap;
+	const char *list[MAX_PASSWORDS];
+	int n;
+};
+
+static void
+wipe_passwords(struct passwords *pw)
 {
-	if (load_identity(cfg, id->cert, id->key, id->pass, id->p12) == 0)
+	if (pw->buf != NULL) {
+		explicit_bzero(pw->buf, pw->cap);
+		free(pw->buf);
+	}
+	memset(pw, 0, sizeof(*pw));
+}
+
+/* Splits the n bytes read into lines, one passphrase each (a CR before
+ * the LF dropped, blank lines skipped). */
+static void
+split_passwords(struct passwords *pw, size_t n)
+{
+	char *p = pw->buf, *end = pw->buf + n;
+
+	*end = '\0';
+	while (p < end && pw->n < MAX_PASSWORDS) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *eol = nl != NULL ? nl : end;
+
+		*eol = '\0';
+		if (eol > p && eol[-1] == '\r')
+			eol[-1] = '\0';
+		if (*p != '\0')
+			pw->list[pw->n++] = p;
+		p = eol + 1;
+	}
+}
+
+/* file's passphrases into pw: 0, or -1 after saying why.  Never a
+ * terminal: mtls-server does not prompt. */
+static int
+read_passwords(const char *file, struct passwords *pw)
+{
+	const char *why = NULL;
+	struct stat st;
+	size_t n = 0;
+	ssize_t got;
+	int fd;
+
+	memset(pw, 0, sizeof(*pw));
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		fprintf(stderr, "mtls-server: --password-file '%s': %s\n", file,
+		    strerror(errno));
+		return -1;
+	}
+	/* A buffer of the file's size (a pipe's: up to 4 KiB), no bigger. */
+	pw->cap = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
+	    (size_t)st.st_size + 1 : 4097;
+	if (isatty(fd))
+		why = "is a terminal: mtls-server never prompts for a passphrase; "
+		    "give a file with one passphrase a line";
+	else if (pw->cap > PASSWORD_FILE_MAX + 1)
+		why = "is over 64 KiB: not a file of passphrases";
+	else if ((pw->buf = malloc(pw->cap)) == NULL)
+		why = "out of memory";
+	while (why == NULL && (got = read(fd, pw->buf + n,
+	    pw->cap - 1 - n)) != 0) {
+		if (got < 0 && errno != EINTR)
+			why = strerror(errno);
+		else if (got > 0 && (n += (size_t)got) == pw->cap - 1)
+			break;      /* as long as it was (a pipe's, cut) */
+	}
+	close(fd);
+	if (why == NULL) {
+		split_passwords(pw, n);
+		if (pw->n == 0)
+			why = "holds no passphrase (one a line)";
+	}
+	if (why != NULL) {
+		fprintf(stderr, "mtls-server: --password-file '%s' %s%s\n", file,
+		    strncmp(why, "is ", 3) == 0 || strncmp(why, "holds", 5) == 0 ?
+		    "" : ": ", why);
+		wipe_passwords(pw);
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+wrong_password(struct mtls_config *cfg)
+{
+	int code = mtls_config_error_code(cfg);
+
+	return code == MTLS_ERR_PASSPHRASE || code == MTLS_ERR_P12_PASSWORD;
+}
+
+/*
+ * One identity into cfg, its passphrase from --pass (or --p12
+ * FILE:PASSWORD), else each of --password-file's in turn, as nginx tries
+ * each of ssl_password_file's.  Says why it failed.
+ */
+static int
+load_identity_opt(struct mtls_config *cfg, const struct identity_opt *id,
+    const struct passwords *pw, const char *password_file)
+{
+	bool own = id->pass != NULL || (id->p12 != NULL &&
+	    strchr(id->p12, ':') != NULL);
+	char text[1024];
+	int rc, i = 0;
+
+	if (own || pw->n == 0) {
+		if ((rc = load_identity(cfg, id->cert, id->key, id->pass,
+		    id->p12)) == 0)
+			return 0;
+		if (wrong_password(cfg) && !own)
+			snprintf(text, sizeof(text), "%s: give its passphrase with "
+			    "--password-file FILE or --pass PASS",
+			    mtls_config_error(cfg));
+		else
+			snprintf(text, sizeof(text), "%s", mtls_config_error(cfg));
+		say_error(wrong_password(cfg) && own ? (id->pass != NULL ?
+		    "--pass" : "--p12") : NULL, text);
+		return -1;
+	}
+	do
+		rc = load_identity(cfg, id->cert, id->key, pw->list[i], id->p12);
+	while (rc != 0 && wrong_password(cfg) && ++i < pw->n);
+	if (rc == 0)
 		return 0;
-	say_error(NULL, mtls_config_error(cfg));
+	if (wrong_password(cfg))
+		snprintf(text, sizeof(text), "%s: none of the %d passphrases in "
+		    "--password-file '%s' fits", mtls_config_error(cfg), pw->n,
+		    password_file);
+	else
+		snprintf(text, sizeof(text), "%s", mtls_config_error(cfg));
+	say_error(NULL, text);
 	return -1;
 }
 
@@ -131,12 +271,13 @@ say_warnings(struct mtls_config *cfg)
 /* The default identities into cfg; then, for each --server-name, a config
  * of its identities, added for its names. */
 static int
-load_identities(struct mtls_config *cfg, const struct options *o)
+load_identities(struct mtls_config *cfg, const struct options *o,
+    const struct passwords *pw)
 {
 	int i = 0, rc = 0;
 
 	for (; rc == 0 && i < o->nids && o->ids[i].names == NULL; i++)
-		rc = load_identity_opt(cfg, &o->ids[i]);
+		rc = load_identity_opt(cfg, &o->ids[i], pw, o->password_file);
 	while (rc == 0 && i < o->nids) {
 		const char *names = o->ids[i].names;
 		struct mtls_config *named = mtls_config_new();
@@ -146,7 +287,8 @@ load_identities(struct mtls_config *cfg, const struct options *o)
 			return -1;
 		}
 		for (; rc == 0 && i < o->nids && o->ids[i].names == names; i++)
-			rc = load_identity_opt(named, &o->ids[i]);
+			rc = load_identity_opt(named, &o->ids[i], pw,
+			    o->password_file);
 		if (rc == 0)
 			say_warnings(named);
 		if (rc == 0 && (rc = mtls_config_add_sni_identity(cfg, names,
@@ -158,18 +300,26 @@ load_identities(struct mtls_config *cfg, const struct options *o)
 }
 
 /* A config from the options' files, or NULL after printing why. */
-/* A config from the options' files, or NULL after printing why. */
 static struct mtls_config *
 build_config(const struct options *o)
 {
 	struct mtls_config *cfg = mtls_config_new();
+	struct passwords pw = { 0 };
 	const char *failed = NULL;
+	int rc;
 
 	if (cfg == NULL) {
 		say_error(NULL, mtls_config_error(NULL));
 		return NULL;
 	}
-	if (load_identities(cfg, o) != 0) {
+	if (o->password_file != NULL && read_passwords(o->password_file,
+	    &pw) != 0) {
+		mtls_config_free(cfg);
+		return NULL;
+	}
+	rc = load_identities(cfg, o, &pw);
+	wipe_passwords(&pw);
+	if (rc != 0) {
 		mtls_config_free(cfg);
 		return NULL;
 	}

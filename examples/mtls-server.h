@@ -59,6 +59,7 @@ struct options {
 	long session_cache;         /* --session-cache bytes, -1: default */
 	long header_timeout;        /* --client-header-timeout, seconds */
 	int crl_chain;
+	const char *password_file;  /* nginx's ssl_password_file */
 	bool test_only;             /* -t: check the configuration, exit */
 };
 

@@ -2,13 +2,14 @@
 # mtls_server_nginx.sh - mtls-server where it meets nginx's habits: its
 # command line (getopt_long, --help, --version, -t, a mistyped option
 # named with the nearest one, nginx's own flags and directives told what
-# stands for them), and several --listen.  No message the server prints
-# names a C function.
+# stands for them), several --listen and --password-file.  No message the
+# server prints names a C function.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
 skip_unless_bin curl "$CURL_BIN"
 skip_unless_bin openssl "$OPENSSL"
+skip_unless_bin python3 "$(command -v python3)"
 tmpdir
 need_pki
 
@@ -49,6 +50,7 @@ cli() {
 
 printf 'not a certificate\n' >"$tmp/bad.crt"
 cli help 0 out "usage: mtls-server --listen" --help
+expect_contains "$tmp/help.out" "--password-file FILE"
 [ ! -s "$tmp/help.err" ] || fail "--help wrote on standard error" "$tmp/help.err"
 cli help_short 0 out "usage: mtls-server" -h
 cli version 0 out "mtls-server $VERSION libmtls/$VERSION" --version
@@ -140,6 +142,98 @@ wait_file_contains "$tmp/holder.out" "listening on" 10 "$BG_PID" ||
 cli taken 3 err "--listen '127.0.0.1:$P2': cannot listen on 127.0.0.1 port $P2" \
     --listen 127.0.0.1:0 --listen "127.0.0.1:$P2" "${ID[@]}"
 stop_bg "$BG_PID"
+
+# ------------------------------------------------------- --password-file
+SECRET="wipe-me-$RANDOM$RANDOM-passphrase"
+"$OPENSSL" pkey -in "$PKI/server.key" -aes256 -passout "pass:$SECRET" \
+    -out "$tmp/enc.key" 2>"$tmp/pkey.err" || fail "openssl pkey" "$tmp/pkey.err"
+"$OPENSSL" pkcs12 -export -in "$PKI/server.crt" -inkey "$PKI/server.key" \
+    -passout "pass:$SECRET" -out "$tmp/server.p12" 2>"$tmp/p12.err" ||
+    fail "openssl pkcs12" "$tmp/p12.err"
+printf 'first wrong one\n\n%s\n' "$SECRET" >"$tmp/pw.txt"
+printf 'wrong\r\n%s\r\n' "$SECRET" >"$tmp/pw-crlf.txt"
+printf 'wrong\nalso wrong\n' >"$tmp/pw-wrong.txt"
+printf '\n\n' >"$tmp/pw-empty.txt"
+ENC=(--cert "$PKI/server.crt" --key "$tmp/enc.key" --client-ca "$PKI/ca.crt")
+P12=(--p12 "$tmp/server.p12" --client-ca "$PKI/ca.crt")
+# pw_row NAME STATUS TEXT ARG...: as cli, with -t (every file read).
+pw_row() {
+	local name=$1 status=$2 text=$3
+	shift 3
+	cli "$name" "$status" err "$text" --listen 127.0.0.1:0 "$@" -t
+}
+pw_row pw_key 0 "the configuration is ok" "${ENC[@]}" --password-file "$tmp/pw.txt"
+pw_row pw_crlf 0 "the configuration is ok" "${ENC[@]}" --password-file "$tmp/pw-crlf.txt"
+pw_row pw_p12 0 "the configuration is ok" "${P12[@]}" --password-file "$tmp/pw.txt"
+pw_row pw_pass_wins 2 "--pass: wrong passphrase for key" "${ENC[@]}" \
+    --pass nope --password-file "$tmp/pw.txt"
+pw_row pw_wrong 2 "none of the 2 passphrases in --password-file '$tmp/pw-wrong.txt' fits" \
+    "${ENC[@]}" --password-file "$tmp/pw-wrong.txt"
+pw_row pw_p12_wrong 2 "none of the 2 passphrases in --password-file" \
+    "${P12[@]}" --password-file "$tmp/pw-wrong.txt"
+pw_row pw_empty 2 "--password-file '$tmp/pw-empty.txt' holds no passphrase" \
+    "${ENC[@]}" --password-file "$tmp/pw-empty.txt"
+pw_row pw_missing 2 "--password-file '$tmp/nope.txt': No such file" \
+    "${ENC[@]}" --password-file "$tmp/nope.txt"
+pw_row pw_none 2 "give its passphrase with --password-file FILE or --pass PASS" \
+    "${ENC[@]}"
+pw_row pw_p12_none 2 "give its passphrase with --password-file FILE or --pass PASS" \
+    "${P12[@]}"
+# Served, reloaded with the file read again; once it is gone the reload
+# fails and the loaded key stays.
+start_mtls_server pw "${ENC[@]}" --password-file "$tmp/pw.txt"
+P=$SERVER_PORT
+fetch pw_served "$P" / "${CLIENT[@]}"
+status_is pw_served 200
+mark_log "$tmp/pw.err"
+kill -HUP "$SERVER_PID"
+expect_server_log "$tmp/pw.err" "reloaded certificates" "$SERVER_PID"
+mv "$tmp/pw.txt" "$tmp/pw.away"
+mark_log "$tmp/pw.err"
+kill -HUP "$SERVER_PID"
+expect_server_log "$tmp/pw.err" "reload failed, the previous certificates stay in use" "$SERVER_PID"
+expect_contains "$tmp/pw.err" "--password-file '$tmp/pw.txt'"
+fetch pw_kept "$P" / "${CLIENT[@]}"
+status_is pw_kept 200
+mv "$tmp/pw.away" "$tmp/pw.txt"
+stop_bg "$SERVER_PID"
+say "ok: --password-file: tried line by line for a PEM key and a PKCS#12, read again at each reload"
+# The passphrase is wiped after use: a running server's memory does not
+# hold it (read by its parent, as ptrace rules allow).
+cat >"$tmp/memscan.py" <<'EOF'
+import subprocess, sys
+secret, args = sys.argv[1].encode(), sys.argv[2:]
+p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+p.stdout.readline()                 # "listening on": the key is loaded
+hits = 0
+try:
+    with open("/proc/%d/maps" % p.pid) as maps, \
+         open("/proc/%d/mem" % p.pid, "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if "r" not in f[1] or hi - lo > (1 << 30):
+                continue            # unreadable, or a sanitizer's shadow
+            try:
+                mem.seek(lo)
+                hits += mem.read(hi - lo).count(secret)
+            except (OSError, ValueError, OverflowError):
+                pass
+except PermissionError:
+    hits = -1
+p.terminate()
+p.wait()
+print(hits)
+EOF
+P=$(free_port)
+run memscan python3 "$tmp/memscan.py" "$SECRET" "$MTLS_SERVER" \
+    --listen "127.0.0.1:$P" "${ENC[@]}" --password-file "$tmp/pw.txt"
+expect_status memscan "$rc" 0
+case $(cat "$tmp/memscan.out") in
+0) say "ok: --password-file: the passphrase is nowhere in the server's memory" ;;
+-1) say "skip: the server's memory cannot be read here" ;;
+*) fail "the passphrase is still in the server's memory" "$tmp/memscan.out" ;;
+esac
 
 # ------------------------- no message names a C function or constant
 # (the library's messages are for C programs; mtls-server names options).
