@@ -36,8 +36,8 @@ enum opt_id {
 	O_MAX_CONNECTIONS, O_WORKERS, O_KEEPALIVE_TIMEOUT,
 	O_HANDSHAKE_TIMEOUT, O_HEADER_TIMEOUT, O_SEND_TIMEOUT,
 	O_PROXY_READ_TIMEOUT, O_MAX_HEADER_LINE, O_SESSION_CACHE, O_TICKETS,
-	O_TICKET_KEY, O_PROTOCOLS, O_CIPHERS, O_CURVES, O_HELP, O_VERSION,
-	O_TEST
+	O_TICKET_KEY, O_PROTOCOLS, O_CIPHERS, O_CURVES, O_ACCESS_LOG,
+	O_ACCESS_LOG_FORMAT, O_ERROR_LOG, O_HELP, O_VERSION, O_TEST
 };
 
 static const struct option longopts[] = {
@@ -79,6 +79,9 @@ static const struct option longopts[] = {
 	{ "protocols", required_argument, NULL, O_PROTOCOLS },
 	{ "ciphers", required_argument, NULL, O_CIPHERS },
 	{ "curves", required_argument, NULL, O_CURVES },
+	{ "access-log", required_argument, NULL, O_ACCESS_LOG },
+	{ "access-log-format", required_argument, NULL, O_ACCESS_LOG_FORMAT },
+	{ "error-log", required_argument, NULL, O_ERROR_LOG },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ "test", no_argument, NULL, O_TEST },
@@ -139,7 +142,10 @@ help(void)
 	    "TLS (ssl_protocols, ssl_ciphers, ssl_ecdh_curve, sessions):\n"
 	    "  --protocols 'TLSv1.2 TLSv1.3', --ciphers LIST, --curves LIST\n"
 	    "  --tickets N, --ticket-key FILE, --session-cache SIZE\n"
-	    "Checking:\n"
+	    "Logs (access_log, error_log):\n"
+	    "  --access-log FILE|off      default: standard output\n"
+	    "  --access-log-format combined|json\n"
+	    "  --error-log FILE           default: standard error\n"
 	    "  -t, --test                 check the configuration and exit\n"
 	    "  -h, --help                 this text\n"
 	    "  -v, -V, --version          versions of mtls-server, libmtls and "
@@ -229,6 +235,7 @@ static const struct {
 	{ "proxy_pass", "--proxy" },
 	{ "worker_processes", "--workers" },
 	{ "worker_connections", "--max-connections" },
+	{ "log_format", "--access-log-format" },
 	{ "ssl", "nothing (mtls-server always speaks TLS)" },
 };
 
@@ -502,6 +509,8 @@ string_slot(struct options *o, int id)
 	case O_CIPHERS: return &o->ciphers;
 	case O_CURVES: return &o->curves;
 	case O_PASSWORD_FILE: return &o->password_file;
+	case O_ACCESS_LOG: return &o->access_log;
+	case O_ERROR_LOG: return &o->error_log;
 	default: return NULL;
 	}
 }
@@ -576,6 +585,14 @@ take_option(struct options *o, int id, const char *opt, const char *val)
 		break;
 	case O_PROTOCOLS:
 		parse_protocols(o, val);
+		break;
+	case O_ACCESS_LOG_FORMAT:
+		if (strcmp(val, "combined") != 0 && strcmp(val, "json") != 0) {
+			fprintf(stderr, "mtls-server: --access-log-format takes "
+			    "combined or json, not '%s'\n", val);
+			exit(EXIT_USAGE);
+		}
+		o->log_format = !strcmp(val, "json") ? LOG_JSON : LOG_COMBINED;
 		break;
 	case O_TEST:
 		o->test_only = true;

@@ -1,13 +1,28 @@
 /*
- * mtls-server-log.c - mtls-server's messages: those of the library, on
- * standard error, with the options named where the library, written for
- * C programs, names its functions and constants.
+ * mtls-server-log.c - mtls-server's logs, as nginx keeps them: an access
+ * log (--access-log, standard output by default) with one line per
+ * answer, in nginx's combined format with the client certificate's
+ * subject and verdict appended, or as JSON (--access-log-format json);
+ * and an error log (--error-log, standard error by default), where the
+ * library's messages are written with the options named where the
+ * library, written for C programs, names its functions and constants.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mtls-server.h"
+
+/* Where lines go: set before the workers start, never changed after. */
+static int access_fd = STDOUT_FILENO;   /* -1: --access-log off */
+static int error_fd = -1;               /* --error-log, until logs_start */
+static enum log_format format;
+static const char *access_path, *error_path;
 
 static pthread_mutex_t stderr_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -71,4 +86,280 @@ say_error(const char *context, const char *msg)
 	fprintf(stderr, "mtls-server: %s%s%s\n", context ? context : "",
 	    context ? ": " : "", option_words(msg, text, sizeof(text)));
 	pthread_mutex_unlock(&stderr_lock);
+}
+
+/* ---------------------------------------------------------- the files */
+
+static int
+open_log(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0644);
+}
+
+int
+logs_open(const struct options *o)
+{
+	int fd;
+
+	format = o->log_format;
+	if (o->access_log != NULL && strcmp(o->access_log, "off") == 0) {
+		access_fd = -1;
+	} else if (o->access_log != NULL) {
+		if ((fd = open_log(o->access_log)) < 0) {
+			fprintf(stderr, "mtls-server: --access-log '%s': cannot open "
+			    "it: %s\n", o->access_log, strerror(errno));
+			return -1;
+		}
+		access_fd = fd;
+		access_path = o->access_log;
+	}
+	if (o->error_log != NULL) {
+		if ((fd = open_log(o->error_log)) < 0) {
+			fprintf(stderr, "mtls-server: --error-log '%s': cannot open "
+			    "it: %s\n", o->error_log, strerror(errno));
+			return -1;
+		}
+		error_fd = fd;
+		error_path = o->error_log;
+	}
+	return 0;
+}
+
+/* Until the server listens, messages stay on standard error, where the
+ * person starting it looks; from then on they go to --error-log. */
+void
+logs_start(void)
+{
+	if (error_fd < 0)
+		return;
+	fflush(stderr);
+	if (dup2(error_fd, STDERR_FILENO) < 0)
+		fprintf(stderr, "mtls-server: --error-log '%s': %s: messages stay "
+		    "on standard error\n", error_path, strerror(errno));
+	close(error_fd);
+	error_fd = -1;
+}
+
+/* ---------------------------------------------------- the access log */
+
+/* nginx's $time_local, made once a second per thread. */
+static const char *
+log_time(void)
+{
+	static __thread time_t made = -1;
+	static __thread char when[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != made) {
+		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z",
+		    localtime_r(&now, &tm));
+		made = now;
+	}
+	return when;
+}
+
+/* A line being made: grown as needed; failed when out of memory. */
+struct line {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void
+put(struct line *l, const char *s, size_t n)
+{
+	if (l->failed)
+		return;
+	if (l->len + n + 1 > l->cap) {
+		size_t cap = (l->len + n + 1) * 2;
+		char *grown = realloc(l->p, cap);
+
+		if (grown == NULL) {
+			l->failed = true;
+			return;
+		}
+		l->p = grown;
+		l->cap = cap;
+	}
+	memcpy(l->p + l->len, s, n);
+	l->len += n;
+	l->p[l->len] = '\0';
+}
+
+static void
+put_str(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+/* The longest a value may take in a line, before escaping. */
+#define VALUE_MAX 8192
+
+/*
+ * A value as nginx writes a variable into a log line: by default '"',
+ * '\' and bytes outside printable ASCII as \xNN, an empty or absent one
+ * as "-"; with escape=json (--access-log-format json) as a JSON string's
+ * contents, an absent one as "".  raw: already escaped (the library's
+ * refused request line), written as it is in a combined line.
+ */
+static void
+put_value(struct line *l, const char *s, bool raw)
+{
+	char esc[8];
+
+	if (s == NULL || *s == '\0') {
+		put_str(l, format == LOG_JSON ? "" : "-");
+		return;
+	}
+	for (size_t i = 0; s[i] != '\0' && i < VALUE_MAX; i++) {
+		unsigned char b = (unsigned char)s[i];
+
+		if (format == LOG_JSON && (b == '"' || b == '\\'))
+			snprintf(esc, sizeof(esc), "\\%c", b);
+		else if (format == LOG_JSON && b < 0x20)
+			snprintf(esc, sizeof(esc), "\\u%04x", b);
+		else if (format != LOG_JSON && !raw && (b == '"' || b == '\\' ||
+		    b < 0x20 || b >= 0x7f))
+			snprintf(esc, sizeof(esc), "\\x%02X", b);
+		else {
+			put(l, (const char *)&b, 1);
+			continue;
+		}
+		put_str(l, esc);
+	}
+}
+
+static void
+put_field(struct line *l, const char *name, const char *value, bool raw)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%s\"%s\":\"", l->len > 1 ? "," : "", name);
+	put_str(l, key);
+	put_value(l, value, raw);
+	put_str(l, "\"");
+}
+
+/* What one access-log line holds. */
+struct entry {
+	const char *addr, *request, *referer, *user_agent;
+	bool request_raw;
+	int status;
+	unsigned long long bytes;
+};
+
+/* One write(2) a line: lines of several threads stay whole (O_APPEND
+ * on a file; on a pipe, lines up to PIPE_BUF bytes). */
+static void
+write_line(const struct line *l)
+{
+	const char *p = l->p;
+	size_t left = l->len;
+
+	while (left > 0) {
+		ssize_t n = write(access_fd, p, left);
+
+		if (n < 0 && errno != EINTR)
+			return;
+		if (n > 0) {
+			p += n;
+			left -= (size_t)n;
+		}
+	}
+}
+
+/*
+ * combined: nginx's
+ *   $remote_addr - $remote_user [$time_local] "$request" $status
+ *   $body_bytes_sent "$http_referer" "$http_user_agent"
+ * then "$ssl_client_s_dn" $ssl_client_verify; json: an object of the
+ * same fields, named as nginx's variables.
+ */
+static void
+log_entry(struct mtls *c, const struct entry *e)
+{
+	struct line l = { NULL, 0, 0, false };
+	char verify[300], num[64];
+
+	if (access_fd < 0)
+		return;
+	client_verify(c, verify, sizeof(verify));
+	if (format == LOG_JSON) {
+		put_str(&l, "{");
+		put_field(&l, "remote_addr", e->addr, false);
+		put_field(&l, "remote_user", NULL, false);
+		put_field(&l, "time_local", log_time(), false);
+		put_field(&l, "request", e->request, e->request_raw);
+		snprintf(num, sizeof(num), ",\"status\":%d,\"body_bytes_sent\":%llu",
+		    e->status, e->bytes);
+		put_str(&l, num);
+		put_field(&l, "http_referer", e->referer, false);
+		put_field(&l, "http_user_agent", e->user_agent, false);
+		put_field(&l, "ssl_client_s_dn", mtls_peer_subject(c), false);
+		put_field(&l, "ssl_client_verify", verify, false);
+		put_str(&l, "}\n");
+	} else {
+		put_str(&l, e->addr);
+		put_str(&l, " - - [");
+		put_str(&l, log_time());
+		put_str(&l, "] \"");
+		put_value(&l, e->request, e->request_raw);
+		snprintf(num, sizeof(num), "\" %d %llu \"", e->status, e->bytes);
+		put_str(&l, num);
+		put_value(&l, e->referer, false);
+		put_str(&l, "\" \"");
+		put_value(&l, e->user_agent, false);
+		put_str(&l, "\" \"");
+		put_value(&l, mtls_peer_subject(c), false);
+		put_str(&l, "\" ");
+		put_value(&l, verify, false);
+		put_str(&l, "\n");
+	}
+	if (!l.failed)
+		write_line(&l);
+	free(l.p);
+}
+
+void
+log_request(struct mtls *c, const char *addr, struct mtls_http_req *req,
+    int status, unsigned long long bytes)
+{
+	struct entry e = { addr, NULL, mtls_http_req_header(req, "Referer", 0),
+	    mtls_http_req_header(req, "User-Agent", 0), false, status, bytes };
+	const char *method = mtls_http_req_method(req);
+	const char *target = mtls_http_req_target(req);
+	const char *version = mtls_http_req_version(req);
+	size_t len = strlen(method) + strlen(target) + strlen(version) + 3;
+	char *request = malloc(len);
+
+	if (request == NULL)
+		return;
+	snprintf(request, len, "%s %s %s", method, target, version);
+	e.request = request;
+	log_entry(c, &e);
+	free(request);
+}
+
+/* A request the library refused and answered itself (400, 408, 413,
+ * 414, 431, 501, 505): nginx logs those too, with the line as it came
+ * (escaped by the library), "-" when none did. */
+static void
+log_refused(struct mtls *c, const char *addr)
+{
+	const char *line;
+	int status = mtls_http_refused(c, &line);
+	struct entry e = { addr, line, NULL, NULL, true, status, 0 };
+
+	if (status != 0)
+		log_entry(c, &e);
+}
+
+void
+log_failure(struct mtls *c, const char *addr)
+{
+	log_refused(c, addr);
+	if (mtls_error(c) != NULL)
+		say_error(NULL, mtls_error(c));
 }

@@ -2,7 +2,7 @@
  * mtls-server-serve.c - one connection of mtls-server: its HTTP requests,
  * answered with the client's identity, from --root, or 403 under a
  * --protect prefix without a verified certificate; one access-log line
- * per request.
+ * per request (mtls-server-log.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,13 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mtls-server.h"
 
 /* What nginx calls $ssl_client_verify: SUCCESS, FAILED:reason or NONE. */
-static void
+void
 client_verify(struct mtls *c, char *buf, size_t len)
 {
 	if (!mtls_peer_cert_provided(c))
@@ -45,90 +44,6 @@ remote_addr(struct mtls *c, char *buf, size_t len)
 	    getnameinfo((struct sockaddr *)&ss, sl, buf, (socklen_t)len, NULL, 0,
 	    NI_NUMERICHOST) != 0)
 		snprintf(buf, len, "-");
-}
-
-/* nginx's $time_local, made once a second per thread. */
-static const char *
-log_time(void)
-{
-	static __thread time_t made = -1;
-	static __thread char when[40];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (now != made) {
-		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z",
-		    localtime_r(&now, &tm));
-		made = now;
-	}
-	return when;
-}
-
-/* Writes all of line to fd; 0 or -1. */
-static int
-write_all(int fd, const char *line, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, line, len);
-
-		if (n < 0 && errno != EINTR)
-			return -1;
-		if (n > 0) {
-			line += n;
-			len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
-/*
- * nginx's combined format, with the client certificate's verdict and
- * subject at the end; request is the request line.  A line goes out in
- * one write(2), which keeps the lines of several threads whole without a
- * lock (on a pipe, lines up to PIPE_BUF bytes).
- */
-static void
-log_access(int log_fd, struct mtls *c, const char *addr, const char *request,
-    int status, unsigned long long bytes)
-{
-	char verify[300], line[16384];
-	int n;
-
-	client_verify(c, verify, sizeof(verify));
-	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %llu "
-	    "\"%s\" %s\n", addr, log_time(), request, status, bytes,
-	    or_dash(mtls_peer_subject(c)), verify);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	(void)write_all(log_fd, line, (size_t)n);
-}
-
-static void
-log_request(int log_fd, struct mtls *c, const char *addr,
-    struct mtls_http_req *req, int status, unsigned long long bytes)
-{
-	char request[8192];
-
-	snprintf(request, sizeof(request), "%s %s %s", mtls_http_req_method(req),
-	    mtls_http_req_target(req), mtls_http_req_version(req));
-	log_access(log_fd, c, addr, request, status, bytes);
-}
-
-/* A request the library refused and answered itself (400, 408, 413,
- * 414, 431, 501, 505): nginx logs those too, with the line as it came,
- * "-" when none did. */
-static void
-log_refused(int log_fd, struct mtls *c, const char *addr)
-{
-	const char *line;
-	int status = mtls_http_refused(c, &line);
-
-	if (status != 0)
-		log_access(log_fd, c, addr, *line != '\0' ? line : "-", status, 0);
 }
 
 /* ----------------------------------------------------------- answers */
@@ -470,7 +385,7 @@ void
 reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
     struct reply *r)
 {
-	log_request(STDOUT_FILENO, c, addr, req, r->status, r->bytes);
+	log_request(c, addr, req, r->status, r->bytes);
 	reply_free(r);
 }
 
@@ -485,14 +400,6 @@ reply_free(struct reply *r)
 		close(r->fd);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-}
-
-void
-log_failure(struct mtls *c, const char *addr)
-{
-	log_refused(STDOUT_FILENO, c, addr);
-	if (mtls_error(c) != NULL)
-		say_error(NULL, mtls_error(c));
 }
 
 long

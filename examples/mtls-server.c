@@ -482,7 +482,7 @@ wait_for_signals(const sigset_t *set)
 }
 
 /* -t, as nginx -t: every file read and checked as a server would use it,
- * nothing bound. */
+ * the log files opened, nothing bound. */
 static int
 test_config(struct mtls_config *cfg)
 {
@@ -516,7 +516,7 @@ prepare(struct options *o, struct mtls_config **cfg)
 	}
 	if (o->proxy != NULL && setup_backend(o) != 0)
 		return EXIT_USAGE;
-	if ((*cfg = build_config(o)) == NULL)
+	if ((*cfg = build_config(o)) == NULL || logs_open(o) != 0)
 		return EXIT_CONFIG;
 	return 0;
 }
@@ -541,6 +541,7 @@ serve(const struct options *o, struct mtls_config *cfg)
 		return EXIT_CONFIG;
 	}
 	say_listening(o);
+	logs_start();
 	wait_for_signals(&signals);
 	loop_stop();    /* idle connections close, answers under way finish */
 	close_listeners();

@@ -1,7 +1,7 @@
 /*
  * mtls-server.h - what the parts of mtls-server share: the options
  * (parsed in mtls-server-args.c), the configuration and the signals
- * (mtls-server.c), the answers (mtls-server-serve.c), the messages
+ * (mtls-server.c), the answers (mtls-server-serve.c), the logs
  * (mtls-server-log.c) and the event loops that serve the connections
  * (mtls-server-loop.c).
  */
@@ -20,6 +20,9 @@ enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_LISTEN = 3 };
 
 #define MAX_LIST 32
 #define MAX_LISTEN 16
+
+/* --access-log-format */
+enum log_format { LOG_COMBINED, LOG_JSON };
 
 /* An allow-list flag and its value, in the order given. */
 struct allow_opt {
@@ -60,6 +63,9 @@ struct options {
 	long header_timeout;        /* --client-header-timeout, seconds */
 	int crl_chain;
 	const char *password_file;  /* nginx's ssl_password_file */
+	const char *access_log;     /* NULL: standard output; "off": none */
+	const char *error_log;      /* NULL: standard error */
+	enum log_format log_format;
 	bool test_only;             /* -t: check the configuration, exit */
 };
 
@@ -96,17 +102,27 @@ int reply_send(struct mtls_http_req *req, struct reply *r);
 void reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
     struct reply *r);
 void reply_free(struct reply *r);
-/* The access-log line of a request the library refused, and the error
- * of a connection that failed, on standard error. */
-void log_failure(struct mtls *c, const char *addr);
+/* client_verify writes nginx's $ssl_client_verify (SUCCESS,
+ * FAILED:reason, NONE); remote_addr the client's address. */
+void client_verify(struct mtls *c, char *buf, size_t len);
 void remote_addr(struct mtls *c, char *buf, size_t len);
 
 /*
- * mtls-server-log.c: say_error writes a message of the library on
- * standard error, after context when not NULL, with the options named
- * where the library names C functions or constants (option_words), which
- * mean nothing to a person running mtls-server.
+ * mtls-server-log.c: the access log (--access-log, standard output by
+ * default; combined or json) and the error log (--error-log, standard
+ * error).  logs_open opens the files (0, or -1 after saying why);
+ * logs_start sends standard error to --error-log once the server
+ * listens.  log_request writes the line of an answered request;
+ * log_failure the line of a request the library refused (and answered)
+ * and the error that ended a connection.  say_error writes a message of
+ * the library, with the options named where it names C functions or
+ * constants (option_words), after context when not NULL.
  */
+int logs_open(const struct options *o);
+void logs_start(void);
+void log_request(struct mtls *c, const char *addr, struct mtls_http_req *req,
+    int status, unsigned long long bytes);
+void log_failure(struct mtls *c, const char *addr);
 void say_error(const char *context, const char *msg);
 const char *option_words(const char *msg, char *buf, size_t len);
 

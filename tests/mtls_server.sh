@@ -83,9 +83,11 @@ answered pem 200 "verify: SUCCESS"
 expect_contains "$tmp/pem.out" "subject: CN=client,OU=testers,O=libmtls test"
 expect_contains "$tmp/pem.out" "issuer: CN=libmtls Test Root CA"
 expect_contains "$tmp/pem.out" "uri: spiffe://example.org/ns/test/sa/client"
-# One access-log line, with the client's identity.
+# One access-log line, nginx's combined with the client's identity.
 expect_server_log "$tmp/srv.out" \
     '"GET / HTTP/1.1" 200' "$SERVER_PID"
+expect_contains "$tmp/srv.out" '"-" "curl/'
+
 expect_contains "$tmp/srv.out" '"CN=client,OU=testers,O=libmtls test" SUCCESS'
 
 fetch combined / --cert "$PKI/client-combined.pem"
@@ -123,7 +125,7 @@ expect_contains "$tmp/smuggle.out" "HTTP/1.1 400 Bad Request"
 expect_contains "$tmp/smuggle.out" "Connection: close"
 expect_server_log "$tmp/srv.err" "sent a bad HTTP request: it has both Content-Length and Transfer-Encoding (RFC 9112, 6.3); answered 400" "$SERVER_PID"
 expect_not_contains "$tmp/srv.err" "malformed or ambiguous"
-expect_server_log "$tmp/srv.out" '"POST / HTTP/1.1" 400 0 "CN=client,OU=testers,O=libmtls test" SUCCESS' "$SERVER_PID"
+expect_server_log "$tmp/srv.out" '"POST / HTTP/1.1" 400 0 "-" "-" "CN=client,OU=testers,O=libmtls test" SUCCESS' "$SERVER_PID"
 say "ok: smuggle: answered 400 and closed; the cause and the access-log line written"
 raw pipelined $'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
 [ "$(grep -c '^HTTP/1.1 200 OK' "$tmp/pipelined.out")" = 2 ] ||

@@ -2,7 +2,8 @@
 # mtls_server_nginx.sh - mtls-server where it meets nginx's habits: its
 # command line (getopt_long, --help, --version, -t, a mistyped option
 # named with the nearest one, nginx's own flags and directives told what
-# stands for them), several --listen and --password-file.  No message the
+# stands for them), several --listen, --password-file, and the access log
+# in both formats with every answer the library refused.  No message the
 # server prints names a C function.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
@@ -95,10 +96,16 @@ cli no_ca 2 err "no --client-ca FILE: the CAs that client certificates must chai
     --listen 127.0.0.1:0 --cert "$PKI/server.crt" --key "$PKI/server.key"
 cli header_timeout 1 err "--client-header-timeout takes 1 to 86400 seconds" \
     --listen 127.0.0.1:0 "${ID[@]}" --client-header-timeout 0
+cli log_format 1 err "--access-log-format takes combined or json, not 'xml'" \
+    --listen 127.0.0.1:0 "${ID[@]}" --access-log-format xml
 cli tickets 2 err "--tickets: session ticket count 99 is out of range" \
     --listen 127.0.0.1:0 "${ID[@]}" --tickets 99
 cli ciphers 2 err "--ciphers: unknown TLS 1.2 cipher 'NOPE'" \
     --listen 127.0.0.1:0 "${ID[@]}" --ciphers NOPE
+cli access_log 2 err "--access-log '$tmp/no/such/dir/a.log': cannot open it" \
+    --listen 127.0.0.1:0 "${ID[@]}" --access-log "$tmp/no/such/dir/a.log"
+cli error_log 2 err "--error-log '$tmp/no/such/dir/e.log': cannot open it" \
+    --listen 127.0.0.1:0 "${ID[@]}" --error-log "$tmp/no/such/dir/e.log"
 cli test_ok 0 err "the configuration is ok" --listen 127.0.0.1:0 "${ID[@]}" -t
 cli test_bad 2 err "bad.crt" --listen 127.0.0.1:0 --cert "$tmp/bad.crt" \
     --key "$PKI/server.key" --client-ca "$PKI/ca.crt" --test
@@ -234,6 +241,104 @@ case $(cat "$tmp/memscan.out") in
 -1) say "skip: the server's memory cannot be read here" ;;
 *) fail "the passphrase is still in the server's memory" "$tmp/memscan.out" ;;
 esac
+
+# ------------------------------------------- access log: every answer
+# Requests the library refuses, and answers itself, before the request is
+# complete: each gets its access-log line, as in nginx.
+# Each row: status, the bytes sent, the request field logged.
+long_target=$(head -c 9000 /dev/zero | tr '\0' a)
+long_field=$(head -c 9000 /dev/zero | tr '\0' y)
+REFUSED=(
+	"400|POST /smuggle HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n|POST /smuggle HTTP/1.1"
+	"413|POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n|POST /big HTTP/1.1"
+	"414|GET /$long_target HTTP/1.1\r\nHost: x\r\n\r\n|GET /aaaa"
+	"431|GET /field HTTP/1.1\r\nHost: x\r\nX-Long: $long_field\r\n\r\n|GET /field HTTP/1.1"
+	"501|get /lower HTTP/1.1\r\nHost: x\r\n\r\n|get /lower HTTP/1.1"
+	"505|GET /two HTTP/2.0\r\nHost: x\r\n\r\n|GET /two HTTP/2.0"
+)
+# raw NAME BYTES: BYTES through `openssl s_client` with the client
+# certificate; the answer in $tmp/NAME.out.
+raw() {
+	printf "$2" | timeout -k 5 "$TEST_TIMEOUT" "$OPENSSL" s_client -quiet \
+	    -connect "127.0.0.1:$P" -servername localhost -CAfile "$PKI/ca.crt" \
+	    "${CLIENT[@]}" >"$tmp/$1.out" 2>"$tmp/$1.err"
+}
+DN='CN=client,OU=testers,O=libmtls test'
+for format in combined json; do
+	start_mtls_server "log_$format" "${ID[@]}" --max-body 10 \
+	    --client-header-timeout 1 --access-log "$tmp/$format.log" \
+	    --access-log-format "$format"
+	P=$SERVER_PORT
+	for row in "${REFUSED[@]}"; do
+		IFS='|' read -r status bytes logged <<<"$row"
+		raw "${format}_$status" "$bytes"
+		expect_contains "$tmp/${format}_$status.out" "HTTP/1.1 $status "
+		if [ "$format" = combined ]; then
+			expect_server_log "$tmp/$format.log" "\"$logged" "$SERVER_PID"
+			expect_contains "$tmp/$format.log" "\" $status 0 \"-\" \"-\" \"$DN\" SUCCESS"
+		else
+			expect_server_log "$tmp/$format.log" "\"status\":$status," "$SERVER_PID"
+		fi
+	done
+	# 408: the head does not arrive within --client-header-timeout.
+	{ printf 'GET /slow HTTP/1.1\r\nHost: x\r\n'; sleep 3; } |
+	    timeout -k 5 "$TEST_TIMEOUT" "$OPENSSL" s_client -quiet \
+	    -connect "127.0.0.1:$P" -servername localhost -CAfile "$PKI/ca.crt" \
+	    "${CLIENT[@]}" >"$tmp/${format}_408.out" 2>"$tmp/${format}_408.err"
+	expect_contains "$tmp/${format}_408.out" "HTTP/1.1 408 "
+	expect_server_log "$tmp/$format.log" "408" "$SERVER_PID"
+	fetch "${format}_ok" "$P" /ok "${CLIENT[@]}" -H 'Referer: https://example.org/"x"' \
+	    -A 'agent\1'
+	status_is "${format}_ok" 200
+	expect_server_log "$tmp/$format.log" "/ok HTTP/1.1" "$SERVER_PID"
+	stop_bg "$SERVER_PID"
+	[ "$(wc -l <"$tmp/$format.log")" -eq 8 ] ||
+	    fail "$format: expected 8 access-log lines" "$tmp/$format.log"
+	[ ! -s "$tmp/log_$format.out" ] ||
+	    [ "$(grep -vc '^listening on' "$tmp/log_$format.out")" -eq 0 ] ||
+	    fail "$format: access lines on standard output with --access-log" \
+	    "$tmp/log_$format.out"
+	say "ok: access log ($format): 400, 408, 413, 414, 431, 501, 505 and 200 each logged"
+done
+# combined is nginx's combined, then "$ssl_client_s_dn" $ssl_client_verify,
+# each variable escaped as nginx escapes it (\x22 for '"').
+python3 - "$tmp/combined.log" >"$tmp/combined.check" 2>&1 <<'EOF' ||
+import re, sys
+combined = re.compile(r'^(\S+) - (\S+) \[([^]]+)\] "((?:[^"\\]|\\x[0-9A-F]{2})*)" '
+                      r'(\d{3}) (\d+) "([^"]*)" "([^"]*)" "([^"]*)" (\S+)$')
+for line in open(sys.argv[1]):
+    m = combined.match(line.rstrip("\n"))
+    assert m, "not combined: " + line
+    if "/ok " in line:
+        assert m.group(7) == "https://example.org/\\x22x\\x22", m.group(7)
+        assert m.group(8) == "agent\\x5C1", m.group(8)
+        assert m.group(10) == "SUCCESS"
+print("ok")
+EOF
+    fail "combined log lines are not nginx's combined" "$tmp/combined.check" \
+    "$tmp/combined.log"
+# json: one object a line, nginx's variable names, escape=json.
+python3 - "$tmp/json.log" >"$tmp/json.check" 2>&1 <<'EOF' ||
+import json, sys
+names = ["remote_addr", "remote_user", "time_local", "request", "status",
+         "body_bytes_sent", "http_referer", "http_user_agent",
+         "ssl_client_s_dn", "ssl_client_verify"]
+statuses = []
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    assert list(o) == names, list(o)
+    assert o["ssl_client_s_dn"] == "CN=client,OU=testers,O=libmtls test"
+    assert o["ssl_client_verify"] == "SUCCESS" and o["remote_user"] == ""
+    statuses.append(o["status"])
+    if o["request"] == "GET /ok HTTP/1.1":
+        assert o["http_referer"] == 'https://example.org/"x"', o
+        assert o["http_user_agent"] == "agent\\1", o
+        assert o["body_bytes_sent"] > 0
+assert sorted(statuses) == [200, 400, 408, 413, 414, 431, 501, 505], statuses
+print("ok")
+EOF
+    fail "json log lines" "$tmp/json.check" "$tmp/json.log"
+say "ok: access-log formats: nginx's combined (+ subject, verdict) and json with nginx's names"
 
 # ------------------------- no message names a C function or constant
 # (the library's messages are for C programs; mtls-server names options).
