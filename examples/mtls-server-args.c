@@ -36,8 +36,9 @@ enum opt_id {
 	O_MAX_CONNECTIONS, O_WORKERS, O_KEEPALIVE_TIMEOUT,
 	O_HANDSHAKE_TIMEOUT, O_HEADER_TIMEOUT, O_SEND_TIMEOUT,
 	O_PROXY_READ_TIMEOUT, O_MAX_HEADER_LINE, O_SESSION_CACHE, O_TICKETS,
-	O_TICKET_KEY, O_PROTOCOLS, O_CIPHERS, O_CURVES, O_ACCESS_LOG,
-	O_ACCESS_LOG_FORMAT, O_ERROR_LOG, O_HELP, O_VERSION, O_TEST
+	O_TICKET_KEY, O_PROTOCOLS, O_CIPHERS, O_CURVES, O_PID_FILE,
+	O_ACCESS_LOG, O_ACCESS_LOG_FORMAT, O_ERROR_LOG, O_HELP, O_VERSION,
+	O_TEST
 };
 
 static const struct option longopts[] = {
@@ -79,6 +80,7 @@ static const struct option longopts[] = {
 	{ "protocols", required_argument, NULL, O_PROTOCOLS },
 	{ "ciphers", required_argument, NULL, O_CIPHERS },
 	{ "curves", required_argument, NULL, O_CURVES },
+	{ "pid-file", required_argument, NULL, O_PID_FILE },
 	{ "access-log", required_argument, NULL, O_ACCESS_LOG },
 	{ "access-log-format", required_argument, NULL, O_ACCESS_LOG_FORMAT },
 	{ "error-log", required_argument, NULL, O_ERROR_LOG },
@@ -142,15 +144,17 @@ help(void)
 	    "TLS (ssl_protocols, ssl_ciphers, ssl_ecdh_curve, sessions):\n"
 	    "  --protocols 'TLSv1.2 TLSv1.3', --ciphers LIST, --curves LIST\n"
 	    "  --tickets N, --ticket-key FILE, --session-cache SIZE\n"
-	    "Logs (access_log, error_log):\n"
+	    "Logs and process (access_log, error_log, pid):\n"
 	    "  --access-log FILE|off      default: standard output\n"
 	    "  --access-log-format combined|json\n"
 	    "  --error-log FILE           default: standard error\n"
+	    "  --pid-file FILE            written at start, removed at exit\n"
 	    "  -t, --test                 check the configuration and exit\n"
 	    "  -h, --help                 this text\n"
 	    "  -v, -V, --version          versions of mtls-server, libmtls and "
 	    "OpenSSL\n\n"
-	    "SIGHUP reloads the certificates; SIGTERM and SIGINT stop.  "
+	    "Signals, as nginx's: HUP reloads the certificates, USR1 reopens "
+	    "the logs,\nQUIT stops gracefully, TERM and INT stop at once.  "
 	    "See mtls-server(1).\n");
 	exit(0);
 }
@@ -235,6 +239,7 @@ static const struct {
 	{ "proxy_pass", "--proxy" },
 	{ "worker_processes", "--workers" },
 	{ "worker_connections", "--max-connections" },
+	{ "pid", "--pid-file" },
 	{ "log_format", "--access-log-format" },
 	{ "ssl", "nothing (mtls-server always speaks TLS)" },
 };
@@ -297,7 +302,8 @@ unknown_short(int ch)
 	switch (ch) {
 	case 's':
 		fprintf(stderr, "mtls-server: -s is nginx's; send the signal "
-		    "instead: kill -HUP (reload), -TERM (stop)\n");
+		    "instead: kill -HUP (reload), -USR1 (reopen), -QUIT (quit), "
+		    "-TERM (stop), to the PID in --pid-file\n");
 		break;
 	case 'c':
 	case 'p':
@@ -509,6 +515,7 @@ string_slot(struct options *o, int id)
 	case O_CIPHERS: return &o->ciphers;
 	case O_CURVES: return &o->curves;
 	case O_PASSWORD_FILE: return &o->password_file;
+	case O_PID_FILE: return &o->pid_file;
 	case O_ACCESS_LOG: return &o->access_log;
 	case O_ERROR_LOG: return &o->error_log;
 	default: return NULL;

@@ -3,9 +3,10 @@
  * log (--access-log, standard output by default) with one line per
  * answer, in nginx's combined format with the client certificate's
  * subject and verdict appended, or as JSON (--access-log-format json);
- * and an error log (--error-log, standard error by default), where the
- * library's messages are written with the options named where the
- * library, written for C programs, names its functions and constants.
+ * and an error log (--error-log, standard error by default).  SIGUSR1
+ * reopens both files, as nginx's reopen does after logrotate renamed
+ * them: the new file takes the old one's descriptor number (dup2), so a
+ * worker thread writing a line never sees it closed, and no line is lost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,8 @@
 
 #include "mtls-server.h"
 
-/* Where lines go: set before the workers start, never changed after. */
+/* Where lines go: set before the workers start, never changed after
+ * (a reopen changes the file behind the number, not the number). */
 static int access_fd = STDOUT_FILENO;   /* -1: --access-log off */
 static int error_fd = -1;               /* --error-log, until logs_start */
 static enum log_format format;
@@ -139,6 +141,48 @@ logs_start(void)
 		    "on standard error\n", error_path, strerror(errno));
 	close(error_fd);
 	error_fd = -1;
+}
+
+/* path opened afresh, onto descriptor fd; the old file stays on failure. */
+static int
+reopen_one(const char *opt, const char *path, int fd)
+{
+	int fresh = open_log(path);
+
+	if (fresh < 0 || dup2(fresh, fd) < 0) {
+		int err = errno;
+
+		if (fresh >= 0)
+			close(fresh);
+		fprintf(stderr, "mtls-server: cannot reopen %s '%s': %s; writing "
+		    "on to the file open before\n", opt, path, strerror(err));
+		return -1;
+	}
+	close(fresh);
+	return 0;
+}
+
+void
+logs_reopen(void)
+{
+	int rc = 0;
+
+	if (access_path == NULL && error_path == NULL) {
+		fprintf(stderr, "mtls-server: SIGUSR1: no log file to reopen "
+		    "(--access-log, --error-log): standard output and error "
+		    "stay as they are\n");
+		return;
+	}
+	if (access_path != NULL)
+		rc |= reopen_one("--access-log", access_path, access_fd);
+	if (error_path != NULL) {
+		pthread_mutex_lock(&stderr_lock);
+		fflush(stderr);
+		rc |= reopen_one("--error-log", error_path, STDERR_FILENO);
+		pthread_mutex_unlock(&stderr_lock);
+	}
+	if (rc == 0)
+		fprintf(stderr, "mtls-server: reopened the log files\n");
 }
 
 /* ---------------------------------------------------- the access log */

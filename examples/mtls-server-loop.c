@@ -15,6 +15,11 @@
  * --max-connections the oldest of them is closed to make room, as nginx
  * closes idle keep-alive connections when it runs out.  Out of
  * descriptors, a worker leaves the listeners alone for ACCEPT_PAUSE_MS.
+ *
+ * A stop (loop_stop) closes the listeners and the connections waiting for
+ * a request, and lets the answers under way end: a graceful one (SIGQUIT)
+ * waits for them as long as they go on (each under its own timeouts), a
+ * fast one (SIGTERM) for STOP_GRACE_MS at most.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -70,14 +75,16 @@ struct worker {
 	size_t nheap, heap_cap;
 	struct conn *oldest, *newest;   /* waiting for a request */
 	struct conn *all;
-	long stop_at;               /* stopping: the answers' last moment */
+	bool stopping;
 };
 
 static const struct options *opts;
 static struct worker *workers;
 static int nworkers;
 static int listen_fds[MAX_LISTEN], nlisten;
-static int stop_fd = -1;
+static int stop_fd = -1, hurry_fd = -1;
+static long stop_deadline;          /* monotonic ms; 0: none (graceful) */
+static int running;                 /* workers that have not ended */
 static long max_open;
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mtls_config *current_cfg;
@@ -289,6 +296,9 @@ conn_read(struct conn *k)
 	if ((k->reply = malloc(sizeof(*k->reply))) == NULL ||
 	    reply_prepare(opts, k->tls, k->addr, &k->up, k->req, k->reply) != 0)
 		return -1;
+	/* Stopping, the client is told that this answer is the last. */
+	if (k->w->stopping)
+		reply_last(k->reply);
 	return 1;
 }
 
@@ -310,7 +320,7 @@ conn_drive(struct worker *w, struct conn *k)
 			continue;
 		if (rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT) {
 			/* Stopping, one that waits for a request closes. */
-			if ((k->req != NULL || w->stop_at == 0) &&
+			if ((k->req != NULL || !w->stopping) &&
 			    conn_wait(w, k, rc) == 0)
 				return;
 		} else if (rc != 0) {
@@ -491,7 +501,9 @@ accept_one(struct worker *w, int lfd)
 static int
 wait_ms(const struct worker *w)
 {
-	long until = w->stop_at != 0 ? w->stop_at : -1, now = monotonic_ms();
+	long deadline = __atomic_load_n(&stop_deadline, __ATOMIC_ACQUIRE);
+	long until = w->stopping && deadline != 0 ? deadline : -1;
+	long now = monotonic_ms();
 
 	if (w->nheap > 0 && (until < 0 || w->heap[0]->deadline < until))
 		until = w->heap[0]->deadline;
@@ -518,12 +530,12 @@ expire(struct worker *w)
 	}
 }
 
-/* The stop (SIGTERM): no more accepts, connections waiting for a request
- * close, answers under way have STOP_GRACE_MS to finish. */
+/* The stop: no more accepts, connections waiting for a request close,
+ * answers under way go on (until stop_deadline, if it is set). */
 static void
 begin_stop(struct worker *w)
 {
-	w->stop_at = monotonic_ms() + STOP_GRACE_MS;
+	w->stopping = true;
 	if (w->accept_paused_until == 0)
 		unwatch_listeners(w);
 	w->accept_paused_until = 0;
@@ -532,14 +544,22 @@ begin_stop(struct worker *w)
 		conn_close(w, w->oldest);
 }
 
+/* Stopping, whether the answers under way have had their time. */
+static bool
+past_deadline(void)
+{
+	long deadline = __atomic_load_n(&stop_deadline, __ATOMIC_ACQUIRE);
+
+	return deadline != 0 && monotonic_ms() >= deadline;
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[EVENTS];
 
-	while (w->stop_at == 0 || (w->all != NULL &&
-	    monotonic_ms() < w->stop_at)) {
+	while (!w->stopping || (w->all != NULL && !past_deadline())) {
 		int n = epoll_wait(w->epfd, evs, EVENTS, wait_ms(w));
 
 		for (int i = 0; i < n; i++) {
@@ -548,31 +568,40 @@ worker_main(void *arg)
 
 			if (ptr == &stop_fd)
 				begin_stop(w);
+			else if (ptr == &hurry_fd)  /* the deadline is seen */
+				(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, hurry_fd, NULL);
 			else if (lfd >= 0)
-				for (int a = 0; w->stop_at == 0 && a < ACCEPT_BATCH &&
+				for (int a = 0; !w->stopping && a < ACCEPT_BATCH &&
 				    accept_one(w, lfd); a++)
 					;
 			else
 				conn_drive(w, ptr);
 		}
 		expire(w);
-		if (w->stop_at == 0)
+		if (!w->stopping)
 			resume_accepting(w);
 	}
+	__atomic_sub_fetch(&running, 1, __ATOMIC_ACQ_REL);
 	return NULL;
 }
 
 static int
 worker_init(struct worker *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &stop_fd };
+	struct epoll_event stop = { .events = EPOLLIN, .data.ptr = &stop_fd };
+	struct epoll_event hurry = { .events = EPOLLIN, .data.ptr = &hurry_fd };
 
 	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
 	if (watch_listeners(w) != 0 ||
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &ev) != 0)
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &stop) != 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, hurry_fd, &hurry) != 0)
 		return -1;
-	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+	__atomic_add_fetch(&running, 1, __ATOMIC_ACQ_REL);
+	if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
+		return 0;
+	__atomic_sub_fetch(&running, 1, __ATOMIC_ACQ_REL);
+	return -1;
 }
 
 int
@@ -585,6 +614,7 @@ loop_start(const int *fds, int nfds, struct mtls_config *cfg, int count,
 	max_open = o->max_connections;
 	loop_set_config(cfg);
 	if ((stop_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||
+	    (hurry_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||
 	    (workers = calloc((size_t)count, sizeof(*workers))) == NULL)
 		return -1;
 	for (nworkers = 0; nworkers < count; nworkers++)
@@ -616,17 +646,45 @@ worker_end(struct worker *w)
 }
 
 void
-loop_stop(void)
+loop_stop(bool graceful)
 {
+	static bool told;
 	uint64_t one = 1;
 
-	if (write(stop_fd, &one, sizeof(one)) != sizeof(one))
+	if (!graceful && __atomic_load_n(&stop_deadline, __ATOMIC_ACQUIRE) == 0)
+		__atomic_store_n(&stop_deadline, monotonic_ms() + STOP_GRACE_MS,
+		    __ATOMIC_RELEASE);
+	if (told) {
+		/* A fast stop after a graceful one: the workers see the
+		 * deadline at their next wake-up, which this makes now. */
+		if (!graceful)
+			(void)!write(hurry_fd, &one, sizeof(one));
 		return;
+	}
+	told = true;
+	(void)!write(stop_fd, &one, sizeof(one));
+	/* No more connections, at once: the listening sockets leave the
+	 * LISTEN state (a client is refused, not left in the backlog), and
+	 * their descriptors stay valid until loop_end. */
+	for (int i = 0; i < nlisten; i++)
+		(void)shutdown(listen_fds[i], SHUT_RDWR);
+}
+
+bool
+loop_finished(void)
+{
+	return __atomic_load_n(&running, __ATOMIC_ACQUIRE) == 0;
+}
+
+void
+loop_end(void)
+{
 	for (int i = 0; i < nworkers; i++) {
 		pthread_join(workers[i].thread, NULL);
 		worker_end(&workers[i]);
 	}
 	free(workers);
 	close(stop_fd);
+	close(hurry_fd);
 	mtls_config_free(current_cfg);
 }

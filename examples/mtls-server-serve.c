@@ -390,6 +390,19 @@ reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
 }
 
 void
+reply_last(struct reply *r)
+{
+	int n = 0;
+
+	if (r->step == REPLY_RELAY)
+		return;     /* the backend's head, sent as it comes */
+	while (r->hdrs[n] != NULL)
+		n++;
+	if (n + 1 < (int)(sizeof(r->hdrs) / sizeof(r->hdrs[0])))
+		r->hdrs[n] = "Connection: close";
+}
+
+void
 reply_free(struct reply *r)
 {
 	free(r->own);

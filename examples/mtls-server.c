@@ -2,14 +2,15 @@
  * mtls-server - an nginx-like mTLS server for trying certificates: it
  * answers each request with the client identity it saw, serves files
  * from --root or relays to a backend (--proxy), with nginx's
- * client-certificate modes and libmtls's allow-lists; SIGHUP reloads the
- * certificates without a restart.
+ * client-certificate modes and libmtls's allow-lists.  Signals as
+ * nginx's: SIGHUP reloads the certificates without a restart, SIGUSR1
+ * reopens the logs, SIGQUIT stops gracefully, SIGTERM and SIGINT at once.
  *
  * This file: the configuration made from the options (the options are
  * parsed in mtls-server-args.c), the passphrases of --password-file, the
- * listeners and the signals.
+ * listeners, the pid file and the signals.
  *
- * Exit status: 0 after SIGTERM or SIGINT and after -t found the
+ * Exit status: 0 after a stop (QUIT, TERM, INT) and after -t found the
  * configuration good, 1 usage, 2 configuration, 3 cannot listen.  See
  * mtls-server(1).
  */
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -359,6 +361,7 @@ reload(const struct options *o)
 	mtls_config_free(cfg);
 }
 
+/* --proxy: a plain-HTTP backend, on loopback or a trusted network. */
 static int
 setup_backend(struct options *o)
 {
@@ -455,30 +458,113 @@ close_listeners(void)
 		mtls_free(listeners[--nlisteners]);
 }
 
-/* ------------------------------------------------------------ serving */
+/* ---------------------------------------------------------- pid file */
+
+static int
+write_pid_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY,
+	    0644);
+
+	if (fd < 0 || dprintf(fd, "%ld\n", (long)getpid()) < 0) {
+		fprintf(stderr, "mtls-server: --pid-file '%s': cannot write it: "
+		    "%s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Removed at exit, unless another process has written its own there. */
+static void
+remove_pid_file(const char *path)
+{
+	char text[32];
+	ssize_t n;
+	int fd;
+
+	if (path == NULL || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n > 0 && (text[n] = '\0', strtol(text, NULL, 10) == (long)getpid()))
+		unlink(path);
+}
+
+/* ------------------------------------------------------------ signals */
 
 static const struct options *opts;
 
-/* SIGHUP, SIGTERM and SIGINT go to the main thread alone, which waits for
- * them with sigwait: every other thread starts with them blocked. */
+/*
+ * nginx's signals go to the main thread alone, which waits for them with
+ * sigwait: every other thread starts with them blocked.  SIGWINCH (nginx:
+ * stop the workers gracefully, the master stays) is left ignored, as it
+ * is by default: a terminal sends it when it is resized.
+ */
 static void
 block_signals(sigset_t *set)
 {
+	static const int sigs[] = { SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT, SIGTERM,
+	    SIGINT };
+
 	sigemptyset(set);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(set, sigs[i]);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-/* Until SIGTERM or SIGINT; SIGHUP reloads. */
-static void
-wait_for_signals(const sigset_t *set)
+/* The next signal; once stopping, none for a while (-1), so that the end
+ * of the workers is seen. */
+static int
+next_signal(const sigset_t *set, bool stopping)
 {
-	int sig = 0;
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	int sig;
 
-	while (sigwait(set, &sig) == 0 && sig == SIGHUP)
-		reload(opts);
+	if (stopping)
+		return sigtimedwait(set, NULL, &tick);
+	return sigwait(set, &sig) == 0 ? sig : -1;
+}
+
+/* Until a stop has ended: HUP reloads, USR1 reopens the logs, QUIT stops
+ * gracefully, TERM and INT at once (also during a graceful stop). */
+static void
+serve_signals(const sigset_t *set)
+{
+	bool stopping = false;
+
+	while (!stopping || !loop_finished()) {
+		switch (next_signal(set, stopping)) {
+		case SIGHUP:
+			reload(opts);
+			break;
+		case SIGUSR1:
+			logs_reopen();
+			break;
+		case SIGUSR2:
+			fprintf(stderr, "mtls-server: SIGUSR2 ignored: nginx's upgrade "
+			    "of its binary in place is not supported; restart "
+			    "mtls-server (SIGHUP reloads certificates)\n");
+			break;
+		case SIGQUIT:
+			if (!stopping)
+				fprintf(stderr, "mtls-server: SIGQUIT: stopping "
+				    "gracefully: no new connections, idle ones closed, "
+				    "requests under way answered\n");
+			if (!stopping)
+				loop_stop(true);
+			stopping = true;
+			break;
+		case SIGTERM:
+		case SIGINT:
+			loop_stop(false);
+			stopping = true;
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 /* -t, as nginx -t: every file read and checked as a server would use it,
@@ -521,7 +607,7 @@ prepare(struct options *o, struct mtls_config **cfg)
 	return 0;
 }
 
-/* Listening, served until a stop; the exit status. */
+/* Listening, served until a stop has ended; the exit status. */
 static int
 serve(const struct options *o, struct mtls_config *cfg)
 {
@@ -532,19 +618,25 @@ serve(const struct options *o, struct mtls_config *cfg)
 		close_listeners();
 		return EXIT_LISTEN;
 	}
+	if (o->pid_file != NULL && write_pid_file(o->pid_file) != 0) {
+		close_listeners();
+		return EXIT_CONFIG;
+	}
 	opts = o;
 	block_signals(&signals);
 	for (int i = 0; i < nlisteners; i++)
 		fds[i] = mtls_fd(listeners[i]);
 	if (loop_start(fds, nlisteners, cfg, (int)o->workers, o) != 0) {
 		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
+		remove_pid_file(o->pid_file);
 		return EXIT_CONFIG;
 	}
 	say_listening(o);
 	logs_start();
-	wait_for_signals(&signals);
-	loop_stop();    /* idle connections close, answers under way finish */
+	serve_signals(&signals);
+	loop_end();
 	close_listeners();
+	remove_pid_file(o->pid_file);
 	return 0;
 }
 
@@ -562,4 +654,3 @@ main(int argc, char **argv)
 	mtls_config_free(o.upstream.cfg);
 	return rc;
 }
-

@@ -63,6 +63,7 @@ struct options {
 	long header_timeout;        /* --client-header-timeout, seconds */
 	int crl_chain;
 	const char *password_file;  /* nginx's ssl_password_file */
+	const char *pid_file;       /* nginx's pid */
 	const char *access_log;     /* NULL: standard output; "off": none */
 	const char *error_log;      /* NULL: standard error */
 	enum log_format log_format;
@@ -86,7 +87,7 @@ struct reply {
 	int status;
 	unsigned long long bytes;   /* body bytes sent ($body_bytes_sent) */
 	char hdr[2][96];
-	const char *hdrs[3];
+	const char *hdrs[4];
 	const char *body;           /* a fixed answer's: own's or held's bytes */
 	size_t len;
 	char *own;                  /* ours, freed with the reply */
@@ -102,6 +103,8 @@ int reply_send(struct mtls_http_req *req, struct reply *r);
 void reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
     struct reply *r);
 void reply_free(struct reply *r);
+/* reply_last: the answer says "Connection: close" (the server stops). */
+void reply_last(struct reply *r);
 /* client_verify writes nginx's $ssl_client_verify (SUCCESS,
  * FAILED:reason, NONE); remote_addr the client's address. */
 void client_verify(struct mtls *c, char *buf, size_t len);
@@ -112,14 +115,16 @@ void remote_addr(struct mtls *c, char *buf, size_t len);
  * default; combined or json) and the error log (--error-log, standard
  * error).  logs_open opens the files (0, or -1 after saying why);
  * logs_start sends standard error to --error-log once the server
- * listens.  log_request writes the line of an answered request;
- * log_failure the line of a request the library refused (and answered)
- * and the error that ended a connection.  say_error writes a message of
- * the library, with the options named where it names C functions or
- * constants (option_words), after context when not NULL.
+ * listens; logs_reopen opens both anew (SIGUSR1).  log_request writes
+ * the line of an answered request; log_failure the line of a request the
+ * library refused (and answered) and the error that ended a connection.
+ * say_error writes a message of the library, with the options named
+ * where it names C functions or constants (option_words), after context
+ * when not NULL.
  */
 int logs_open(const struct options *o);
 void logs_start(void);
+void logs_reopen(void);
 void log_request(struct mtls *c, const char *addr, struct mtls_http_req *req,
     int status, unsigned long long bytes);
 void log_failure(struct mtls *c, const char *addr);
@@ -135,17 +140,23 @@ long connections_open(long delta);
 /*
  * mtls-server-loop.c: the engine, count worker threads each running an
  * epoll loop over non-blocking connections, all accepting from the
- * listening sockets fds.  loop_start returns 0 or -1 (errno set); loop_set_config gives connections accepted from now on cfg
- * (a reload); loop_stop stops accepting, closes idle connections, lets
- * answers under way finish for a while, and returns once every worker
- * has ended.  --proxy relays each request to the backend on a
- * non-blocking connection of the client connection's own, on the same
- * loop (http-relay.c).
+ * listening sockets fds.  loop_start returns 0 or -1 (errno set);
+ * loop_set_config gives connections accepted from now on cfg (a reload).
+ * loop_stop begins a stop and returns: the listeners are closed and
+ * connections waiting for a request too; answers under way finish, for
+ * as long as they take when graceful (SIGQUIT), for STOP_GRACE_MS at
+ * most otherwise (SIGTERM; also after a graceful stop has begun).
+ * loop_finished says when every worker has ended; loop_end then frees
+ * them.  --proxy relays each request to the backend on a non-blocking
+ * connection of the client connection's own, on the same loop
+ * (http-relay.c).
  */
 int loop_start(const int *fds, int nfds, struct mtls_config *cfg, int count,
     const struct options *o);
 void loop_set_config(struct mtls_config *cfg);
-void loop_stop(void);
+void loop_stop(bool graceful);
+bool loop_finished(void);
+void loop_end(void);
 
 /*
  * mtls-server-files.c: the files of --root, the small ones (up to

@@ -2,9 +2,11 @@
 # mtls_server_nginx.sh - mtls-server where it meets nginx's habits: its
 # command line (getopt_long, --help, --version, -t, a mistyped option
 # named with the nearest one, nginx's own flags and directives told what
-# stands for them), several --listen, --password-file, and the access log
-# in both formats with every answer the library refused.  No message the
-# server prints names a C function.
+# stands for them), several --listen, --password-file, the signals (USR1
+# reopens the logs after a logrotate-style rename and loses no line, QUIT
+# stops gracefully, TERM at once), --pid-file, and the access log in both
+# formats with every answer the library refused.  No message the server
+# prints names a C function.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
@@ -76,7 +78,7 @@ cli directive 1 err "for nginx's ssl_certificate, use --cert" \
 cli directive_near 1 err "for nginx's proxy_pass, use --proxy" --proxypass x
 cli directive_dashes 1 err "for nginx's ssl_verify_client, use --verify-client" \
     --ssl-verify-client on
-cli nginx_s 1 err "kill -HUP (reload), -TERM (stop)" -s reload
+cli nginx_s 1 err "kill -HUP (reload), -USR1 (reopen), -QUIT (quit)" -s reload
 cli nginx_c 1 err "reads no configuration file" -c /etc/nginx/nginx.conf
 cli short 1 err "unknown option '-x'" -x
 cli no_value 1 err "--listen needs a value" --listen
@@ -106,6 +108,8 @@ cli access_log 2 err "--access-log '$tmp/no/such/dir/a.log': cannot open it" \
     --listen 127.0.0.1:0 "${ID[@]}" --access-log "$tmp/no/such/dir/a.log"
 cli error_log 2 err "--error-log '$tmp/no/such/dir/e.log': cannot open it" \
     --listen 127.0.0.1:0 "${ID[@]}" --error-log "$tmp/no/such/dir/e.log"
+cli pid_file 2 err "--pid-file '$tmp/no/such/dir/pid': cannot write it" \
+    --listen 127.0.0.1:0 "${ID[@]}" --pid-file "$tmp/no/such/dir/pid"
 cli test_ok 0 err "the configuration is ok" --listen 127.0.0.1:0 "${ID[@]}" -t
 cli test_bad 2 err "bad.crt" --listen 127.0.0.1:0 --cert "$tmp/bad.crt" \
     --key "$PKI/server.key" --client-ca "$PKI/ca.crt" --test
@@ -340,6 +344,120 @@ EOF
     fail "json log lines" "$tmp/json.check" "$tmp/json.log"
 say "ok: access-log formats: nginx's combined (+ subject, verdict) and json with nginx's names"
 
+# ------------------------------------------------ signals: USR1, logrotate
+start_mtls_server rot "${ID[@]}" --workers 2 --access-log "$tmp/access.log" \
+    --error-log "$tmp/error.log" --pid-file "$tmp/srv.pid"
+P=$SERVER_PORT
+[ "$(cat "$tmp/srv.pid")" = "$SERVER_PID" ] ||
+    fail "--pid-file does not hold the server's PID" "$tmp/srv.pid"
+# Four clients of 40 keep-alive requests each while the logs are rotated.
+urls=()
+for i in $(seq 1 40); do
+	urls+=("https://localhost:$P/r$i")
+done
+load_pids=()
+for c in 1 2 3 4; do
+	start_bg "load$c" "$CURL_BIN" -sS --max-time 30 --cacert "$PKI/ca.crt" \
+	    "${CLIENT[@]}" --resolve "localhost:$P:127.0.0.1" -o /dev/null \
+	    -w '%{http_code}\n' "${urls[@]}"
+	load_pids+=("$BG_PID")
+done
+sleep 0.3
+mv "$tmp/access.log" "$tmp/access.log.1"
+mv "$tmp/error.log" "$tmp/error.log.1"
+kill -USR1 "$SERVER_PID"
+wait_file_contains "$tmp/error.log" "reopened the log files" 10 "$SERVER_PID" ||
+    fail "no 'reopened the log files' in the new error log" "$tmp/error.log.1"
+for pid in "${load_pids[@]}"; do
+	wait_bg "$pid" 30 || fail "a load client failed" "$tmp"/load*.err
+done
+fetch after_rotation "$P" /after-rotation "${CLIENT[@]}"
+status_is after_rotation 200
+expect_server_log "$tmp/access.log" "/after-rotation" "$SERVER_PID"
+answered=$(cat "$tmp"/load*.out | grep -c '^200$')
+logged=$(cat "$tmp/access.log.1" "$tmp/access.log" | grep -c '"GET /r')
+[ "$answered" -eq 160 ] && [ "$logged" -eq 160 ] ||
+    fail "rotation: $answered answered, $logged logged (160 each expected)" \
+    "$tmp/access.log.1" "$tmp/access.log"
+# USR2 (nginx's binary upgrade) is said to be unsupported; nothing stops.
+kill -USR2 "$SERVER_PID"
+wait_file_contains "$tmp/error.log" "SIGUSR2 ignored" 10 "$SERVER_PID" ||
+    fail "no word on SIGUSR2" "$tmp/error.log"
+fetch after_usr2 "$P" / "${CLIENT[@]}"
+status_is after_usr2 200
+kill -TERM "$SERVER_PID"
+wait_bg "$SERVER_PID" 10
+status=$?
+[ "$status" -eq 0 ] || fail "exit $status after SIGTERM" "$tmp/error.log"
+[ ! -e "$tmp/srv.pid" ] || fail "--pid-file left after the exit"
+say "ok: USR1 after a logrotate-style rename: $logged of $answered lines, the new ones in the new files; USR2 refused in words; the pid file written and removed"
+
+# ---------------------------------------- signals: QUIT graceful, TERM fast
+mkdir -p "$tmp/www"
+head -c 40000000 /dev/zero >"$tmp/www/big.bin"
+printf 'small\n' >"$tmp/www/small.txt"
+# stop_case NAME SIGNALS...: a download read at 4 MB/s (10 s) and an idle
+# keep-alive connection when SIGNALS are sent, 0.2 s apart, one second in.
+# Sets got (bytes downloaded), dl (curl's exit) and stopped_in (seconds
+# from the first signal to the server's exit).
+stop_case() {
+	local name=$1 sig t0 idle
+	shift
+	start_mtls_server "$name" "${ID[@]}" --root "$tmp/www" \
+	    --pid-file "$tmp/$name.pid"
+	P=$SERVER_PORT
+	start_bg "${name}_dl" "$CURL_BIN" -sS --max-time 30 --cacert "$PKI/ca.crt" \
+	    "${CLIENT[@]}" --resolve "localhost:$P:127.0.0.1" --limit-rate 4M \
+	    -o "$tmp/$name.bin" "https://localhost:$P/big.bin"
+	local dl_pid=$BG_PID
+	start_bg "${name}_idle" bash -c '{ printf "GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n"; sleep 20; } |
+	    { "$@"; echo "s_client ended" >&2; }' _ "$OPENSSL" s_client -quiet \
+	    -connect "127.0.0.1:$P" -CAfile "$PKI/ca.crt" "${CLIENT[@]}"
+	idle=$BG_PID
+	wait_file_contains "$tmp/${name}_idle.out" "HTTP/1.1 200" 10 "$idle" ||
+	    fail "$name: the idle connection got no answer" "$tmp/${name}_idle.err"
+	sleep 1
+	t0=$(date +%s%N)
+	for sig in "$@"; do
+		kill "-$sig" "$SERVER_PID"
+		sleep 0.2
+	done
+	# Stopping, it accepts no one: refused at once.
+	run "${name}_new" "$CURL_BIN" -sS --max-time 5 --cacert "$PKI/ca.crt" \
+	    "${CLIENT[@]}" --resolve "localhost:$P:127.0.0.1" "https://localhost:$P/"
+	expect_status "${name}_new" "$rc" 7
+	# The idle connection is closed at once, in both stops.
+	wait_file_contains "$tmp/${name}_idle.err" "s_client ended" 3 ||
+	    fail "$name: the idle keep-alive connection was not closed" \
+	    "$tmp/${name}_idle.err"
+	stop_bg "$idle"
+	wait_bg "$SERVER_PID" 20
+	status=$?
+	stopped_in=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ "$status" -eq 0 ] || fail "$name: exit $status" "$tmp/$name.err"
+	[ ! -e "$tmp/$name.pid" ] || fail "$name: pid file left"
+	wait_bg "$dl_pid" 20
+	dl=$?
+	got=$(stat -c %s "$tmp/$name.bin" 2>/dev/null || echo 0)
+}
+stop_case quit QUIT
+[ "$dl" -eq 0 ] && [ "$got" -eq 40000000 ] ||
+    fail "QUIT: the download was cut (curl $dl, $got bytes)" "$tmp/quit_dl.err" \
+    "$tmp/quit.err"
+expect_contains "$tmp/quit.err" "SIGQUIT: stopping gracefully"
+say "ok: QUIT: idle connection closed, new ones refused, the download finished whole ($got bytes), exit 0 after ${stopped_in} ms"
+stop_case term TERM
+[ "$dl" -ne 0 ] && [ "$got" -lt 40000000 ] ||
+    fail "TERM: the download was not cut (curl $dl, $got bytes)" "$tmp/term.err"
+[ "$stopped_in" -lt 4000 ] || fail "TERM: the stop took $stopped_in ms"
+say "ok: TERM: the download cut after the grace ($got bytes), exit 0 after ${stopped_in} ms"
+stop_case quit_term QUIT TERM
+[ "$dl" -ne 0 ] && [ "$got" -lt 40000000 ] ||
+    fail "QUIT then TERM: the download was not cut (curl $dl, $got bytes)" \
+    "$tmp/quit_term.err"
+[ "$stopped_in" -lt 4000 ] || fail "QUIT then TERM: the stop took $stopped_in ms"
+say "ok: QUIT then TERM: the graceful stop hurried ($got bytes), exit 0 after ${stopped_in} ms"
+
 # ------------------------- no message names a C function or constant
 # (the library's messages are for C programs; mtls-server names options).
 start_mtls_server depth "${ID[@]}" --verify-depth 1
@@ -349,7 +467,7 @@ fetch deep "$P" / --cert "$PKI/client-deeper-chain.crt" --key "$PKI/client-deepe
 expect_server_log "$tmp/depth.err" "raise it with --verify-depth" "$SERVER_PID"
 stop_bg "$SERVER_PID"
 if grep -E 'mtls_(config|http|server_new|server_set|client_new|listen|accept|wake|set)[a-z_]*|MTLS_[A-Z_]+' \
-    "$tmp"/*.err \
+    "$tmp"/*.err "$tmp"/error.log* \
     >"$tmp/c_names.txt" 2>/dev/null; then
 	fail "a message names a C function or constant" "$tmp/c_names.txt"
 fi
