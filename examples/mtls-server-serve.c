@@ -1,8 +1,8 @@
 /*
  * mtls-server-serve.c - one connection of mtls-server: its HTTP requests,
- * answered with the client's identity, from --root, or 403 under a
- * --protect prefix without a verified certificate; one access-log line
- * per request (mtls-server-log.c).
+ * answered with the client's identity, from --root, relayed to --proxy,
+ * or 403 under a --protect prefix without a verified certificate; one
+ * access-log line per request (mtls-server-log.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,19 +14,6 @@
 #include <unistd.h>
 
 #include "mtls-server.h"
-
-/* What nginx calls $ssl_client_verify: SUCCESS, FAILED:reason or NONE. */
-void
-client_verify(struct mtls *c, char *buf, size_t len)
-{
-	if (!mtls_peer_cert_provided(c))
-		snprintf(buf, len, "NONE");
-	else if (mtls_peer_cert_verified(c))
-		snprintf(buf, len, "SUCCESS");
-	else
-		snprintf(buf, len, "FAILED:%s", mtls_peer_verify_error(c) ?
-		    mtls_peer_verify_error(c) : "unknown");
-}
 
 static const char *
 or_dash(const char *s)
@@ -256,38 +243,23 @@ forbidden(const struct options *o, struct mtls *c, const char *target)
 	return false;
 }
 
-/* The identity headers a backend gets, as nginx's proxy_set_header
- * lines with $ssl_client_* would send them; a client's own are dropped. */
-static const char *const identity_headers[] = { "X-SSL-Client-Verify",
-    "X-SSL-Client-S-DN", "X-SSL-Client-I-DN", "X-SSL-Client-Serial",
-    "X-SSL-Client-Fingerprint", "X-Real-IP", "X-Forwarded-Proto", NULL };
-
 /* The relay of req to the backend, with the client's identity in the
- * headers (the lines are copied into the job). */
+ * headers (mtls-server-identity.c; the lines are copied into the job),
+ * and the client's own headers of those names dropped. */
 static int
 reply_proxied(struct mtls *c, const char *addr, struct upstream *u,
     struct mtls_http_req *req, struct reply *r)
 {
-	char verify[300], lines[7][600];
-	const char *extra[8];
+	char *lines[IDENTITY_HEADERS + 1];
 
-	client_verify(c, verify, sizeof(verify));
-	snprintf(lines[0], sizeof(lines[0]), "X-SSL-Client-Verify: %s", verify);
-	snprintf(lines[1], sizeof(lines[1]), "X-SSL-Client-S-DN: %s",
-	    or_dash(mtls_peer_subject(c)));
-	snprintf(lines[2], sizeof(lines[2]), "X-SSL-Client-I-DN: %s",
-	    or_dash(mtls_peer_issuer(c)));
-	snprintf(lines[3], sizeof(lines[3]), "X-SSL-Client-Serial: %s",
-	    or_dash(mtls_peer_serial(c)));
-	snprintf(lines[4], sizeof(lines[4]), "X-SSL-Client-Fingerprint: %s",
-	    or_dash(mtls_peer_fingerprint_sha256(c)));
-	snprintf(lines[5], sizeof(lines[5]), "X-Real-IP: %s", addr);
-	snprintf(lines[6], sizeof(lines[6]), "X-Forwarded-Proto: https");
-	for (int i = 0; i < 7; i++)
-		extra[i] = lines[i];
-	extra[7] = NULL;
+	if (identity_headers(c, addr, lines) != 0) {
+		identity_headers_free(lines);
+		return -1;
+	}
 	r->step = REPLY_RELAY;
-	r->job = relay_begin(u, req, extra, identity_headers, "mtls-server");
+	r->job = relay_begin(u, req, (const char *const *)lines,
+	    identity_header_names, "mtls-server");
+	identity_headers_free(lines);
 	return r->job != NULL ? 0 : -1;
 }
 

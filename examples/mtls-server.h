@@ -105,9 +105,7 @@ void reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
 void reply_free(struct reply *r);
 /* reply_last: the answer says "Connection: close" (the server stops). */
 void reply_last(struct reply *r);
-/* client_verify writes nginx's $ssl_client_verify (SUCCESS,
- * FAILED:reason, NONE); remote_addr the client's address. */
-void client_verify(struct mtls *c, char *buf, size_t len);
+/* remote_addr writes the client's address. */
 void remote_addr(struct mtls *c, char *buf, size_t len);
 
 /*
@@ -130,6 +128,22 @@ void log_request(struct mtls *c, const char *addr, struct mtls_http_req *req,
 void log_failure(struct mtls *c, const char *addr);
 void say_error(const char *context, const char *msg);
 const char *option_words(const char *msg, char *buf, size_t len);
+
+/*
+ * mtls-server-identity.c: the client's identity as nginx's $ssl_client_*
+ * variables show it.  client_verify writes $ssl_client_verify (SUCCESS,
+ * FAILED:reason, NONE); identity_headers makes the IDENTITY_HEADERS lines
+ * ("Name: value", malloc'ed, NULL after them) --proxy sends the backend
+ * (0, or -1 when out of memory, the lines then NULL or freed with
+ * identity_headers_free); identity_header_names lists their names, those
+ * a client's request loses.
+ */
+#define IDENTITY_HEADERS 13
+extern const char *const identity_header_names[];
+void client_verify(struct mtls *c, char *buf, size_t len);
+int identity_headers(struct mtls *c, const char *addr,
+    char *lines[IDENTITY_HEADERS + 1]);
+void identity_headers_free(char *lines[IDENTITY_HEADERS + 1]);
 
 /* mtls-server-serve.c: connections_open adds delta to the count of
  * connections open and returns it; close_connection closes one and its

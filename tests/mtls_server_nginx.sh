@@ -4,9 +4,10 @@
 # named with the nearest one, nginx's own flags and directives told what
 # stands for them), several --listen, --password-file, the signals (USR1
 # reopens the logs after a logrotate-style rename and loses no line, QUIT
-# stops gracefully, TERM at once), --pid-file, and the access log in both
-# formats with every answer the library refused.  No message the server
-# prints names a C function.
+# stops gracefully, TERM at once), --pid-file, the access log in both
+# formats with every answer the library refused, and the identity headers
+# of --proxy compared with what nginx itself makes of the same
+# certificate.  No message the server prints names a C function.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
@@ -457,6 +458,88 @@ stop_case quit_term QUIT TERM
     "$tmp/quit_term.err"
 [ "$stopped_in" -lt 4000 ] || fail "QUIT then TERM: the stop took $stopped_in ms"
 say "ok: QUIT then TERM: the graceful stop hurried ($got bytes), exit 0 after ${stopped_in} ms"
+
+# -------------------------------------------- --proxy: nginx's variables
+skip_proxy=
+if [ -z "$NGINX_BIN" ] || ! command -v "$NGINX_BIN" >/dev/null 2>&1; then
+	say "skip: nginx not found: the identity headers are not compared"
+	skip_proxy=1
+fi
+if [ -z "$skip_proxy" ]; then
+	PB=$(free_port)     # nginx, a plain backend echoing the headers
+	PT=$(free_port)     # nginx, mTLS, echoing its own variables
+	vars="verify s_dn i_dn serial fingerprint escaped_cert v_start v_end v_remain"
+	echo_headers= echo_vars=
+	for v in $vars; do
+		h=$v
+		[ "$v" = fingerprint ] && h=fingerprint_sha1
+		echo_headers="$echo_headers$v=\$http_x_ssl_client_$h\\n"
+		echo_vars="$echo_vars$v=\$ssl_client_$v\\n"
+	done
+	{
+		nginx_conf_head
+		cat <<EOF
+    server {
+        listen 127.0.0.1:$PB;
+        location / {
+            return 200 "$echo_headers";
+        }
+        location /ours {
+            return 200 "sha256=\$http_x_ssl_client_fingerprint_sha256\\nplain=\$http_x_ssl_client_fingerprint\\nreal_ip=\$http_x_real_ip\\nproto=\$http_x_forwarded_proto\\n";
+        }
+    }
+    server {
+        listen 127.0.0.1:$PT ssl;
+        ssl_certificate $PKI/server.crt;
+        ssl_certificate_key $PKI/server.key;
+        ssl_client_certificate $PKI/ca.crt;
+        ssl_verify_client on;
+        ssl_verify_depth 3;
+        location / {
+            return 200 "$echo_vars";
+        }
+    }
+}
+EOF
+	} >"$tmp/nginx.conf"
+	start_nginx_conf "$PB" "$PT"
+	start_mtls_server px "${ID[@]}" --verify-client optional \
+	    --verify-depth 3 --proxy "http://127.0.0.1:$PB"
+	P=$SERVER_PORT
+	# Two certificates: a leaf of the root, and one with its chain.
+	for pair in "client.crt client.key" "client-deep-chain.crt client-deep.key"; do
+		set -- $pair
+		fetch "ours_$1" "$P" / --cert "$PKI/$1" --key "$PKI/$2" \
+		    -H 'X-SSL-Client-Fingerprint-SHA1: forged' \
+		    -H 'X-SSL-Client-Escaped-Cert: forged' -H 'X-SSL-Client-V-Remain: 9999'
+		status_is "ours_$1" 200
+		fetch "nginx_$1" "$PT" / --cert "$PKI/$1" --key "$PKI/$2"
+		status_is "nginx_$1" 200
+		cmp -s "$tmp/ours_$1.out" "$tmp/nginx_$1.out" ||
+		    fail "$1: the headers differ from nginx's variables" \
+		    "$tmp/ours_$1.out" "$tmp/nginx_$1.out"
+		expect_not_contains "$tmp/ours_$1.out" "forged"
+		expect_contains "$tmp/ours_$1.out" "escaped_cert=-----BEGIN%20CERTIFICATE-----%0A"
+		say "ok: --proxy, $1: X-SSL-Client-* equal nginx's \$ssl_client_* (verify, DNs, serial, SHA-1 fingerprint, escaped cert, v_start, v_end, v_remain)"
+	done
+	# Ours: the SHA-256 under both of its names, beside nginx's SHA-1.
+	fetch ours_sha256 "$P" /ours "${CLIENT[@]}"
+	status_is ours_sha256 200
+	sha256=$("$OPENSSL" x509 -in "$PKI/client.crt" -noout -fingerprint -sha256 |
+	    sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+	expect_contains "$tmp/ours_sha256.out" "sha256=$sha256"
+	expect_contains "$tmp/ours_sha256.out" "plain=$sha256"
+	expect_contains "$tmp/ours_sha256.out" "real_ip=127.0.0.1"
+	expect_contains "$tmp/ours_sha256.out" "proto=https"
+	# No certificate (optional): "-" for each, as before.
+	fetch ours_none "$P" / -H 'X-SSL-Client-Verify: SUCCESS'
+	status_is ours_none 200
+	expect_contains "$tmp/ours_none.out" "verify=NONE"
+	expect_contains "$tmp/ours_none.out" "escaped_cert=-"
+	expect_contains "$tmp/ours_none.out" "v_remain=-"
+	stop_bg "$SERVER_PID"
+	say "ok: --proxy: X-SSL-Client-Fingerprint and -SHA256 carry SHA-256, -SHA1 nginx's; none forged; '-' without a certificate"
+fi
 
 # ------------------------- no message names a C function or constant
 # (the library's messages are for C programs; mtls-server names options).
