@@ -26,6 +26,9 @@
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
 #endif
+#ifndef MTLS_HOST_TRIPLET
+#define MTLS_HOST_TRIPLET "unknown"
+#endif
 
 enum opt_id {
 	O_LISTEN = 256, O_CERT, O_KEY, O_PASS, O_P12, O_PASSWORD_FILE,
@@ -159,14 +162,15 @@ help(void)
 	exit(0);
 }
 
-/* As curl -V and nginx -V show theirs: the program, the library and
- * OpenSSL, built with and running with. */
+/* As curl -V (and mtls-client -V) and nginx -V show theirs: the
+ * program and its platform, the library and OpenSSL; then OpenSSL built
+ * with and running with. */
 static void
 version(void)
 {
-	printf("mtls-server %s libmtls/%s (ABI %d) OpenSSL/%s\n"
+	printf("mtls-server %s (%s) libmtls/%s OpenSSL/%s\n"
 	    "built with %s (running with %s)\n", PACKAGE_VERSION,
-	    PACKAGE_VERSION, mtls_abi_version(),
+	    MTLS_HOST_TRIPLET, PACKAGE_VERSION,
 	    OpenSSL_version(OPENSSL_VERSION_STRING), OPENSSL_VERSION_TEXT,
 	    OpenSSL_version(OPENSSL_VERSION));
 	exit(0);

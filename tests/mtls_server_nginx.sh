@@ -57,7 +57,8 @@ cli help 0 out "usage: mtls-server --listen" --help
 expect_contains "$tmp/help.out" "--password-file FILE"
 [ ! -s "$tmp/help.err" ] || fail "--help wrote on standard error" "$tmp/help.err"
 cli help_short 0 out "usage: mtls-server" -h
-cli version 0 out "mtls-server $VERSION libmtls/$VERSION" --version
+cli version 0 out "mtls-server $VERSION (" --version
+expect_contains "$tmp/version.out" " libmtls/$VERSION OpenSSL/"
 expect_contains "$tmp/version.out" "OpenSSL/$("$OPENSSL" version | cut -d' ' -f2)"
 expect_contains "$tmp/version.out" "running with $("$OPENSSL" version | cut -d' ' -f1-2)"
 cli version_v 0 out "mtls-server $VERSION" -v
