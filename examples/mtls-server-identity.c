@@ -140,16 +140,19 @@ escaped_cert(struct mtls *c)
  * (X-SSL-Client-S-DN: $ssl_client_s_dn), with "-" for a value the client
  * has not (no certificate).  The fingerprints are named for their hash:
  * nginx's $ssl_client_fingerprint is SHA-1, libmtls's fingerprint
- * SHA-256; X-SSL-Client-Fingerprint keeps the SHA-256 it has always
- * carried here (a backend that compares it goes on working), and is the
- * same as X-SSL-Client-Fingerprint-SHA256.
+ * SHA-256.  The unsuffixed X-SSL-Client-Fingerprint, which could be read
+ * as either, is no longer sent, but a client's request still loses it, as
+ * it loses every name here: a backend that trusted it must not get a
+ * forged one.
  */
 const char *const identity_header_names[] = { "X-SSL-Client-Verify",
     "X-SSL-Client-S-DN", "X-SSL-Client-I-DN", "X-SSL-Client-Serial",
-    "X-SSL-Client-Fingerprint", "X-SSL-Client-Fingerprint-SHA256",
-    "X-SSL-Client-Fingerprint-SHA1", "X-SSL-Client-Escaped-Cert",
-    "X-SSL-Client-V-Start", "X-SSL-Client-V-End", "X-SSL-Client-V-Remain",
-    "X-Real-IP", "X-Forwarded-Proto", NULL };
+    "X-SSL-Client-Fingerprint-SHA256", "X-SSL-Client-Fingerprint-SHA1",
+    "X-SSL-Client-Escaped-Cert", "X-SSL-Client-V-Start",
+    "X-SSL-Client-V-End", "X-SSL-Client-V-Remain", "X-Real-IP",
+    "X-Forwarded-Proto",
+    "X-SSL-Client-Fingerprint",     /* removed, never sent */
+    NULL };
 
 static const char *
 or_dash(const char *s)
@@ -177,14 +180,13 @@ identity_headers(struct mtls *c, const char *addr,
 	values[2] = or_dash(mtls_peer_issuer(c));
 	values[3] = or_dash(mtls_peer_serial(c));
 	values[4] = sha256;
-	values[5] = sha256;
-	values[6] = or_dash(sha1);
-	values[7] = or_dash(cert);
-	values[8] = or_dash(start);
-	values[9] = or_dash(end);
-	values[10] = mtls_peer_cert_pem(c) != NULL ? remain : "-";
-	values[11] = addr;
-	values[12] = "https";
+	values[5] = or_dash(sha1);
+	values[6] = or_dash(cert);
+	values[7] = or_dash(start);
+	values[8] = or_dash(end);
+	values[9] = mtls_peer_cert_pem(c) != NULL ? remain : "-";
+	values[10] = addr;
+	values[11] = "https";
 	for (int i = 0; i < IDENTITY_HEADERS; i++) {
 		lines[i] = NULL;
 		if (rc == 0 && asprintf(&lines[i], "%s: %s",

@@ -548,12 +548,12 @@ serve_signals(const sigset_t *set)
 			    "mtls-server (SIGHUP reloads certificates)\n");
 			break;
 		case SIGQUIT:
-			if (!stopping)
+			if (!stopping) {
 				fprintf(stderr, "mtls-server: SIGQUIT: stopping "
 				    "gracefully: no new connections, idle ones closed, "
 				    "requests under way answered\n");
-			if (!stopping)
 				loop_stop(true);
+			}
 			stopping = true;
 			break;
 		case SIGTERM:

@@ -523,13 +523,16 @@ EOF
 		expect_contains "$tmp/ours_$1.out" "escaped_cert=-----BEGIN%20CERTIFICATE-----%0A"
 		say "ok: --proxy, $1: X-SSL-Client-* equal nginx's \$ssl_client_* (verify, DNs, serial, SHA-1 fingerprint, escaped cert, v_start, v_end, v_remain)"
 	done
-	# Ours: the SHA-256 under both of its names, beside nginx's SHA-1.
-	fetch ours_sha256 "$P" /ours "${CLIENT[@]}"
+	# Ours: the SHA-256 under a name that says so, beside nginx's SHA-1.
+	fetch ours_sha256 "$P" /ours "${CLIENT[@]}" \
+	    -H 'X-SSL-Client-Fingerprint: forged'
 	status_is ours_sha256 200
 	sha256=$("$OPENSSL" x509 -in "$PKI/client.crt" -noout -fingerprint -sha256 |
 	    sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
 	expect_contains "$tmp/ours_sha256.out" "sha256=$sha256"
-	expect_contains "$tmp/ours_sha256.out" "plain=$sha256"
+	# The unsuffixed name is not sent, and a client's is dropped.
+	grep -qx 'plain=' "$tmp/ours_sha256.out" ||
+	    fail "X-SSL-Client-Fingerprint reached the backend" "$tmp/ours_sha256.out"
 	expect_contains "$tmp/ours_sha256.out" "real_ip=127.0.0.1"
 	expect_contains "$tmp/ours_sha256.out" "proto=https"
 	# No certificate (optional): "-" for each, as before.
@@ -539,7 +542,7 @@ EOF
 	expect_contains "$tmp/ours_none.out" "escaped_cert=-"
 	expect_contains "$tmp/ours_none.out" "v_remain=-"
 	stop_bg "$SERVER_PID"
-	say "ok: --proxy: X-SSL-Client-Fingerprint and -SHA256 carry SHA-256, -SHA1 nginx's; none forged; '-' without a certificate"
+	say "ok: --proxy: X-SSL-Client-Fingerprint-SHA256 carries SHA-256, -SHA1 nginx's, the unsuffixed name none; none forged; '-' without a certificate"
 fi
 
 # ------------------------- no message names a C function or constant
