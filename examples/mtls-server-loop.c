@@ -6,15 +6,20 @@
  * keep-alive) goes as far as its socket allows and waits in the loop
  * (MTLS_WANT_*), so that no thread waits for a slow or silent client.
  *
- * The workers share the listening socket (EPOLLEXCLUSIVE: the kernel wakes
- * one for a new connection).  Each keeps a min-heap of its connections'
+ * The workers share the listening sockets, one for each --listen
+ * (EPOLLEXCLUSIVE: the kernel wakes one worker for a new connection).  Each keeps a min-heap of its connections'
  * deadlines, which the library tells (mtls_http_ms_left: handshake,
  * header, idle keep-alive and send timeouts), and the list of its
  * connections that wait for a request (idle keep-alive, or a handshake
  * waiting for its client) in the order they began to wait: at
  * --max-connections the oldest of them is closed to make room, as nginx
  * closes idle keep-alive connections when it runs out.  Out of
- * descriptors, a worker leaves the listener alone for ACCEPT_PAUSE_MS.
+ * descriptors, a worker leaves the listeners alone for ACCEPT_PAUSE_MS.
+ *
+ * A stop (loop_stop) closes the listeners and the connections waiting for
+ * a request, and lets the answers under way end: a graceful one (SIGQUIT)
+ * waits for them as long as they go on (each under its own timeouts), a
+ * fast one (SIGTERM) for STOP_GRACE_MS at most.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -70,13 +75,16 @@ struct worker {
 	size_t nheap, heap_cap;
 	struct conn *oldest, *newest;   /* waiting for a request */
 	struct conn *all;
-	long stop_at;               /* stopping: the answers' last moment */
+	bool stopping;
 };
 
 static const struct options *opts;
 static struct worker *workers;
 static int nworkers;
-static int listen_fd = -1, stop_fd = -1;
+static int listen_fds[MAX_LISTEN], nlisten;
+static int stop_fd = -1, hurry_fd = -1;
+static long stop_deadline;          /* monotonic ms; 0: none (graceful) */
+static int running;                 /* workers that have not ended */
 static long max_open;
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mtls_config *current_cfg;
@@ -288,6 +296,9 @@ conn_read(struct conn *k)
 	if ((k->reply = malloc(sizeof(*k->reply))) == NULL ||
 	    reply_prepare(opts, k->tls, k->addr, &k->up, k->req, k->reply) != 0)
 		return -1;
+	/* Stopping, the client is told that this answer is the last. */
+	if (k->w->stopping)
+		reply_last(k->reply);
 	return 1;
 }
 
@@ -309,7 +320,7 @@ conn_drive(struct worker *w, struct conn *k)
 			continue;
 		if (rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT) {
 			/* Stopping, one that waits for a request closes. */
-			if ((k->req != NULL || w->stop_at == 0) &&
+			if ((k->req != NULL || !w->stopping) &&
 			    conn_wait(w, k, rc) == 0)
 				return;
 		} else if (rc != 0) {
@@ -322,6 +333,39 @@ conn_drive(struct worker *w, struct conn *k)
 
 /* ---------------------------------------------------------- accepting */
 
+/* Every listener in w's epoll set, each event carrying the place of its
+ * descriptor in listen_fds. */
+static int
+watch_listeners(struct worker *w)
+{
+	for (int i = 0; i < nlisten; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
+		    .data.ptr = &listen_fds[i] };
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0 &&
+		    errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+unwatch_listeners(struct worker *w)
+{
+	for (int i = 0; i < nlisten; i++)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fds[i], NULL);
+}
+
+/* The listener's descriptor when ptr is an event of one, else -1. */
+static int
+listener_of(const void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr, first = (uintptr_t)listen_fds;
+
+	return p >= first && p < (uintptr_t)(listen_fds + nlisten) ?
+	    *(const int *)ptr : -1;
+}
+
 /* Out of descriptors (err EMFILE or ENFILE): this worker leaves the
  * listener alone for a while; the first to find the limit says so. */
 static void
@@ -329,9 +373,10 @@ pause_accepting(struct worker *w, const char *what, int err)
 {
 	struct rlimit rl = { 0, 0 };
 
-	if (w->accept_paused_until == 0 &&
-	    epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL) == 0)
+	if (w->accept_paused_until == 0) {
+		unwatch_listeners(w);
 		w->accept_paused_until = monotonic_ms() + ACCEPT_PAUSE_MS;
+	}
 	if (__atomic_exchange_n(&out_of_descriptors, true, __ATOMIC_ACQ_REL))
 		return;
 	getrlimit(RLIMIT_NOFILE, &rl);
@@ -342,22 +387,13 @@ pause_accepting(struct worker *w, const char *what, int err)
 	    ACCEPT_PAUSE_MS);
 }
 
-static int
-watch_listener(struct worker *w)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
-	    .data.ptr = NULL };
-
-	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, listen_fd, &ev);
-}
-
 /* The listener again, once the pause is over. */
 static void
 resume_accepting(struct worker *w)
 {
 	if (w->accept_paused_until == 0 || monotonic_ms() < w->accept_paused_until)
 		return;
-	w->accept_paused_until = watch_listener(w) == 0 ? 0 :
+	w->accept_paused_until = watch_listeners(w) == 0 ? 0 :
 	    monotonic_ms() + ACCEPT_PAUSE_MS;
 }
 
@@ -422,12 +458,12 @@ conn_new(struct worker *w, int fd)
 	return NULL;
 }
 
-/* One connection from the listener; false when there is none to take. */
+/* One connection from listener lfd; false when there is none to take. */
 static bool
-accept_one(struct worker *w)
+accept_one(struct worker *w, int lfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	int err = errno;
 	struct conn *k;
 
@@ -465,7 +501,9 @@ accept_one(struct worker *w)
 static int
 wait_ms(const struct worker *w)
 {
-	long until = w->stop_at != 0 ? w->stop_at : -1, now = monotonic_ms();
+	long deadline = __atomic_load_n(&stop_deadline, __ATOMIC_ACQUIRE);
+	long until = w->stopping && deadline != 0 ? deadline : -1;
+	long now = monotonic_ms();
 
 	if (w->nheap > 0 && (until < 0 || w->heap[0]->deadline < until))
 		until = w->heap[0]->deadline;
@@ -492,18 +530,27 @@ expire(struct worker *w)
 	}
 }
 
-/* The stop (SIGTERM): no more accepts, connections waiting for a request
- * close, answers under way have STOP_GRACE_MS to finish. */
+/* The stop: no more accepts, connections waiting for a request close,
+ * answers under way go on (until stop_deadline, if it is set). */
 static void
 begin_stop(struct worker *w)
 {
-	w->stop_at = monotonic_ms() + STOP_GRACE_MS;
+	w->stopping = true;
 	if (w->accept_paused_until == 0)
-		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, listen_fd, NULL);
+		unwatch_listeners(w);
 	w->accept_paused_until = 0;
 	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, stop_fd, NULL);
 	while (w->oldest != NULL)
 		conn_close(w, w->oldest);
+}
+
+/* Stopping, whether the answers under way have had their time. */
+static bool
+past_deadline(void)
+{
+	long deadline = __atomic_load_n(&stop_deadline, __ATOMIC_ACQUIRE);
+
+	return deadline != 0 && monotonic_ms() >= deadline;
 }
 
 static void *
@@ -512,48 +559,62 @@ worker_main(void *arg)
 	struct worker *w = arg;
 	struct epoll_event evs[EVENTS];
 
-	while (w->stop_at == 0 || (w->all != NULL &&
-	    monotonic_ms() < w->stop_at)) {
+	while (!w->stopping || (w->all != NULL && !past_deadline())) {
 		int n = epoll_wait(w->epfd, evs, EVENTS, wait_ms(w));
 
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &stop_fd)
+			void *ptr = evs[i].data.ptr;
+			int lfd = listener_of(ptr);
+
+			if (ptr == &stop_fd)
 				begin_stop(w);
-			else if (evs[i].data.ptr == NULL)
-				for (int a = 0; a < ACCEPT_BATCH && accept_one(w); a++)
+			else if (ptr == &hurry_fd)  /* the deadline is seen */
+				(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, hurry_fd, NULL);
+			else if (lfd >= 0)
+				for (int a = 0; !w->stopping && a < ACCEPT_BATCH &&
+				    accept_one(w, lfd); a++)
 					;
 			else
-				conn_drive(w, evs[i].data.ptr);
+				conn_drive(w, ptr);
 		}
 		expire(w);
-		if (w->stop_at == 0)
+		if (!w->stopping)
 			resume_accepting(w);
 	}
+	__atomic_sub_fetch(&running, 1, __ATOMIC_ACQ_REL);
 	return NULL;
 }
 
 static int
 worker_init(struct worker *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &stop_fd };
+	struct epoll_event stop = { .events = EPOLLIN, .data.ptr = &stop_fd };
+	struct epoll_event hurry = { .events = EPOLLIN, .data.ptr = &hurry_fd };
 
 	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return -1;
-	if (watch_listener(w) != 0 ||
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &ev) != 0)
+	if (watch_listeners(w) != 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, stop_fd, &stop) != 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, hurry_fd, &hurry) != 0)
 		return -1;
-	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+	__atomic_add_fetch(&running, 1, __ATOMIC_ACQ_REL);
+	if (pthread_create(&w->thread, NULL, worker_main, w) == 0)
+		return 0;
+	__atomic_sub_fetch(&running, 1, __ATOMIC_ACQ_REL);
+	return -1;
 }
 
 int
-loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
+loop_start(const int *fds, int nfds, struct mtls_config *cfg, int count,
     const struct options *o)
 {
 	opts = o;
-	listen_fd = mtls_fd(listener);
+	nlisten = nfds;
+	memcpy(listen_fds, fds, (size_t)nfds * sizeof(*fds));
 	max_open = o->max_connections;
 	loop_set_config(cfg);
 	if ((stop_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||
+	    (hurry_fd = eventfd(0, EFD_CLOEXEC)) < 0 ||
 	    (workers = calloc((size_t)count, sizeof(*workers))) == NULL)
 		return -1;
 	for (nworkers = 0; nworkers < count; nworkers++)
@@ -585,17 +646,45 @@ worker_end(struct worker *w)
 }
 
 void
-loop_stop(void)
+loop_stop(bool graceful)
 {
+	static bool told;
 	uint64_t one = 1;
 
-	if (write(stop_fd, &one, sizeof(one)) != sizeof(one))
+	if (!graceful && __atomic_load_n(&stop_deadline, __ATOMIC_ACQUIRE) == 0)
+		__atomic_store_n(&stop_deadline, monotonic_ms() + STOP_GRACE_MS,
+		    __ATOMIC_RELEASE);
+	if (told) {
+		/* A fast stop after a graceful one: the workers see the
+		 * deadline at their next wake-up, which this makes now. */
+		if (!graceful)
+			(void)!write(hurry_fd, &one, sizeof(one));
 		return;
+	}
+	told = true;
+	(void)!write(stop_fd, &one, sizeof(one));
+	/* No more connections, at once: the listening sockets leave the
+	 * LISTEN state (a client is refused, not left in the backlog), and
+	 * their descriptors stay valid until loop_end. */
+	for (int i = 0; i < nlisten; i++)
+		(void)shutdown(listen_fds[i], SHUT_RDWR);
+}
+
+bool
+loop_finished(void)
+{
+	return __atomic_load_n(&running, __ATOMIC_ACQUIRE) == 0;
+}
+
+void
+loop_end(void)
+{
 	for (int i = 0; i < nworkers; i++) {
 		pthread_join(workers[i].thread, NULL);
 		worker_end(&workers[i]);
 	}
 	free(workers);
 	close(stop_fd);
+	close(hurry_fd);
 	mtls_config_free(current_cfg);
 }

@@ -1,36 +1,19 @@
 /*
  * mtls-server-serve.c - one connection of mtls-server: its HTTP requests,
- * answered with the client's identity, from --root, or 403 under a
- * --protect prefix without a verified certificate; one access-log line
- * per request.
+ * answered with the client's identity, from --root, relayed to --proxy,
+ * or 403 under a --protect prefix without a verified certificate; one
+ * access-log line per request (mtls-server-log.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mtls-server.h"
-
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* What nginx calls $ssl_client_verify: SUCCESS, FAILED:reason or NONE. */
-static void
-client_verify(struct mtls *c, char *buf, size_t len)
-{
-	if (!mtls_peer_cert_provided(c))
-		snprintf(buf, len, "NONE");
-	else if (mtls_peer_cert_verified(c))
-		snprintf(buf, len, "SUCCESS");
-	else
-		snprintf(buf, len, "FAILED:%s", mtls_peer_verify_error(c) ?
-		    mtls_peer_verify_error(c) : "unknown");
-}
 
 static const char *
 or_dash(const char *s)
@@ -48,90 +31,6 @@ remote_addr(struct mtls *c, char *buf, size_t len)
 	    getnameinfo((struct sockaddr *)&ss, sl, buf, (socklen_t)len, NULL, 0,
 	    NI_NUMERICHOST) != 0)
 		snprintf(buf, len, "-");
-}
-
-/* nginx's $time_local, made once a second per thread. */
-static const char *
-log_time(void)
-{
-	static __thread time_t made = -1;
-	static __thread char when[40];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (now != made) {
-		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z",
-		    localtime_r(&now, &tm));
-		made = now;
-	}
-	return when;
-}
-
-/* Writes all of line to fd; 0 or -1. */
-static int
-write_all(int fd, const char *line, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, line, len);
-
-		if (n < 0 && errno != EINTR)
-			return -1;
-		if (n > 0) {
-			line += n;
-			len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
-/*
- * nginx's combined format, with the client certificate's verdict and
- * subject at the end; request is the request line.  A line goes out in
- * one write(2), which keeps the lines of several threads whole without a
- * lock (on a pipe, lines up to PIPE_BUF bytes).
- */
-static void
-log_access(int log_fd, struct mtls *c, const char *addr, const char *request,
-    int status, unsigned long long bytes)
-{
-	char verify[300], line[16384];
-	int n;
-
-	client_verify(c, verify, sizeof(verify));
-	n = snprintf(line, sizeof(line), "%s - - [%s] \"%s\" %d %llu "
-	    "\"%s\" %s\n", addr, log_time(), request, status, bytes,
-	    or_dash(mtls_peer_subject(c)), verify);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	(void)write_all(log_fd, line, (size_t)n);
-}
-
-static void
-log_request(int log_fd, struct mtls *c, const char *addr,
-    struct mtls_http_req *req, int status, unsigned long long bytes)
-{
-	char request[8192];
-
-	snprintf(request, sizeof(request), "%s %s %s", mtls_http_req_method(req),
-	    mtls_http_req_target(req), mtls_http_req_version(req));
-	log_access(log_fd, c, addr, request, status, bytes);
-}
-
-/* A request the library refused and answered itself (400, 408, 413,
- * 414, 431, 501, 505): nginx logs those too, with the line as it came,
- * "-" when none did. */
-static void
-log_refused(int log_fd, struct mtls *c, const char *addr)
-{
-	const char *line;
-	int status = mtls_http_refused(c, &line);
-
-	if (status != 0)
-		log_access(log_fd, c, addr, *line != '\0' ? line : "-", status, 0);
 }
 
 /* ----------------------------------------------------------- answers */
@@ -344,38 +243,23 @@ forbidden(const struct options *o, struct mtls *c, const char *target)
 	return false;
 }
 
-/* The identity headers a backend gets, as nginx's proxy_set_header
- * lines with $ssl_client_* would send them; a client's own are dropped. */
-static const char *const identity_headers[] = { "X-SSL-Client-Verify",
-    "X-SSL-Client-S-DN", "X-SSL-Client-I-DN", "X-SSL-Client-Serial",
-    "X-SSL-Client-Fingerprint", "X-Real-IP", "X-Forwarded-Proto", NULL };
-
 /* The relay of req to the backend, with the client's identity in the
- * headers (the lines are copied into the job). */
+ * headers (mtls-server-identity.c; the lines are copied into the job),
+ * and the client's own headers of those names dropped. */
 static int
 reply_proxied(struct mtls *c, const char *addr, struct upstream *u,
     struct mtls_http_req *req, struct reply *r)
 {
-	char verify[300], lines[7][600];
-	const char *extra[8];
+	char *lines[IDENTITY_HEADERS + 1];
 
-	client_verify(c, verify, sizeof(verify));
-	snprintf(lines[0], sizeof(lines[0]), "X-SSL-Client-Verify: %s", verify);
-	snprintf(lines[1], sizeof(lines[1]), "X-SSL-Client-S-DN: %s",
-	    or_dash(mtls_peer_subject(c)));
-	snprintf(lines[2], sizeof(lines[2]), "X-SSL-Client-I-DN: %s",
-	    or_dash(mtls_peer_issuer(c)));
-	snprintf(lines[3], sizeof(lines[3]), "X-SSL-Client-Serial: %s",
-	    or_dash(mtls_peer_serial(c)));
-	snprintf(lines[4], sizeof(lines[4]), "X-SSL-Client-Fingerprint: %s",
-	    or_dash(mtls_peer_fingerprint_sha256(c)));
-	snprintf(lines[5], sizeof(lines[5]), "X-Real-IP: %s", addr);
-	snprintf(lines[6], sizeof(lines[6]), "X-Forwarded-Proto: https");
-	for (int i = 0; i < 7; i++)
-		extra[i] = lines[i];
-	extra[7] = NULL;
+	if (identity_headers(c, addr, lines) != 0) {
+		identity_headers_free(lines);
+		return -1;
+	}
 	r->step = REPLY_RELAY;
-	r->job = relay_begin(u, req, extra, identity_headers, "mtls-server");
+	r->job = relay_begin(u, req, (const char *const *)lines,
+	    identity_header_names, "mtls-server");
+	identity_headers_free(lines);
 	return r->job != NULL ? 0 : -1;
 }
 
@@ -473,8 +357,21 @@ void
 reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
     struct reply *r)
 {
-	log_request(STDOUT_FILENO, c, addr, req, r->status, r->bytes);
+	log_request(c, addr, req, r->status, r->bytes);
 	reply_free(r);
+}
+
+void
+reply_last(struct reply *r)
+{
+	int n = 0;
+
+	if (r->step == REPLY_RELAY)
+		return;     /* the backend's head, sent as it comes */
+	while (r->hdrs[n] != NULL)
+		n++;
+	if (n + 1 < (int)(sizeof(r->hdrs) / sizeof(r->hdrs[0])))
+		r->hdrs[n] = "Connection: close";
 }
 
 void
@@ -488,17 +385,6 @@ reply_free(struct reply *r)
 		close(r->fd);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
-}
-
-void
-log_failure(struct mtls *c, const char *addr)
-{
-	log_refused(STDOUT_FILENO, c, addr);
-	if (mtls_error(c) != NULL) {
-		pthread_mutex_lock(&log_lock);
-		fprintf(stderr, "mtls-server: %s\n", mtls_error(c));
-		pthread_mutex_unlock(&log_lock);
-	}
 }
 
 long

@@ -1,7 +1,9 @@
 /*
  * mtls-server.h - what the parts of mtls-server share: the options
- * (parsed in mtls-server.c), the answers (mtls-server-serve.c) and the
- * event loops that serve the connections (mtls-server-loop.c).
+ * (parsed in mtls-server-args.c), the configuration and the signals
+ * (mtls-server.c), the answers (mtls-server-serve.c), the logs
+ * (mtls-server-log.c) and the event loops that serve the connections
+ * (mtls-server-loop.c).
  */
 #ifndef MTLS_SERVER_H
 #define MTLS_SERVER_H
@@ -17,6 +19,10 @@
 enum { EXIT_USAGE = 1, EXIT_CONFIG = 2, EXIT_LISTEN = 3 };
 
 #define MAX_LIST 32
+#define MAX_LISTEN 16
+
+/* --access-log-format */
+enum log_format { LOG_COMBINED, LOG_JSON };
 
 /* An allow-list flag and its value, in the order given. */
 struct allow_opt {
@@ -33,7 +39,9 @@ struct identity_opt {
 };
 
 struct options {
-	const char *listen, *client_ca, *ca_names;
+	const char *listen[MAX_LISTEN];     /* each --listen, in order */
+	int nlisten;
+	const char *client_ca, *ca_names;
 	struct identity_opt ids[MAX_IDENTITIES];
 	int nids;
 	const char *server_names;   /* the last --server-name */
@@ -52,8 +60,19 @@ struct options {
 	long proxy_timeout;         /* --proxy-read-timeout, seconds */
 	long max_header_line;       /* --max-header-line, -1 for the default */
 	long session_cache;         /* --session-cache bytes, -1: default */
+	long header_timeout;        /* --client-header-timeout, seconds */
 	int crl_chain;
+	const char *password_file;  /* nginx's ssl_password_file */
+	const char *pid_file;       /* nginx's pid */
+	const char *access_log;     /* NULL: standard output; "off": none */
+	const char *error_log;      /* NULL: standard error */
+	enum log_format log_format;
+	bool test_only;             /* -t: check the configuration, exit */
 };
+
+/* mtls-server-args.c: the options into o, or exit with a message (--help
+ * and --version exit 0). */
+void parse_options(int argc, char **argv, struct options *o);
 
 /*
  * An answer to one request, made by reply_prepare and sent by reply_send,
@@ -68,7 +87,7 @@ struct reply {
 	int status;
 	unsigned long long bytes;   /* body bytes sent ($body_bytes_sent) */
 	char hdr[2][96];
-	const char *hdrs[3];
+	const char *hdrs[4];
 	const char *body;           /* a fixed answer's: own's or held's bytes */
 	size_t len;
 	char *own;                  /* ours, freed with the reply */
@@ -84,10 +103,47 @@ int reply_send(struct mtls_http_req *req, struct reply *r);
 void reply_end(struct mtls *c, const char *addr, struct mtls_http_req *req,
     struct reply *r);
 void reply_free(struct reply *r);
-/* The access-log line of a request the library refused, and the error
- * of a connection that failed, on standard error. */
-void log_failure(struct mtls *c, const char *addr);
+/* reply_last: the answer says "Connection: close" (the server stops). */
+void reply_last(struct reply *r);
+/* remote_addr writes the client's address. */
 void remote_addr(struct mtls *c, char *buf, size_t len);
+
+/*
+ * mtls-server-log.c: the access log (--access-log, standard output by
+ * default; combined or json) and the error log (--error-log, standard
+ * error).  logs_open opens the files (0, or -1 after saying why);
+ * logs_start sends standard error to --error-log once the server
+ * listens; logs_reopen opens both anew (SIGUSR1).  log_request writes
+ * the line of an answered request; log_failure the line of a request the
+ * library refused (and answered) and the error that ended a connection.
+ * say_error writes a message of the library, with the options named
+ * where it names C functions or constants (option_words), after context
+ * when not NULL.
+ */
+int logs_open(const struct options *o);
+void logs_start(void);
+void logs_reopen(void);
+void log_request(struct mtls *c, const char *addr, struct mtls_http_req *req,
+    int status, unsigned long long bytes);
+void log_failure(struct mtls *c, const char *addr);
+void say_error(const char *context, const char *msg);
+const char *option_words(const char *msg, char *buf, size_t len);
+
+/*
+ * mtls-server-identity.c: the client's identity as nginx's $ssl_client_*
+ * variables show it.  client_verify writes $ssl_client_verify (SUCCESS,
+ * FAILED:reason, NONE); identity_headers makes the IDENTITY_HEADERS lines
+ * ("Name: value", malloc'ed, NULL after them) --proxy sends the backend
+ * (0, or -1 when out of memory, the lines then NULL or freed with
+ * identity_headers_free); identity_header_names lists their names, those
+ * a client's request loses.
+ */
+#define IDENTITY_HEADERS 12
+extern const char *const identity_header_names[];
+void client_verify(struct mtls *c, char *buf, size_t len);
+int identity_headers(struct mtls *c, const char *addr,
+    char *lines[IDENTITY_HEADERS + 1]);
+void identity_headers_free(char *lines[IDENTITY_HEADERS + 1]);
 
 /* mtls-server-serve.c: connections_open adds delta to the count of
  * connections open and returns it; close_connection closes one and its
@@ -97,18 +153,24 @@ long connections_open(long delta);
 
 /*
  * mtls-server-loop.c: the engine, count worker threads each running an
- * epoll loop over non-blocking connections.  loop_start returns 0 or -1
- * (errno set); loop_set_config gives connections accepted from now on cfg
- * (a reload); loop_stop stops accepting, closes idle connections, lets
- * answers under way finish for a while, and returns once every worker
- * has ended.  --proxy relays each request to the backend on a
- * non-blocking connection of the client connection's own, on the same
- * loop (http-relay.c).
+ * epoll loop over non-blocking connections, all accepting from the
+ * listening sockets fds.  loop_start returns 0 or -1 (errno set);
+ * loop_set_config gives connections accepted from now on cfg (a reload).
+ * loop_stop begins a stop and returns: the listeners are closed and
+ * connections waiting for a request too; answers under way finish, for
+ * as long as they take when graceful (SIGQUIT), for STOP_GRACE_MS at
+ * most otherwise (SIGTERM; also after a graceful stop has begun).
+ * loop_finished says when every worker has ended; loop_end then frees
+ * them.  --proxy relays each request to the backend on a non-blocking
+ * connection of the client connection's own, on the same loop
+ * (http-relay.c).
  */
-int loop_start(struct mtls *listener, struct mtls_config *cfg, int count,
+int loop_start(const int *fds, int nfds, struct mtls_config *cfg, int count,
     const struct options *o);
 void loop_set_config(struct mtls_config *cfg);
-void loop_stop(void);
+void loop_stop(bool graceful);
+bool loop_finished(void);
+void loop_end(void);
 
 /*
  * mtls-server-files.c: the files of --root, the small ones (up to
