@@ -16,6 +16,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,127 +27,123 @@
 #include "mtls.h"
 #include "mtls-client.h"
 
+/* O_STRING and O_FLAG set the field at optdef.at; the others are
+ * handled one by one. */
 enum opt_id {
-	O_CERT, O_CERT_TYPE, O_KEY, O_KEY_TYPE, O_PASS, O_CACERT, O_CAPATH,
-	O_CRLFILE, O_PINNED, O_RESOLVE, O_CONNECT_TO, O_REQUEST, O_HEADER,
-	O_DATA, O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE, O_JSON, O_GET,
-	O_OUTPUT, O_OUTPUT_DIR, O_CREATE_DIRS, O_REMOTE_NAME, O_REMOTE_HEADER,
-	O_INCLUDE, O_HEAD, O_SILENT, O_SHOW_ERROR, O_FAIL, O_FAIL_BODY,
-	O_CONNECT_TIMEOUT, O_MAX_TIME, O_INSECURE, O_VERBOSE, O_HELP, O_URL,
-	O_TLSV1_2, O_TLSV1_3, O_TLS_MAX, O_CIPHERS, O_TLS13_CIPHERS, O_CURVES,
-	O_NO_ALPN, O_NOOP, O_WRITE_OUT, O_LOCATION, O_LOCATION_TRUSTED,
-	O_MAX_REDIRS, O_POST301, O_POST302, O_POST303, O_USER, O_BEARER,
-	O_USER_AGENT, O_REFERER, O_COOKIE, O_RANGE, O_DUMP_HEADER, O_IPV4,
-	O_IPV6, O_RETRY, O_RETRY_DELAY, O_RETRY_MAX_TIME, O_RETRY_CONNREFUSED,
-	O_RETRY_ALL, O_CONFIG, O_VERSION, O_TRACE, O_TRACE_ASCII, O_TRACE_TIME,
-	O_STDERR, O_PROXY, O_PROXY_USER, O_NOPROXY, O_PROXY_HEADER,
-	O_SUPPRESS_CONNECT, O_NO_BUFFER, O_PATH_AS_IS, O_UNIX_SOCKET,
-	O_REQUEST_TARGET, O_URL_QUERY
+	O_STRING, O_FLAG, O_RESOLVE, O_CONNECT_TO, O_HEADER, O_DATA,
+	O_DATA_BINARY, O_DATA_RAW, O_DATA_URLENCODE, O_JSON, O_CONNECT_TIMEOUT,
+	O_MAX_TIME, O_HELP, O_TLSV1_2, O_TLSV1_3, O_TLS_MAX, O_NOOP,
+	O_WRITE_OUT, O_LOCATION_TRUSTED, O_MAX_REDIRS, O_USER, O_COOKIE, O_IPV4,
+	O_IPV6, O_RETRY, O_RETRY_DELAY, O_RETRY_MAX_TIME, O_CONFIG, O_VERSION,
+	O_TRACE, O_TRACE_ASCII, O_STDERR, O_PROXY, O_PROXY_HEADER, O_URL_QUERY
 };
+
+#define AT(field) offsetof(struct options, field)
 
 static const struct optdef {
 	char short_name;
 	const char *long_name;
 	int takes_arg;
 	enum opt_id id;
+	size_t at;                  /* O_STRING, O_FLAG: the field's offset */
 } optdefs[] = {
-	{ 'E', "cert", 1, O_CERT },
-	{ 0, "cert-type", 1, O_CERT_TYPE },
-	{ 0, "key", 1, O_KEY },
-	{ 0, "key-type", 1, O_KEY_TYPE },
-	{ 0, "pass", 1, O_PASS },
-	{ 0, "cacert", 1, O_CACERT },
-	{ 0, "capath", 1, O_CAPATH },
-	{ 0, "crlfile", 1, O_CRLFILE },
-	{ 0, "pinnedpubkey", 1, O_PINNED },
-	{ 0, "resolve", 1, O_RESOLVE },
-	{ 0, "connect-to", 1, O_CONNECT_TO },
-	{ 'X', "request", 1, O_REQUEST },
-	{ 0, "request-target", 1, O_REQUEST_TARGET },
-	{ 'H', "header", 1, O_HEADER },
-	{ 'd', "data", 1, O_DATA },
-	{ 0, "data-ascii", 1, O_DATA },
-	{ 0, "data-binary", 1, O_DATA_BINARY },
-	{ 0, "data-raw", 1, O_DATA_RAW },
-	{ 0, "data-urlencode", 1, O_DATA_URLENCODE },
-	{ 0, "json", 1, O_JSON },
-	{ 'G', "get", 0, O_GET },
-	{ 0, "url-query", 1, O_URL_QUERY },
-	{ 'o', "output", 1, O_OUTPUT },
-	{ 0, "output-dir", 1, O_OUTPUT_DIR },
-	{ 0, "create-dirs", 0, O_CREATE_DIRS },
-	{ 'O', "remote-name", 0, O_REMOTE_NAME },
-	{ 0, "remote-name-all", 0, O_REMOTE_NAME },
-	{ 'J', "remote-header-name", 0, O_REMOTE_HEADER },
-	{ 'D', "dump-header", 1, O_DUMP_HEADER },
-	{ 'i', "include", 0, O_INCLUDE },
-	{ 'I', "head", 0, O_HEAD },
-	{ 's', "silent", 0, O_SILENT },
-	{ 'S', "show-error", 0, O_SHOW_ERROR },
-	{ 'f', "fail", 0, O_FAIL },
-	{ 0, "fail-with-body", 0, O_FAIL_BODY },
-	{ 0, "fail-early", 0, O_NOOP },
-	{ 'w', "write-out", 1, O_WRITE_OUT },
-	{ 'L', "location", 0, O_LOCATION },
-	{ 0, "location-trusted", 0, O_LOCATION_TRUSTED },
-	{ 0, "max-redirs", 1, O_MAX_REDIRS },
-	{ 0, "post301", 0, O_POST301 },
-	{ 0, "post302", 0, O_POST302 },
-	{ 0, "post303", 0, O_POST303 },
-	{ 'u', "user", 1, O_USER },
-	{ 0, "basic", 0, O_NOOP },
-	{ 0, "oauth2-bearer", 1, O_BEARER },
-	{ 'A', "user-agent", 1, O_USER_AGENT },
-	{ 'e', "referer", 1, O_REFERER },
-	{ 'b', "cookie", 1, O_COOKIE },
-	{ 'r', "range", 1, O_RANGE },
-	{ 0, "connect-timeout", 1, O_CONNECT_TIMEOUT },
-	{ 'm', "max-time", 1, O_MAX_TIME },
-	{ 0, "retry", 1, O_RETRY },
-	{ 0, "retry-delay", 1, O_RETRY_DELAY },
-	{ 0, "retry-max-time", 1, O_RETRY_MAX_TIME },
-	{ 0, "retry-connrefused", 0, O_RETRY_CONNREFUSED },
-	{ 0, "retry-all-errors", 0, O_RETRY_ALL },
-	{ 'k', "insecure", 0, O_INSECURE },
-	{ 'v', "verbose", 0, O_VERBOSE },
-	{ 0, "trace", 1, O_TRACE },
-	{ 0, "trace-ascii", 1, O_TRACE_ASCII },
-	{ 0, "trace-time", 0, O_TRACE_TIME },
-	{ 0, "stderr", 1, O_STDERR },
-	{ 'h', "help", 0, O_HELP },
-	{ 'V', "version", 0, O_VERSION },
-	{ 'K', "config", 1, O_CONFIG },
-	{ 'q', "disable", 0, O_NOOP },
-	{ 0, "url", 1, O_URL },
-	{ '1', "tlsv1", 0, O_NOOP },
-	{ 0, "tlsv1.0", 0, O_NOOP },
-	{ 0, "tlsv1.1", 0, O_NOOP },
-	{ 0, "tlsv1.2", 0, O_TLSV1_2 },
-	{ 0, "tlsv1.3", 0, O_TLSV1_3 },
-	{ 0, "tls-max", 1, O_TLS_MAX },
-	{ 0, "ciphers", 1, O_CIPHERS },
-	{ 0, "tls13-ciphers", 1, O_TLS13_CIPHERS },
-	{ 0, "curves", 1, O_CURVES },
-	{ 0, "no-alpn", 0, O_NO_ALPN },
-	{ 0, "http1.1", 0, O_NOOP },
-	{ 'x', "proxy", 1, O_PROXY },
-	{ 'U', "proxy-user", 1, O_PROXY_USER },
-	{ 0, "noproxy", 1, O_NOPROXY },
-	{ 0, "proxy-header", 1, O_PROXY_HEADER },
-	{ 'p', "proxytunnel", 0, O_NOOP },
-	{ 0, "proxy-basic", 0, O_NOOP },
-	{ 0, "suppress-connect-headers", 0, O_SUPPRESS_CONNECT },
-	{ '4', "ipv4", 0, O_IPV4 },
-	{ '6', "ipv6", 0, O_IPV6 },
-	{ 0, "unix-socket", 1, O_UNIX_SOCKET },
-	{ 0, "path-as-is", 0, O_PATH_AS_IS },
-	{ 'g', "globoff", 0, O_NOOP },
-	{ 'N', "no-buffer", 0, O_NO_BUFFER },
-	{ '#', "progress-bar", 0, O_NOOP },
-	{ 0, "no-progress-meter", 0, O_NOOP },
-	{ 0, "no-keepalive", 0, O_NOOP },
-	{ 0, "tcp-nodelay", 0, O_NOOP },
-	{ 0, "no-sessionid", 0, O_NOOP },
+	{ 'E', "cert", 1, O_STRING, AT(cert) },
+	{ 0, "cert-type", 1, O_STRING, AT(cert_type) },
+	{ 0, "key", 1, O_STRING, AT(key) },
+	{ 0, "key-type", 1, O_STRING, AT(key_type) },
+	{ 0, "pass", 1, O_STRING, AT(pass) },
+	{ 0, "cacert", 1, O_STRING, AT(cacert) },
+	{ 0, "capath", 1, O_STRING, AT(capath) },
+	{ 0, "crlfile", 1, O_STRING, AT(crlfile) },
+	{ 0, "pinnedpubkey", 1, O_STRING, AT(pins) },
+	{ 0, "resolve", 1, O_RESOLVE, 0 },
+	{ 0, "connect-to", 1, O_CONNECT_TO, 0 },
+	{ 'X', "request", 1, O_STRING, AT(method) },
+	{ 0, "request-target", 1, O_STRING, AT(request_target) },
+	{ 'H', "header", 1, O_HEADER, 0 },
+	{ 'd', "data", 1, O_DATA, 0 },
+	{ 0, "data-ascii", 1, O_DATA, 0 },
+	{ 0, "data-binary", 1, O_DATA_BINARY, 0 },
+	{ 0, "data-raw", 1, O_DATA_RAW, 0 },
+	{ 0, "data-urlencode", 1, O_DATA_URLENCODE, 0 },
+	{ 0, "json", 1, O_JSON, 0 },
+	{ 'G', "get", 0, O_FLAG, AT(get) },
+	{ 0, "url-query", 1, O_URL_QUERY, 0 },
+	{ 'o', "output", 1, O_STRING, AT(output) },
+	{ 0, "output-dir", 1, O_STRING, AT(output_dir) },
+	{ 0, "create-dirs", 0, O_FLAG, AT(create_dirs) },
+	{ 'O', "remote-name", 0, O_FLAG, AT(remote_name) },
+	{ 0, "remote-name-all", 0, O_FLAG, AT(remote_name) },
+	{ 'J', "remote-header-name", 0, O_FLAG, AT(remote_header_name) },
+	{ 'D', "dump-header", 1, O_STRING, AT(dump_header) },
+	{ 'i', "include", 0, O_FLAG, AT(include) },
+	{ 'I', "head", 0, O_FLAG, AT(head) },
+	{ 's', "silent", 0, O_FLAG, AT(silent) },
+	{ 'S', "show-error", 0, O_FLAG, AT(show_error) },
+	{ 'f', "fail", 0, O_FLAG, AT(fail) },
+	{ 0, "fail-with-body", 0, O_FLAG, AT(fail_with_body) },
+	{ 0, "fail-early", 0, O_NOOP, 0 },
+	{ 'w', "write-out", 1, O_WRITE_OUT, 0 },
+	{ 'L', "location", 0, O_FLAG, AT(location) },
+	{ 0, "location-trusted", 0, O_LOCATION_TRUSTED, 0 },
+	{ 0, "max-redirs", 1, O_MAX_REDIRS, 0 },
+	{ 0, "post301", 0, O_FLAG, AT(post301) },
+	{ 0, "post302", 0, O_FLAG, AT(post302) },
+	{ 0, "post303", 0, O_FLAG, AT(post303) },
+	{ 'u', "user", 1, O_USER, 0 },
+	{ 0, "basic", 0, O_NOOP, 0 },
+	{ 0, "oauth2-bearer", 1, O_STRING, AT(bearer) },
+	{ 'A', "user-agent", 1, O_STRING, AT(user_agent) },
+	{ 'e', "referer", 1, O_STRING, AT(referer) },
+	{ 'b', "cookie", 1, O_COOKIE, 0 },
+	{ 'r', "range", 1, O_STRING, AT(range) },
+	{ 0, "connect-timeout", 1, O_CONNECT_TIMEOUT, 0 },
+	{ 'm', "max-time", 1, O_MAX_TIME, 0 },
+	{ 0, "retry", 1, O_RETRY, 0 },
+	{ 0, "retry-delay", 1, O_RETRY_DELAY, 0 },
+	{ 0, "retry-max-time", 1, O_RETRY_MAX_TIME, 0 },
+	{ 0, "retry-connrefused", 0, O_FLAG, AT(retry_connrefused) },
+	{ 0, "retry-all-errors", 0, O_FLAG, AT(retry_all_errors) },
+	{ 'k', "insecure", 0, O_FLAG, AT(insecure) },
+	{ 'v', "verbose", 0, O_FLAG, AT(verbose) },
+	{ 0, "trace", 1, O_TRACE, 0 },
+	{ 0, "trace-ascii", 1, O_TRACE_ASCII, 0 },
+	{ 0, "trace-time", 0, O_FLAG, AT(trace_time) },
+	{ 0, "stderr", 1, O_STDERR, 0 },
+	{ 'h', "help", 0, O_HELP, 0 },
+	{ 'V', "version", 0, O_VERSION, 0 },
+	{ 'K', "config", 1, O_CONFIG, 0 },
+	{ 'q', "disable", 0, O_NOOP, 0 },
+	{ 0, "url", 1, O_STRING, AT(url) },
+	{ '1', "tlsv1", 0, O_NOOP, 0 },
+	{ 0, "tlsv1.0", 0, O_NOOP, 0 },
+	{ 0, "tlsv1.1", 0, O_NOOP, 0 },
+	{ 0, "tlsv1.2", 0, O_TLSV1_2, 0 },
+	{ 0, "tlsv1.3", 0, O_TLSV1_3, 0 },
+	{ 0, "tls-max", 1, O_TLS_MAX, 0 },
+	{ 0, "ciphers", 1, O_STRING, AT(ciphers) },
+	{ 0, "tls13-ciphers", 1, O_STRING, AT(tls13_ciphers) },
+	{ 0, "curves", 1, O_STRING, AT(curves) },
+	{ 0, "no-alpn", 0, O_FLAG, AT(no_alpn) },
+	{ 0, "http1.1", 0, O_NOOP, 0 },
+	{ 'x', "proxy", 1, O_PROXY, 0 },
+	{ 'U', "proxy-user", 1, O_STRING, AT(proxy_user) },
+	{ 0, "noproxy", 1, O_STRING, AT(noproxy) },
+	{ 0, "proxy-header", 1, O_PROXY_HEADER, 0 },
+	{ 'p', "proxytunnel", 0, O_NOOP, 0 },
+	{ 0, "proxy-basic", 0, O_NOOP, 0 },
+	{ 0, "suppress-connect-headers", 0, O_FLAG, AT(suppress_connect) },
+	{ '4', "ipv4", 0, O_IPV4, 0 },
+	{ '6', "ipv6", 0, O_IPV6, 0 },
+	{ 0, "unix-socket", 1, O_STRING, AT(unix_socket) },
+	{ 0, "path-as-is", 0, O_FLAG, AT(path_as_is) },
+	{ 'g', "globoff", 0, O_NOOP, 0 },
+	{ 'N', "no-buffer", 0, O_FLAG, AT(no_buffer) },
+	{ '#', "progress-bar", 0, O_NOOP, 0 },
+	{ 0, "no-progress-meter", 0, O_NOOP, 0 },
+	{ 0, "no-keepalive", 0, O_NOOP, 0 },
+	{ 0, "tcp-nodelay", 0, O_NOOP, 0 },
+	{ 0, "no-sessionid", 0, O_NOOP, 0 },
 };
 #define NOPTS (sizeof(optdefs) / sizeof(optdefs[0]))
 
@@ -349,34 +346,11 @@ static void
 set_flag(struct options *o, enum opt_id id, int on)
 {
 	switch (id) {
-	case O_INCLUDE: o->include = on; break;
-	case O_HEAD: o->head = on; break;
-	case O_SILENT: o->silent = on; break;
-	case O_SHOW_ERROR: o->show_error = on; break;
-	case O_FAIL: o->fail = on; break;
-	case O_FAIL_BODY: o->fail_with_body = on; break;
-	case O_INSECURE: o->insecure = on; break;
-	case O_VERBOSE: o->verbose = on; break;
 	case O_TLSV1_2: o->tls_min = on ? MTLS_TLS1_2 : 0; break;
 	case O_TLSV1_3: o->tls_min = on ? MTLS_TLS1_3 : 0; break;
-	case O_NO_ALPN: o->no_alpn = on; break;
-	case O_NO_BUFFER: o->no_buffer = on; break;
-	case O_GET: o->get = on; break;
-	case O_CREATE_DIRS: o->create_dirs = on; break;
-	case O_REMOTE_NAME: o->remote_name = on; break;
-	case O_REMOTE_HEADER: o->remote_header_name = on; break;
-	case O_LOCATION: o->location = on; break;
 	case O_LOCATION_TRUSTED: o->location = o->location_trusted = on; break;
-	case O_POST301: o->post301 = on; break;
-	case O_POST302: o->post302 = on; break;
-	case O_POST303: o->post303 = on; break;
 	case O_IPV4: o->family = on ? AF_INET : 0; break;
 	case O_IPV6: o->family = on ? AF_INET6 : 0; break;
-	case O_RETRY_CONNREFUSED: o->retry_connrefused = on; break;
-	case O_RETRY_ALL: o->retry_all_errors = on; break;
-	case O_TRACE_TIME: o->trace_time = on; break;
-	case O_SUPPRESS_CONNECT: o->suppress_connect = on; break;
-	case O_PATH_AS_IS: o->path_as_is = on; break;
 	case O_HELP: help(); break;
 	case O_VERSION: version(); break;
 	default: break;             /* O_NOOP: accepted, nothing to do */
@@ -387,20 +361,6 @@ static void
 apply(struct options *o, enum opt_id id, const char *opt, const char *val)
 {
 	switch (id) {
-	case O_CERT: o->cert = val; break;
-	case O_CERT_TYPE: o->cert_type = val; break;
-	case O_KEY: o->key = val; break;
-	case O_KEY_TYPE: o->key_type = val; break;
-	case O_PASS: o->pass = val; break;
-	case O_CACERT: o->cacert = val; break;
-	case O_CAPATH: o->capath = val; break;
-	case O_CRLFILE: o->crlfile = val; break;
-	case O_PINNED: o->pins = val; break;
-	case O_REQUEST: o->method = val; break;
-	case O_REQUEST_TARGET: o->request_target = val; break;
-	case O_OUTPUT: o->output = val; break;
-	case O_OUTPUT_DIR: o->output_dir = val; break;
-	case O_URL: o->url = val; break;
 	case O_RESOLVE:
 		check_resolve(val);
 		add_item(o->resolve, &o->nresolve, MAX_RESOLVE, val, "--resolve");
@@ -430,12 +390,7 @@ apply(struct options *o, enum opt_id id, const char *opt, const char *val)
 		break;
 	case O_WRITE_OUT: set_writeout(o, val); break;
 	case O_USER: set_user(o, val); break;
-	case O_BEARER: o->bearer = val; break;
-	case O_USER_AGENT: o->user_agent = val; break;
-	case O_REFERER: o->referer = val; break;
 	case O_COOKIE: set_cookie(o, val); break;
-	case O_RANGE: o->range = val; break;
-	case O_DUMP_HEADER: o->dump_header = val; break;
 	case O_CONNECT_TIMEOUT: o->connect_ms = parse_seconds(opt, val); break;
 	case O_MAX_TIME: o->max_ms = parse_seconds(opt, val); break;
 	case O_MAX_REDIRS: o->max_redirs = parse_number(opt, val, -1); break;
@@ -447,9 +402,6 @@ apply(struct options *o, enum opt_id id, const char *opt, const char *val)
 		o->retry_max_ms = parse_number(opt, val, 0) * 1000;
 		break;
 	case O_TLS_MAX: o->tls_max = parse_tls_max(opt, val); break;
-	case O_CIPHERS: o->ciphers = val; break;
-	case O_TLS13_CIPHERS: o->tls13_ciphers = val; break;
-	case O_CURVES: o->curves = val; break;
 	case O_TRACE: case O_TRACE_ASCII:
 		o->trace = val;
 		o->trace_ascii = id == O_TRACE_ASCII;
@@ -457,9 +409,6 @@ apply(struct options *o, enum opt_id id, const char *opt, const char *val)
 	case O_STDERR: set_stderr(val); break;
 	case O_CONFIG: read_config(o, val); break;
 	case O_PROXY: o->proxy = val; o->proxy_given = 1; break;
-	case O_PROXY_USER: o->proxy_user = val; break;
-	case O_NOPROXY: o->noproxy = val; break;
-	case O_UNIX_SOCKET: o->unix_socket = val; break;
 	default: set_flag(o, id, 1); break;
 	}
 }
@@ -543,7 +492,11 @@ static void
 apply_def(struct options *o, const struct optdef *d, int on, const char *opt,
     const char *val)
 {
-	if (d->takes_arg)
+	if (d->id == O_STRING)
+		*(const char **)(void *)((char *)o + d->at) = val;
+	else if (d->id == O_FLAG)
+		*(int *)(void *)((char *)o + d->at) = on;
+	else if (d->takes_arg)
 		apply(o, d->id, opt, val);
 	else
 		set_flag(o, d->id, on);
@@ -560,13 +513,13 @@ short_options(int argc, char **argv, int i, struct options *o)
 		const struct optdef *d = find_short(a[j]);
 
 		if (!d->takes_arg) {
-			set_flag(o, d->id, 1);
+			apply_def(o, d, 1, a, NULL);
 			continue;
 		}
 		if (a[j + 1] != '\0')
-			apply(o, d->id, a, a + j + 1);
+			apply_def(o, d, 1, a, a + j + 1);
 		else if (i + 1 < argc)
-			apply(o, d->id, a, argv[++i]);
+			apply_def(o, d, 1, a, argv[++i]);
 		else
 			usage_error("option %s: requires parameter", a);
 		break;
