@@ -368,6 +368,33 @@ start_listener() {
 	    "$tmp/$name.out" "$tmp/$name.err"
 }
 
+# start_own_port NAME CMD [ARG...]: starts CMD, a program that binds a
+# port of its choosing and says "listening on [HOST:]PORT", and waits for
+# that line.  Sets BG_PID, and LISTEN_PORT to the port it named.
+start_own_port() {
+	local name=$1
+	shift
+	start_bg "$name" "$@"
+	wait_file_contains "$tmp/$name.out" "listening on" 10 "$BG_PID" ||
+	    fail "$(basename "$1") did not start: $*" \
+	    "$tmp/$name.out" "$tmp/$name.err"
+	LISTEN_PORT=$(sed -n 's/^listening on \(.*:\)\{0,1\}\([0-9]*\)$/\2/p' \
+	    "$tmp/$name.out" | head -n 1)
+	[ -n "$LISTEN_PORT" ] || fail "$name: no port in its 'listening on' line" \
+	    "$tmp/$name.out"
+}
+
+# start_relay NAME UPSTREAM_PORT UNIT PAUSE_US: tests/split-relay in front
+# of 127.0.0.1:UPSTREAM_PORT, passing records or bytes (UNIT) one at a
+# time with PAUSE_US between them.  Sets RELAY_PID and RELAY_PORT.
+start_relay() {
+	local name=$1
+	shift
+	start_own_port "$name" "$top_builddir/tests/split-relay" "$@"
+	RELAY_PID=$BG_PID
+	RELAY_PORT=$LISTEN_PORT
+}
+
 # start_echo_server NAME [ARG...]: `mtls-echo server` with ARGs, as
 # start_listener.
 start_echo_server() {

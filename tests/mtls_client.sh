@@ -507,11 +507,9 @@ main(void)
 EOF
 run cc_silent ${CC:-cc} -o "$tmp/silent" "$tmp/silent.c"
 expect_status cc_silent "$rc" 0
-start_bg silent "$tmp/silent"
+start_own_port silent "$tmp/silent"
 SILENT_PID=$BG_PID
-wait_file_contains "$tmp/silent.out" "listening on" 10 "$SILENT_PID" ||
-    fail "the silent listener did not start" "$tmp/silent.err"
-PSIL=$(sed -n 's/^listening on //p' "$tmp/silent.out")
+PSIL=$LISTEN_PORT
 
 # timed NAME LIMIT_MS ARG...: mtls-client must fail within LIMIT_MS.
 timed() {

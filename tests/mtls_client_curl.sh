@@ -112,14 +112,14 @@ wait_file_contains "$tmp/s_server.out" "ACCEPT" 10 ||
 
 # P: a CONNECT proxy; PA: one that wants u:p and refuses 127.0.0.1.
 # (each picks its port and says which)
-start_listener proxy "$PROXY"
-P=$(sed -n 's/^listening on //p' "$tmp/proxy.out")
-start_listener proxy-auth "$PROXY" --auth u:p --deny 127.0.0.1
-PA=$(sed -n 's/^listening on //p' "$tmp/proxy-auth.out")
+start_own_port proxy "$PROXY"
+P=$LISTEN_PORT
+start_own_port proxy-auth "$PROXY" --auth u:p --deny 127.0.0.1
+PA=$LISTEN_PORT
 # Q: one that takes the TLS client hello for the start of a request head
 # and waits for the rest: a server that never answers.
-start_listener quiet "$PROXY"
-Q=$(sed -n 's/^listening on //p' "$tmp/quiet.out")
+start_own_port quiet "$PROXY"
+Q=$LISTEN_PORT
 RP=$(free_port)                 # nothing listens there
 
 # ------------------------------------------------------------- fixtures

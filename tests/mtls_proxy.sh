@@ -195,12 +195,8 @@ c2=$(sed -n 's|^/k2 conn=\([0-9]*\) n=2 .*|\1|p' "$tmp/backend.log")
 say "ok: rev_keep: one backend connection for two requests"
 
 # A client whose bytes arrive one at a time (a slow network).
-RELAY=$top_builddir/tests/split-relay
-start_bg relay "$RELAY" "$P" bytes 200
-RELAY_PID=$BG_PID
-wait_file_contains "$tmp/relay.out" "listening on" 10 "$RELAY_PID" ||
-    fail "split-relay did not start" "$tmp/relay.err"
-RP=$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/relay.out")
+start_relay relay "$P" bytes 200
+RP=$RELAY_PORT
 get rev_trickled "https://localhost:$RP/app" --cacert "$PKI/ca.crt" \
     --resolve "localhost:$RP:127.0.0.1" --cert "$PKI/client.crt" \
     --key "$PKI/client.key"
@@ -241,11 +237,9 @@ stop_bg "$SERVER_PID"
 
 # A backend that does not answer in time: 504, naming the wait.  (The
 # relay holds the request back two seconds a byte.)
-start_bg stall "$RELAY" "$PB" bytes 2000000
-STALL_PID=$BG_PID
-wait_file_contains "$tmp/stall.out" "listening on" 10 "$STALL_PID" ||
-    fail "split-relay did not start" "$tmp/stall.err"
-SP=$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/stall.out")
+start_relay stall "$PB" bytes 2000000
+STALL_PID=$RELAY_PID
+SP=$RELAY_PORT
 start_mtls_server rev3 --cert "$PKI/server.crt" --key "$PKI/server.key" \
     --client-ca "$PKI/ca.crt" --proxy "http://127.0.0.1:$SP" \
     --proxy-read-timeout 1

@@ -68,11 +68,8 @@ say "ok: 50 silent connections closed at the 2 s handshake deadline (${took} s)"
 # ----------------------------------------- trickled: no deadline extension
 # A ClientHello one byte every 200 ms takes about a minute to arrive; the
 # handshake deadline ends it after 2 s, whatever arrives meanwhile.
-start_bg relay "$RELAY" "$P" bytes 200000
-RELAY_PID=$BG_PID
-wait_file_contains "$tmp/relay.out" "listening on" 10 "$RELAY_PID" ||
-    fail "split-relay did not start" "$tmp/relay.err"
-RP=$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/relay.out")
+start_relay relay "$P" bytes 200000
+RP=$RELAY_PORT
 start=$SECONDS
 run trickled "$CURL_BIN" -sS --max-time 20 "${CLIENT[@]}" \
     --resolve "localhost:$RP:127.0.0.1" "https://localhost:$RP/"

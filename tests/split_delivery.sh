@@ -21,14 +21,9 @@ CLIENT=$top_builddir/examples/mtls-client
 # Pause after each piece, in microseconds.
 declare -A PAUSE=([records]=20000 [bytes]=200)
 
-# relay NAME UPSTREAM UNIT: a split-relay in front of 127.0.0.1:UPSTREAM;
-# sets RELAY_PORT and RELAY_PID.
+# relay NAME UPSTREAM UNIT: start_relay with UNIT's pause.
 relay() {
-	start_bg "$1" "$RELAY" "$2" "$3" "${PAUSE[$3]}"
-	RELAY_PID=$BG_PID
-	wait_file_contains "$tmp/$1.out" "listening on" 10 "$RELAY_PID" ||
-	    fail "split-relay did not start" "$tmp/$1.err"
-	RELAY_PORT=$(sed -n 's/^listening on 127.0.0.1://p' "$tmp/$1.out")
+	start_relay "$1" "$2" "$3" "${PAUSE[$3]}"
 }
 
 # ---------------------------------- curl -> relay -> mtls-server
