@@ -117,6 +117,7 @@ void remote_addr(struct mtls *c, char *buf, size_t len);
  * listens; logs_reopen opens both anew (SIGUSR1).  log_request writes
  * the line of an answered request; log_failure the line of a request the
  * library refused (and answered) and the error that ended a connection.
+ * Both count the answer for /_metrics (stats_request), access log or not.
  * say_error writes a message of the library, with the options named
  * where it names C functions or constants (option_words), after context
  * when not NULL.
