@@ -22,23 +22,6 @@ ID=(--key "$PKI/server.key" --client-ca "$tmp/client-ca.pem"
     --crl "$PKI/crl.pem")
 CLIENT=(--cert "$PKI/client.crt" --key "$PKI/client.key")
 
-# fetch NAME PATH ARG...: curl https://localhost:$P/PATH, the status on
-# the last line of $tmp/NAME.out.
-fetch() {
-	local name=$1 path=$2
-	shift 2
-	run "$name" "$CURL_BIN" -sS --max-time 15 --cacert "$PKI/ca.crt" \
-	    --resolve "localhost:$P:127.0.0.1" -w '\n%{http_code}\n' "$@" \
-	    "https://localhost:$P$path"
-}
-
-# status_is NAME CODE: curl's last line is HTTP status CODE.
-status_is() {
-	expect_status "$1" "$rc" 0
-	[ "$(tail -n 1 "$tmp/$1.out")" = "$2" ] ||
-	    fail "$1: expected HTTP $2" "$tmp/$1.out" "$tmp/$1.err"
-}
-
 # status_get NAME PATH ARG...: plain curl http://127.0.0.1:$SP/PATH, the
 # head and body in $tmp/NAME.out, the status on its last line.
 status_get() {
@@ -262,7 +245,7 @@ printf 'POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n' |
     -connect "127.0.0.1:$P" -servername localhost -CAfile "$PKI/ca.crt" \
     "${CLIENT[@]}" >"$tmp/big.out" 2>"$tmp/big.err"
 expect_contains "$tmp/big.out" "HTTP/1.1 413 "
-fetch no_cert / 
+fetch no_cert /
 [ "$rc" -ne 0 ] || fail "a client without a certificate was served" "$tmp/no_cert.out"
 fetch other_ca / --cert "$PKI/other-client.crt" --key "$PKI/other-client.key"
 [ "$rc" -ne 0 ] || fail "a client of another CA was served" "$tmp/other_ca.out"
