@@ -40,8 +40,8 @@ enum opt_id {
 	O_HANDSHAKE_TIMEOUT, O_HEADER_TIMEOUT, O_SEND_TIMEOUT,
 	O_PROXY_READ_TIMEOUT, O_MAX_HEADER_LINE, O_SESSION_CACHE, O_TICKETS,
 	O_TICKET_KEY, O_PROTOCOLS, O_CIPHERS, O_CURVES, O_PID_FILE,
-	O_ACCESS_LOG, O_ACCESS_LOG_FORMAT, O_ERROR_LOG, O_HELP, O_VERSION,
-	O_TEST
+	O_ACCESS_LOG, O_ACCESS_LOG_FORMAT, O_ERROR_LOG, O_STATUS_LISTEN,
+	O_HELP, O_VERSION, O_TEST
 };
 
 static const struct option longopts[] = {
@@ -87,6 +87,7 @@ static const struct option longopts[] = {
 	{ "access-log", required_argument, NULL, O_ACCESS_LOG },
 	{ "access-log-format", required_argument, NULL, O_ACCESS_LOG_FORMAT },
 	{ "error-log", required_argument, NULL, O_ERROR_LOG },
+	{ "status-listen", required_argument, NULL, O_STATUS_LISTEN },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ "test", no_argument, NULL, O_TEST },
@@ -147,11 +148,14 @@ help(void)
 	    "TLS (ssl_protocols, ssl_ciphers, ssl_ecdh_curve, sessions):\n"
 	    "  --protocols 'TLSv1.2 TLSv1.3', --ciphers LIST, --curves LIST\n"
 	    "  --tickets N, --ticket-key FILE, --session-cache SIZE\n"
-	    "Logs and process (access_log, error_log, pid):\n"
+	    "Logs and process (access_log, error_log, pid, stub_status):\n"
 	    "  --access-log FILE|off      default: standard output\n"
 	    "  --access-log-format combined|json\n"
 	    "  --error-log FILE           default: standard error\n"
 	    "  --pid-file FILE            written at start, removed at exit\n"
+	    "  --status-listen ADDR:PORT  plain HTTP /_status and /_metrics "
+	    "(Prometheus);\n"
+	    "                             :PORT or PORT is on 127.0.0.1\n"
 	    "  -t, --test                 check the configuration and exit\n"
 	    "  -h, --help                 this text\n"
 	    "  -v, -V, --version          versions of mtls-server, libmtls and "
@@ -245,6 +249,7 @@ static const struct {
 	{ "worker_connections", "--max-connections" },
 	{ "pid", "--pid-file" },
 	{ "log_format", "--access-log-format" },
+	{ "stub_status", "--status-listen ADDR:PORT (/_status, /_metrics)" },
 	{ "ssl", "nothing (mtls-server always speaks TLS)" },
 };
 
@@ -522,6 +527,7 @@ string_slot(struct options *o, int id)
 	case O_PID_FILE: return &o->pid_file;
 	case O_ACCESS_LOG: return &o->access_log;
 	case O_ERROR_LOG: return &o->error_log;
+	case O_STATUS_LISTEN: return &o->status_listen;
 	default: return NULL;
 	}
 }
@@ -618,6 +624,22 @@ take_option(struct options *o, int id, const char *opt, const char *val)
 	}
 }
 
+/* --status-listen: an address and a port, or a port alone. */
+static void
+check_status_listen(const struct options *o)
+{
+	char host[256];
+	const char *port;
+
+	if (o->status_listen == NULL || status_address(o->status_listen, host,
+	    sizeof(host), &port) == 0)
+		return;
+	fprintf(stderr, "mtls-server: --status-listen '%s' needs a port "
+	    "(ADDR:PORT, [IPv6]:PORT, or :PORT or PORT for 127.0.0.1)\n",
+	    o->status_listen);
+	exit(EXIT_USAGE);
+}
+
 /* The whole of what the options say holds together. */
 static void
 check_options(struct options *o)
@@ -628,6 +650,7 @@ check_options(struct options *o)
 		usage_error();
 	}
 	check_identities(o);
+	check_status_listen(o);
 	if (o->root != NULL && o->proxy != NULL) {
 		fprintf(stderr, "mtls-server: --root and --proxy exclude each "
 		    "other\n");

@@ -376,9 +376,10 @@ log_request(struct mtls *c, const char *addr, struct mtls_http_req *req,
 	const char *target = mtls_http_req_target(req);
 	const char *version = mtls_http_req_version(req);
 	size_t len = strlen(method) + strlen(target) + strlen(version) + 3;
-	char *request = malloc(len);
+	char *request;
 
-	if (request == NULL)
+	stats_request(status, bytes);       /* every answer passes here */
+	if ((request = malloc(len)) == NULL)
 		return;
 	snprintf(request, len, "%s %s %s", method, target, version);
 	e.request = request;
@@ -396,8 +397,10 @@ log_refused(struct mtls *c, const char *addr)
 	int status = mtls_http_refused(c, &line);
 	struct entry e = { addr, line, NULL, NULL, true, status, 0 };
 
-	if (status != 0)
-		log_entry(c, &e);
+	if (status == 0)
+		return;
+	stats_request(status, 0);
+	log_entry(c, &e);
 }
 
 void

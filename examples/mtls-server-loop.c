@@ -62,6 +62,7 @@ struct conn {
 	struct conn *prev, *next;   /* in the waiting list */
 	struct conn *aprev, *anext; /* in the list of all */
 	bool waiting;
+	bool handshake_ended;       /* and counted (stats_handshake) */
 	char addr[64];
 };
 
@@ -283,13 +284,32 @@ conn_wait(struct worker *w, struct conn *k, int rc)
 	return set_deadline(w, k, mtls_http_ms_left(k->tls));
 }
 
+/* k's handshake, as far as it goes, counted for /_metrics when it ends;
+ * returns as mtls_handshake. */
+static int
+conn_handshake(struct conn *k)
+{
+	int rc;
+
+	if (k->handshake_ended)
+		return 0;
+	rc = mtls_handshake(k->tls);
+	if (rc == MTLS_WANT_POLLIN || rc == MTLS_WANT_POLLOUT)
+		return rc;
+	k->handshake_ended = true;
+	stats_handshake(rc == 0 ? MTLS_OK : mtls_error_code(k->tls));
+	return rc;
+}
+
 /* The next request on k, or the rest of one: 1 when one is to be
  * answered, else as mtls_http_read_request. */
 static int
 conn_read(struct conn *k)
 {
-	int rc = mtls_http_read_request(k->tls, 0, &k->req);
+	int rc = conn_handshake(k);
 
+	if (rc == 0)
+		rc = mtls_http_read_request(k->tls, 0, &k->req);
 	if (rc != 1)
 		return rc;
 	unlist_waiting(k->w, k);

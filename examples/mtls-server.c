@@ -8,7 +8,8 @@
  *
  * This file: the configuration made from the options (the options are
  * parsed in mtls-server-args.c), the passphrases of --password-file, the
- * listeners, the pid file and the signals.
+ * listeners, the pid file and the signals.  --status-listen's status
+ * and metrics are in mtls-server-status.c.
  *
  * Exit status: 0 after a stop (QUIT, TERM, INT) and after -t found the
  * configuration good, 1 usage, 2 configuration, 3 cannot listen.  See
@@ -345,6 +346,7 @@ reload(const struct options *o)
 	if (cfg == NULL) {
 		fprintf(stderr, "mtls-server: reload failed, the previous "
 		    "certificates stay in use\n");
+		stats_reload(false);
 		return;
 	}
 	/* The listeners check it (only their checks: the workers make the
@@ -358,6 +360,7 @@ reload(const struct options *o)
 		loop_set_config(cfg);
 		fprintf(stderr, "mtls-server: reloaded certificates\n");
 	}
+	stats_reload(rc == 0);
 	mtls_config_free(cfg);
 }
 
@@ -528,7 +531,8 @@ next_signal(const sigset_t *set, bool stopping)
 }
 
 /* Until a stop has ended: HUP reloads, USR1 reopens the logs, QUIT stops
- * gracefully, TERM and INT at once (also during a graceful stop). */
+ * gracefully, TERM and INT at once (also during a graceful stop).  Once
+ * a stop began, /_status says so. */
 static void
 serve_signals(const sigset_t *set)
 {
@@ -552,12 +556,14 @@ serve_signals(const sigset_t *set)
 				fprintf(stderr, "mtls-server: SIGQUIT: stopping "
 				    "gracefully: no new connections, idle ones closed, "
 				    "requests under way answered\n");
+				status_stopping();
 				loop_stop(true);
 			}
 			stopping = true;
 			break;
 		case SIGTERM:
 		case SIGINT:
+			status_stopping();
 			loop_stop(false);
 			stopping = true;
 			break;
@@ -624,16 +630,24 @@ serve(const struct options *o, struct mtls_config *cfg)
 	}
 	opts = o;
 	block_signals(&signals);
+	/* After the signals are blocked: its thread must not take them. */
+	if (o->status_listen != NULL && status_start(o) != 0) {
+		close_listeners();
+		remove_pid_file(o->pid_file);
+		return EXIT_LISTEN;
+	}
 	for (int i = 0; i < nlisteners; i++)
 		fds[i] = mtls_fd(listeners[i]);
 	if (loop_start(fds, nlisteners, cfg, (int)o->workers, o) != 0) {
 		fprintf(stderr, "mtls-server: cannot start: %s\n", strerror(errno));
+		status_stop();
 		remove_pid_file(o->pid_file);
 		return EXIT_CONFIG;
 	}
 	say_listening(o);
 	logs_start();
 	serve_signals(&signals);
+	status_stop();
 	loop_end();
 	close_listeners();
 	remove_pid_file(o->pid_file);

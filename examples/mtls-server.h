@@ -2,8 +2,8 @@
  * mtls-server.h - what the parts of mtls-server share: the options
  * (parsed in mtls-server-args.c), the configuration and the signals
  * (mtls-server.c), the answers (mtls-server-serve.c), the logs
- * (mtls-server-log.c) and the event loops that serve the connections
- * (mtls-server-loop.c).
+ * (mtls-server-log.c), the event loops that serve the connections
+ * (mtls-server-loop.c) and the status listener (mtls-server-status.c).
  */
 #ifndef MTLS_SERVER_H
 #define MTLS_SERVER_H
@@ -66,6 +66,7 @@ struct options {
 	const char *pid_file;       /* nginx's pid */
 	const char *access_log;     /* NULL: standard output; "off": none */
 	const char *error_log;      /* NULL: standard error */
+	const char *status_listen;  /* --status-listen ADDR:PORT, or NULL */
 	enum log_format log_format;
 	bool test_only;             /* -t: check the configuration, exit */
 };
@@ -116,6 +117,7 @@ void remote_addr(struct mtls *c, char *buf, size_t len);
  * listens; logs_reopen opens both anew (SIGUSR1).  log_request writes
  * the line of an answered request; log_failure the line of a request the
  * library refused (and answered) and the error that ended a connection.
+ * Both count the answer for /_metrics (stats_request), access log or not.
  * say_error writes a message of the library, with the options named
  * where it names C functions or constants (option_words), after context
  * when not NULL.
@@ -171,6 +173,31 @@ void loop_set_config(struct mtls_config *cfg);
 void loop_stop(bool graceful);
 bool loop_finished(void);
 void loop_end(void);
+
+/*
+ * mtls-server-status.c: --status-listen, a plain-HTTP listener of its
+ * own, on a thread of its own: /_status (JSON, 200 while serving, 503
+ * once a stop began) and /_metrics (Prometheus's text format).
+ * status_address splits arg as --status-listen takes it (ADDR:PORT,
+ * [IPv6]:PORT; :PORT or a bare PORT for 127.0.0.1) into host and *port,
+ * which points into arg: 0, or -1 when it is none of these.
+ * status_start listens on o->status_listen and starts the thread (with
+ * the signals blocked, as the caller has them): 0, or -1 after saying
+ * why.  status_stopping makes /_status answer 503 from then on;
+ * status_stop ends the thread and waits for it (nothing when none was
+ * started).  The stats_* count what /_metrics shows, from any thread:
+ * stats_handshake a handshake that ended (MTLS_OK or the error code),
+ * stats_request an answer (its status and body bytes), stats_reload a
+ * reload (whether it took).
+ */
+int status_address(const char *arg, char *host, size_t len,
+    const char **port);
+int status_start(const struct options *o);
+void status_stopping(void);
+void status_stop(void);
+void stats_handshake(int error_code);
+void stats_request(int status, unsigned long long bytes);
+void stats_reload(bool ok);
 
 /*
  * mtls-server-files.c: the files of --root, the small ones (up to

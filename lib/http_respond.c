@@ -87,7 +87,7 @@ build_head(struct mtls_http_req *req, int status, const char *const *headers,
 {
 	char line[256];
 	size_t cap = 0;
-	bool ok;
+	bool ok, closing = wants_close(headers);  /* before headers is walked */
 
 	*out = NULL;
 	*out_len = 0;
@@ -100,7 +100,7 @@ build_head(struct mtls_http_req *req, int status, const char *const *headers,
 	if (ok && framing_line != NULL)
 		ok = http_append(out, out_len, &cap, framing_line,
 		    strlen(framing_line));
-	if (ok && !wants_close(headers) && (!keep || req->head.minor_version == 0))
+	if (ok && !closing && (!keep || req->head.minor_version == 0))
 		ok = http_append(out, out_len, &cap, keep ? "Connection: "
 		    "keep-alive\r\n" : "Connection: close\r\n", keep ? 24 : 19);
 	ok = ok && http_append(out, out_len, &cap, "\r\n", 2);

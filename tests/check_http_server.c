@@ -170,6 +170,28 @@ START_TEST(test_pipelined_in_order)
 }
 END_TEST
 
+/* The caller's own "Connection: close" ends keep-alive, and is the only
+ * one in the head. */
+START_TEST(test_caller_close_sent_once)
+{
+	static const char *const hdrs[] = { "Connection: close", NULL };
+	struct mtls_http_req *req;
+	const char *first;
+
+	pair();
+	SEND("GET /last HTTP/1.1\r\nHost: a\r\n\r\n");
+	req = read_req(0);
+	ck_assert_int_eq(mtls_http_respond(req, 200, hdrs, "bye", 3), 0);
+	mtls_http_req_free(req);
+	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), 0);
+	mtls_close(server_side);
+	recv_to_end();
+	first = strstr(wire, "Connection:");
+	ck_assert_ptr_nonnull(first);
+	ck_assert_msg(strstr(first + 1, "Connection:") == NULL, "%s", wire);
+}
+END_TEST
+
 START_TEST(test_chunked_body_streamed)
 {
 	struct mtls_http_req *req;
@@ -813,6 +835,7 @@ http_server_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_get_and_keep_alive);
 	tcase_add_test(tc, test_pipelined_in_order);
+	tcase_add_test(tc, test_caller_close_sent_once);
 	tcase_add_test(tc, test_chunked_body_streamed);
 	tcase_add_test(tc, test_head_and_bodiless);
 	tcase_add_test(tc, test_streamed_response_chunked);

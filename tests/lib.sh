@@ -299,6 +299,24 @@ expect_status() {
 	    "$tmp/$name.out" "$tmp/$name.err"
 }
 
+# fetch NAME PATH ARG...: curl ARG... https://localhost:$P/PATH (the
+# server's port in $P, the test PKI's CA), the status code on the last
+# line of $tmp/NAME.out.  Tests that fetch otherwise define their own.
+fetch() {
+	local name=$1 path=$2
+	shift 2
+	run "$name" "$CURL_BIN" -sS --max-time 15 --cacert "$PKI/ca.crt" \
+	    --resolve "localhost:$P:127.0.0.1" -w '\n%{http_code}\n' "$@" \
+	    "https://localhost:$P$path"
+}
+
+# status_is NAME CODE: the fetch NAME ended well with HTTP status CODE.
+status_is() {
+	expect_status "$1" "$rc" 0
+	[ "$(tail -n 1 "$tmp/$1.out")" = "$2" ] ||
+	    fail "$1: expected HTTP $2" "$tmp/$1.out" "$tmp/$1.err"
+}
+
 # mark_log FILE: remembers how long FILE (a server's log) is now, so that
 # expect_server_log looks only at what the next connection makes it say.
 mark_log() {

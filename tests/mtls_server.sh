@@ -18,16 +18,6 @@ need_pki
 ID=(--cert "$PKI/server.crt" --key "$PKI/server.key" --client-ca "$PKI/ca.crt")
 CLIENT=(--cert "$PKI/client.crt" --key "$PKI/client.key")
 
-# fetch NAME PATH ARG...: curl https://localhost:$P/PATH, printing the
-# status code on its last line.
-fetch() {
-	local name=$1 path=$2
-	shift 2
-	run "$name" "$CURL_BIN" -sS --max-time 15 --cacert "$PKI/ca.crt" \
-	    --resolve "localhost:$P:127.0.0.1" -w '\n%{http_code}\n' "$@" \
-	    "https://localhost:$P$path"
-}
-
 # answered NAME CODE [TEXT]: curl got HTTP status CODE (and TEXT).
 answered() {
 	expect_status "$1" "$rc" 0

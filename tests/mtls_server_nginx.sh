@@ -23,23 +23,6 @@ VERSION=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' \
     "$top_builddir/build-aux/config.h")
 [ -n "$VERSION" ] || fail "no PACKAGE_VERSION in build-aux/config.h"
 
-# fetch NAME PORT PATH ARG...: curl https://localhost:PORT/PATH, the status
-# on the last line of $tmp/NAME.out.
-fetch() {
-	local name=$1 port=$2 path=$3
-	shift 3
-	run "$name" "$CURL_BIN" -sS --max-time 15 --cacert "$PKI/ca.crt" \
-	    --resolve "localhost:$port:127.0.0.1" -w '\n%{http_code}\n' "$@" \
-	    "https://localhost:$port$path"
-}
-
-# status_is NAME CODE: curl's last line is HTTP status CODE.
-status_is() {
-	expect_status "$1" "$rc" 0
-	[ "$(tail -n 1 "$tmp/$1.out")" = "$2" ] ||
-	    fail "$1: expected HTTP $2" "$tmp/$1.out" "$tmp/$1.err"
-}
-
 # ------------------------------------------------------ the command line
 # cli NAME STATUS STREAM TEXT ARG...: mtls-server ARG... exits STATUS and
 # its standard output (STREAM out) or error (err) says TEXT.
@@ -129,9 +112,9 @@ wait_file_contains "$tmp/multi.out" "listening on 127.0.0.1:$P2" 5 "$SERVER_PID"
     fail "no 'listening on' for the second --listen" "$tmp/multi.out"
 expect_contains "$tmp/multi.out" "listening on 127.0.0.1:$P"
 for round in 1 2 3; do
-	fetch multi_a$round "$P" / "${CLIENT[@]}"
+	fetch multi_a$round / "${CLIENT[@]}"
 	status_is multi_a$round 200
-	fetch multi_b$round "$P2" / "${CLIENT[@]}"
+	P=$P2 fetch multi_b$round / "${CLIENT[@]}"
 	status_is multi_b$round 200
 	if [ ${#V6[@]} -gt 0 ]; then
 		run multi_c$round "$CURL_BIN" -sS --max-time 15 --cacert "$PKI/ca.crt" \
@@ -196,7 +179,7 @@ pw_row pw_p12_none 2 "give its passphrase with --password-file FILE or --pass PA
 # fails and the loaded key stays.
 start_mtls_server pw "${ENC[@]}" --password-file "$tmp/pw.txt"
 P=$SERVER_PORT
-fetch pw_served "$P" / "${CLIENT[@]}"
+fetch pw_served / "${CLIENT[@]}"
 status_is pw_served 200
 mark_log "$tmp/pw.err"
 kill -HUP "$SERVER_PID"
@@ -206,7 +189,7 @@ mark_log "$tmp/pw.err"
 kill -HUP "$SERVER_PID"
 expect_server_log "$tmp/pw.err" "reload failed, the previous certificates stay in use" "$SERVER_PID"
 expect_contains "$tmp/pw.err" "--password-file '$tmp/pw.txt'"
-fetch pw_kept "$P" / "${CLIENT[@]}"
+fetch pw_kept / "${CLIENT[@]}"
 status_is pw_kept 200
 mv "$tmp/pw.away" "$tmp/pw.txt"
 stop_bg "$SERVER_PID"
@@ -293,7 +276,7 @@ for format in combined json; do
 	    "${CLIENT[@]}" >"$tmp/${format}_408.out" 2>"$tmp/${format}_408.err"
 	expect_contains "$tmp/${format}_408.out" "HTTP/1.1 408 "
 	expect_server_log "$tmp/$format.log" "408" "$SERVER_PID"
-	fetch "${format}_ok" "$P" /ok "${CLIENT[@]}" -H 'Referer: https://example.org/"x"' \
+	fetch "${format}_ok" /ok "${CLIENT[@]}" -H 'Referer: https://example.org/"x"' \
 	    -A 'agent\1'
 	status_is "${format}_ok" 200
 	expect_server_log "$tmp/$format.log" "/ok HTTP/1.1" "$SERVER_PID"
@@ -373,7 +356,7 @@ wait_file_contains "$tmp/error.log" "reopened the log files" 10 "$SERVER_PID" ||
 for pid in "${load_pids[@]}"; do
 	wait_bg "$pid" 30 || fail "a load client failed" "$tmp"/load*.err
 done
-fetch after_rotation "$P" /after-rotation "${CLIENT[@]}"
+fetch after_rotation /after-rotation "${CLIENT[@]}"
 status_is after_rotation 200
 expect_server_log "$tmp/access.log" "/after-rotation" "$SERVER_PID"
 answered=$(cat "$tmp"/load*.out | grep -c '^200$')
@@ -385,7 +368,7 @@ logged=$(cat "$tmp/access.log.1" "$tmp/access.log" | grep -c '"GET /r')
 kill -USR2 "$SERVER_PID"
 wait_file_contains "$tmp/error.log" "SIGUSR2 ignored" 10 "$SERVER_PID" ||
     fail "no word on SIGUSR2" "$tmp/error.log"
-fetch after_usr2 "$P" / "${CLIENT[@]}"
+fetch after_usr2 / "${CLIENT[@]}"
 status_is after_usr2 200
 kill -TERM "$SERVER_PID"
 wait_bg "$SERVER_PID" 10
@@ -510,11 +493,11 @@ EOF
 	# Two certificates: a leaf of the root, and one with its chain.
 	for pair in "client.crt client.key" "client-deep-chain.crt client-deep.key"; do
 		set -- $pair
-		fetch "ours_$1" "$P" / --cert "$PKI/$1" --key "$PKI/$2" \
+		fetch "ours_$1" / --cert "$PKI/$1" --key "$PKI/$2" \
 		    -H 'X-SSL-Client-Fingerprint-SHA1: forged' \
 		    -H 'X-SSL-Client-Escaped-Cert: forged' -H 'X-SSL-Client-V-Remain: 9999'
 		status_is "ours_$1" 200
-		fetch "nginx_$1" "$PT" / --cert "$PKI/$1" --key "$PKI/$2"
+		P=$PT fetch "nginx_$1" / --cert "$PKI/$1" --key "$PKI/$2"
 		status_is "nginx_$1" 200
 		cmp -s "$tmp/ours_$1.out" "$tmp/nginx_$1.out" ||
 		    fail "$1: the headers differ from nginx's variables" \
@@ -524,7 +507,7 @@ EOF
 		say "ok: --proxy, $1: X-SSL-Client-* equal nginx's \$ssl_client_* (verify, DNs, serial, SHA-1 fingerprint, escaped cert, v_start, v_end, v_remain)"
 	done
 	# Ours: the SHA-256 under a name that says so, beside nginx's SHA-1.
-	fetch ours_sha256 "$P" /ours "${CLIENT[@]}" \
+	fetch ours_sha256 /ours "${CLIENT[@]}" \
 	    -H 'X-SSL-Client-Fingerprint: forged'
 	status_is ours_sha256 200
 	sha256=$("$OPENSSL" x509 -in "$PKI/client.crt" -noout -fingerprint -sha256 |
@@ -536,7 +519,7 @@ EOF
 	expect_contains "$tmp/ours_sha256.out" "real_ip=127.0.0.1"
 	expect_contains "$tmp/ours_sha256.out" "proto=https"
 	# No certificate (optional): "-" for each, as before.
-	fetch ours_none "$P" / -H 'X-SSL-Client-Verify: SUCCESS'
+	fetch ours_none / -H 'X-SSL-Client-Verify: SUCCESS'
 	status_is ours_none 200
 	expect_contains "$tmp/ours_none.out" "verify=NONE"
 	expect_contains "$tmp/ours_none.out" "escaped_cert=-"
@@ -550,7 +533,7 @@ fi
 start_mtls_server depth "${ID[@]}" --verify-depth 1
 P=$SERVER_PORT
 mark_log "$tmp/depth.err"
-fetch deep "$P" / --cert "$PKI/client-deeper-chain.crt" --key "$PKI/client-deeper.key"
+fetch deep / --cert "$PKI/client-deeper-chain.crt" --key "$PKI/client-deeper.key"
 expect_server_log "$tmp/depth.err" "raise it with --verify-depth" "$SERVER_PID"
 stop_bg "$SERVER_PID"
 if grep -E 'mtls_(config|http|server_new|server_set|client_new|listen|accept|wake|set)[a-z_]*|MTLS_[A-Z_]+' \
