@@ -94,8 +94,9 @@ build_head(struct mtls_http_req *req, int status, const char *const *headers,
 	snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
 	    http_reason_phrase(status), http_date());
 	ok = http_append(out, out_len, &cap, line, strlen(line));
-	for (; ok && headers != NULL && *headers != NULL; headers++)
-		ok = http_append(out, out_len, &cap, *headers, strlen(*headers)) &&
+	/* Its own cursor: wants_close below looks at the caller's headers. */
+	for (const char *const *h = headers; ok && h != NULL && *h != NULL; h++)
+		ok = http_append(out, out_len, &cap, *h, strlen(*h)) &&
 		    http_append(out, out_len, &cap, "\r\n", 2);
 	if (ok && framing_line != NULL)
 		ok = http_append(out, out_len, &cap, framing_line,

@@ -334,6 +334,26 @@ START_TEST(test_unread_body_ends_keep_alive)
 }
 END_TEST
 
+/* The caller's "Connection: close" is the only one: the helper adds none. */
+START_TEST(test_caller_connection_close_once)
+{
+	static const char *const headers[] = { "Connection: close", NULL };
+	struct mtls_http_req *req;
+
+	pair();
+	SEND("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+	req = read_req(0);
+	ck_assert_int_eq(mtls_http_respond(req, 200, headers, "bye", 3), 0);
+	mtls_http_req_free(req);
+	ck_assert_int_eq(mtls_http_read_request(server_side, 0, &req), 0);
+	mtls_close(server_side);
+	recv_to_end();
+	ck_assert_ptr_nonnull(strstr(wire, "Connection: close\r\n"));
+	ck_assert_ptr_null(strstr(strstr(wire, "Connection: close\r\n") + 1,
+	    "Connection:"));
+}
+END_TEST
+
 static void *
 continue_server(void *arg)
 {
@@ -821,6 +841,7 @@ http_server_suite(void)
 	tcase_add_test(tc, test_http10_close_delimited);
 	tcase_add_test(tc, test_http10_keep_alive);
 	tcase_add_test(tc, test_unread_body_ends_keep_alive);
+	tcase_add_test(tc, test_caller_connection_close_once);
 	tcase_add_test(tc, test_expect_100_continue);
 	tcase_add_test(tc, test_client_close_is_no_error);
 	tcase_add_test(tc, test_idle_timeout_ends_quietly);
