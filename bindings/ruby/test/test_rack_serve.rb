@@ -226,6 +226,28 @@ class TestRackServe < Minitest::Test
     end
   end
 
+  # The server reuses the head it made for the same headers; an app that
+  # changes its headers object, or a value in place, gets the new ones.
+  def test_headers_changed_between_responses
+    headers = { "Content-Type" => "text/plain", "X-N" => +"1" }
+    n = 0
+    app = lambda do |_env|
+      n += 1
+      headers["X-N"].replace(n.to_s) if n == 2
+      headers["X-N"] = "3" if n == 3
+      headers["X-New"] = "yes" if n == 4
+      [200, headers, ["body #{n}"]]
+    end
+    with_rack(app, max_threads: 1) do |server, _, _|
+      MTLS::HTTP.start("localhost", server.port, context: client_context) do |http|
+        got = Array.new(4) { http.get("/") }
+        assert_equal %w[1 2 3 3], got.map { |r| r["x-n"] }
+        assert_equal [nil, nil, nil, "yes"], got.map { |r| r["x-new"] }
+        assert_equal "body 4", got.last.body
+      end
+    end
+  end
+
   # With one thread, an idle keep-alive connection holds none: another
   # client is served meanwhile.
   def test_idle_keep_alive_connection_holds_no_thread

@@ -134,6 +134,8 @@ module MTLS
       WIDE = FFI::Pointer.size == 8
 
       attr_reader :req_out, :pair, :value_out, :buf
+      # The last response's headers and their Head (Response#head_for).
+      attr_accessor :last_head
 
       def initialize
         @req_out = FFI::MemoryPointer.new(:pointer)
@@ -150,7 +152,9 @@ module MTLS
       # next call on this Scratch.
       def header_array(lines)
         return nil if lines.empty?
+        return @head_slots if lines.equal?(@last_lines) # as made last time
 
+        @last_lines = nil
         blob = lines.join("\0") << "\0"
         raise ArgumentError, "a response header holds a NUL byte" if blob.count("\0") != lines.size
 
@@ -167,6 +171,7 @@ module MTLS
         else
           @head_slots.put_array_of_uint32(0, addresses)
         end
+        @last_lines = lines if lines.frozen?
         @head_slots
       end
 

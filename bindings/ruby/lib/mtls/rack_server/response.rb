@@ -37,26 +37,47 @@ module MTLS
       # last: the connection's last request (the server is stopping, or
       # others wait for the thread).
       def respond(client, req, env, status, headers, body, scratch, last)
-        status = Integer(status)
-        head = head_of(headers)
-        head.lines << CLOSE_LINE if (@stopping || last) && !head.close
-        return hijack_after_head(client, status, head) if head.hijack
+        status = Integer(status) unless status.is_a?(Integer)
+        head = head_for(headers, scratch)
+        lines = head.lines
+        lines += [CLOSE_LINE] if (@stopping || last) && !head.close
+        return hijack_after_head(client, status, head, lines) if head.hijack
 
         bodiless = status < 200 || status == 204 || status == 304
         head_only = bodiless || env[REQUEST_METHOD] == HEAD
         parts = !head.chunked && (!head_only || head.length.nil?) && body_parts(body)
         if parts
           data = parts.size == 1 ? parts[0].to_s : parts.join
-          slots = scratch.header_array(head.lines)
+          slots = scratch.header_array(lines)
           return sent(client, client.respond(req, status, slots, data), status)
         end
-        stream(client, req, status, head, body, scratch, head_only, bodiless)
+        lines += ["Content-Length: #{head.length}"] if head.length
+        stream(client, req, status, head, body, scratch.header_array(lines), head_only, bodiless)
+      end
+
+      # The Head of headers: the last one again when they are the same as
+      # the last response's of this thread (an app answers with the same
+      # few sets of headers), so that neither the lines nor the char *[]
+      # libmtls reads are made again.
+      def head_for(headers, scratch)
+        last = scratch.last_head
+        return last[1] if last && last[0] == headers
+
+        head = head_of(headers)
+        head.lines.freeze
+        scratch.last_head = head.hijack ? nil : [snapshot(headers), head]
+        head
+      end
+
+      # A copy of headers the app cannot change afterwards.
+      def snapshot(headers)
+        headers.each_with_object({}) do |(name, value), copy|
+          copy[name.frozen? ? name : name.dup.freeze] = value.frozen? ? value : value.dup.freeze
+        end
       end
 
       # Streams body (or only the head): start, each part, end.
-      def stream(client, req, status, head, body, scratch, head_only, bodiless)
-        head.lines << "Content-Length: #{head.length}" if head.length
-        slots = scratch.header_array(head.lines)
+      def stream(client, req, status, head, body, slots, head_only, bodiless)
         return sent(client, false, status) unless client.respond_start(req, status, slots)
         return true if bodiless # the head was all
 
@@ -151,9 +172,9 @@ module MTLS
 
       # "rack.hijack" response header: the head as the app gave it (no
       # framing, no Connection added), then the connection is the app's.
-      def hijack_after_head(client, status, head)
+      def hijack_after_head(client, status, head, lines)
         text = +"HTTP/1.1 #{status} #{reason(status)}\r\nDate: #{Time.now.httpdate}\r\n"
-        head.lines.each { |l| text << l << "\r\n" }
+        lines.each { |l| text << l << "\r\n" }
         text << "Content-Length: #{head.length}\r\n" if head.length
         io = client.call
         io.write(text << "\r\n")
