@@ -13,7 +13,7 @@ module MTLS
     # sent after its request, before the hijack, were read as the start of
     # a next request and are not seen here.
     class HijackIO
-      CHUNK = 16 * 1024
+      CHUNK = Connection::CHUNK
 
       def initialize(ptr, sock)
         @ptr = ptr
@@ -25,16 +25,7 @@ module MTLS
       # IO#read: all until the end without length, else up to length bytes
       # (nil at the end).
       def read(length = nil, outbuf = nil)
-        data = String.new(encoding: Encoding::BINARY)
-        while length.nil? || data.bytesize < length
-          chunk = read_some(length ? [length - data.bytesize, CHUNK].min : CHUNK, true)
-          break if chunk.nil?
-
-          data << chunk
-        end
-        return nil if data.empty? && length&.positive?
-
-        outbuf ? outbuf.replace(data) : data
+        Connection.read_loop(length, outbuf) { |n| read_some(n, true) }
       end
 
       def readpartial(maxlen = CHUNK, outbuf = nil)

@@ -5,6 +5,17 @@ require "tempfile"
 
 module MTLS
   class RackServer
+    # What Rack's SPEC asks of every rack.input: binary.
+    module BinaryInput
+      def external_encoding
+        Encoding::BINARY
+      end
+
+      def binmode?
+        true
+      end
+    end
+
     # rack.input of a request with a body: read from the connection as the
     # app asks for it (libmtls's mtls_http_req_read_body, which answers
     # "Expect: 100-continue" on the first read), and kept as it is read so
@@ -13,6 +24,7 @@ module MTLS
     # read is not read for it, except a short rest (DRAIN) before the
     # response, so that the connection stays alive.
     class Input
+      include BinaryInput
       SPILL = 1 << 20
       DRAIN = 64 * 1024
 
@@ -24,14 +36,6 @@ module MTLS
         @size = 0    # bytes kept in @tee
         @pos = 0     # the app's position in them
         @eof = false # the body has been read to its end
-      end
-
-      def external_encoding
-        Encoding::BINARY
-      end
-
-      def binmode?
-        true
       end
 
       # IO#read: everything left without length ("" at the end), else up
@@ -148,15 +152,8 @@ module MTLS
 
     # rack.input of a request without a body: always at its end.
     class NullInput
+      include BinaryInput
       EMPTY = "".b.freeze
-
-      def external_encoding
-        Encoding::BINARY
-      end
-
-      def binmode?
-        true
-      end
 
       def read(length = nil, outbuf = nil)
         outbuf&.clear
