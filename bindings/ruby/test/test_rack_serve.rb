@@ -248,6 +248,43 @@ class TestRackServe < Minitest::Test
     end
   end
 
+  # A large streamed body with its Content-Length, to a client that reads
+  # it while it is written (the socket fills: the writes wait).
+  def test_large_streamed_body_with_length
+    part = Random.new(7).bytes(256 * 1024)
+    body = Enumerator.new { |y| 64.times { y << part } }
+    app = ->(_env) { [200, { "Content-Length" => (64 * part.bytesize).to_s }, body] }
+    with_rack(app) do |server, log, _|
+      r = MTLS.get("https://localhost:#{server.port}/big", context: client_context)
+      assert_equal 64 * part.bytesize, r.body.bytesize
+      assert_equal Digest::SHA256.hexdigest(part * 64), Digest::SHA256.hexdigest(r.body)
+      assert_nil r["transfer-encoding"]
+      assert_equal "", log.to_s
+    end
+  end
+
+  # With one thread, neither a client silent after its TCP connect nor
+  # one that sent half a head holds it; the half head gets its 408 when
+  # the header timeout passes.
+  def test_silent_and_slow_clients_hold_no_thread
+    ctx = rack_context(http_limits: { max_body: 0, header_timeout: 1 })
+    with_rack(Recorder.new, context: ctx, max_threads: 1) do |server, _, failures|
+      silent = TCPSocket.new("127.0.0.1", server.port)
+      slow = MTLS::Connection.connect("localhost", server.port, context: client_context)
+      slow.write("GET /slow HTTP/1.1\r\nHost: x\r\n")
+      sleep 0.3
+      Timeout.timeout(5) do
+        assert_equal "ok\n", MTLS.get("https://localhost:#{server.port}/", context: client_context).body
+      end
+      assert_match(%r{\AHTTP/1.1 408 }, Timeout.timeout(5) { slow.readpartial(1000) })
+      e = Timeout.timeout(5) { failures.pop }
+      assert_equal MTLS::CODES[:TIMEOUT], e.code
+    ensure
+      silent&.close
+      slow&.close
+    end
+  end
+
   # With one thread, an idle keep-alive connection holds none: another
   # client is served meanwhile.
   def test_idle_keep_alive_connection_holds_no_thread
