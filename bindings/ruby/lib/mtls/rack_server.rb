@@ -55,6 +55,11 @@ module MTLS
 
     attr_reader :app, :context, :host, :port, :min_threads, :max_threads
 
+    # The address the listener is bound to ("127.0.0.1" for "localhost").
+    def address
+      @listener.local_address.ip_address
+    end
+
     # context: a server MTLS::Context (our certificate, the client CAs,
     # verify_mode:, allow:).  errors: the IO of rack.errors and of the
     # server's messages; on_error: gets each connection's failure (a

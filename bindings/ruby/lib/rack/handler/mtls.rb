@@ -197,7 +197,8 @@ module Rack
           mode = options[:verify_mode] || (options[:context] ? "as the context says" : "required")
           $stdout.puts "Rack::Handler::MTLS (mtls-ruby #{::MTLS::VERSION}): threads " \
                        "#{server.min_threads}:#{server.max_threads}, client certificates #{mode}"
-          $stdout.puts "listening on #{server.host}:#{server.port}"
+          address = server.address
+          $stdout.puts "listening on #{address.include?(':') ? "[#{address}]" : address}:#{server.port}"
           $stdout.flush
         end
 
