@@ -70,9 +70,15 @@ module MTLS
     # IO#read: all until the end with no length, else up to length bytes
     # (nil at the end).
     def read(length = nil, outbuf = nil)
+      Connection.read_loop(length, outbuf) { |n| read_some(n) }
+    end
+
+    # (internal) IO#read over a block that reads up to n bytes (nil at
+    # the end); MTLS::RackServer::HijackIO's too.
+    def self.read_loop(length, outbuf)
       data = String.new(encoding: Encoding::BINARY)
       while length.nil? || data.bytesize < length
-        chunk = read_some(length ? [length - data.bytesize, CHUNK].min : CHUNK)
+        chunk = yield(length ? [length - data.bytesize, CHUNK].min : CHUNK)
         break if chunk.nil?
 
         data << chunk

@@ -18,7 +18,7 @@ module MTLS
                  min_version max_version ciphers ciphersuites groups
                  allow verify alpn connect_timeout
                  handshake_timeout io_timeout verify_depth crl_file
-                 session_cache].freeze
+                 session_cache http_limits].freeze
 
     attr_reader :options, :warnings
 
@@ -128,6 +128,7 @@ module MTLS
       check(Native.mtls_config_set_crl_file(@cfg, o[:crl_file].to_s, 0)) if o[:crl_file]
       check(Native.mtls_config_set_session_cache(@cfg, o[:session_cache])) if o[:session_cache]
       set_timeouts(o)
+      set_http_limits(o[:http_limits]) if o[:http_limits]
       set_allow(o[:allow]) if o[:allow]
       set_verify(o[:verify]) if o[:verify]
     end
@@ -229,6 +230,20 @@ module MTLS
       check(Native.mtls_config_set_timeouts(@cfg, ms.(o[:connect_timeout], 30_000),
                                             ms.(o[:handshake_timeout], 30_000),
                                             ms.(o[:io_timeout], 0)))
+    end
+
+    # The HTTP server's limits (mtls_config_set_http_limit): max_body:
+    # (bytes, 0 for none), max_headers:, max_header_bytes:,
+    # max_request_line:, max_header_line:, and header_timeout: and
+    # idle_timeout: in seconds (0 for none).
+    def set_http_limits(limits)
+      limits.each do |name, value|
+        code = Native::HTTP_LIMITS[name.to_sym] or
+          raise ArgumentError, "http_limits: unknown limit #{name.inspect} " \
+                               "(#{Native::HTTP_LIMITS.keys.join(', ')})"
+        value = (value * 1000).ceil if name.to_s.end_with?("_timeout")
+        check(Native.mtls_config_set_http_limit(@cfg, code, Integer(value)))
+      end
     end
 
     def set_allow(allow)

@@ -36,10 +36,10 @@ module MTLS
         "#{LIBRARY.inspect}: #{e.message.lines.first.to_s.strip}; #{hint}"
     end
 
-    def self.attach(name, args, ret, **opts)
-      attach_function(name, args, ret, **opts)
+    def self.attach(name, args, ret, c_name: name, **opts)
+      attach_function(name, c_name, args, ret, **opts)
     rescue FFI::NotFoundError
-      raise MTLS::LoadError, "mtls: #{LIBRARY} has no #{name}(): it is " \
+      raise MTLS::LoadError, "mtls: #{LIBRARY} has no #{c_name}(): it is " \
         "older than this binding (mtls gem #{VERSION}, ABI " \
         "#{ABI_VERSION}); install a newer libmtls or set LIBMTLS_PATH"
     end
@@ -161,6 +161,30 @@ module MTLS
            blocking: true
     attach :mtls_http_req_free, [:pointer], :void
 
+    # Non-blocking connections (MTLS::RackServer): sockets accepted in
+    # Ruby, calls that never wait (MTLS_WANT_* instead), Ruby waiting for
+    # the socket.  The *_now names hold the GVL, which a call that never
+    # waits need not give up; the handshake's read_request is the
+    # blocking-attached one, so that handshakes run on every core.
+    attach :mtls_accept_socket, %i[conn pointer int], :int
+    attach :mtls_config_set_http_limit, %i[config int ulong_long], :int
+    attach :mtls_http_ms_left, [:conn], :long
+    attach :mtls_http_read_request_now, %i[conn int pointer], :int,
+           c_name: :mtls_http_read_request
+    attach :mtls_http_req_read_body_now, %i[pointer pointer size_t], :ssize_t,
+           c_name: :mtls_http_req_read_body
+    attach :mtls_http_respond_now, %i[pointer int pointer pointer size_t], :int,
+           c_name: :mtls_http_respond
+    attach :mtls_http_respond_start_now, %i[pointer int pointer], :int,
+           c_name: :mtls_http_respond_start
+    attach :mtls_http_respond_write_now, %i[pointer pointer size_t], :ssize_t,
+           c_name: :mtls_http_respond_write
+    attach :mtls_http_respond_end_now, [:pointer], :int,
+           c_name: :mtls_http_respond_end
+    attach :mtls_read_now, %i[conn pointer size_t], :ssize_t, c_name: :mtls_read
+    attach :mtls_write_now, %i[conn pointer size_t], :ssize_t, c_name: :mtls_write
+    attach :mtls_close_now, [:conn], :int, c_name: :mtls_close
+
     # Constants of include/mtls.h.
     WANT_POLLIN = -2
     WANT_POLLOUT = -3
@@ -170,6 +194,12 @@ module MTLS
     TLS1_2 = 0x0303
     TLS1_3 = 0x0304
     SAN = { dns: 1, ip: 2, uri: 3, email: 4 }.freeze
+    HTTP_STREAM = 0x1
+    HTTP_NOWAIT = 0x2
+    # enum mtls_http_limit; the timeouts are in milliseconds.
+    HTTP_LIMITS = { max_request_line: 1, max_header_bytes: 2, max_headers: 3,
+                    max_body: 4, header_timeout: 5, idle_timeout: 6,
+                    max_header_line: 7 }.freeze
 
     # The path of the file loaded (LIBMTLS_PATH or the soname).
     def self.library_path
