@@ -289,5 +289,6 @@ Suite *setters_suite(void);
 Suite *tls_policy_suite(void);
 Suite *identities_suite(void);
 Suite *http_nonblocking_suite(void);
+Suite *constants_suite(void);
 
 #endif
