@@ -375,6 +375,18 @@ MTLS_EXPORT int mtls_config_set_timeouts(struct mtls_config *cfg,
     int connect_ms, int handshake_ms, int io_ms);
 
 /*
+ * mtls_config_set_write_timeout - a limit in milliseconds for writes
+ * alone (mtls_write, and the HTTP helpers sending a request or a
+ * response), 0 for none, in place of the io_ms of
+ * mtls_config_set_timeouts, which then bounds reads only: as Ruby's
+ * Net::HTTP has read_timeout and write_timeout.  -1, the default, makes
+ * writes follow io_ms again.  Returns 0, or -1 with MTLS_ERR_INVALID for
+ * a value under -1, or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_write_timeout(struct mtls_config *cfg,
+    int write_ms);
+
+/*
  * mtls_config_set_interruptible - with on non-zero, a signal that reaches
  * a thread waiting inside a blocking call on a connection made from cfg
  * (mtls_accept, mtls_connect, mtls_handshake, mtls_read, mtls_write,

@@ -222,7 +222,7 @@ send_request(struct mtls *c, struct http_request *p)
 
 	if (p->req == NULL)
 		return 0;
-	http_timer_start(wt, mtls_config_io_ms(mtls_conn_config(c)),
+	http_timer_start(wt, mtls_config_write_ms(mtls_conn_config(c)),
 	    SEND_REQUEST);
 	n = mtls_write_timed(c, p->req, p->req_len, wt->deadline, wt->ms,
 	    wt->what);
