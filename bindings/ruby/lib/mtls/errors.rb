@@ -60,13 +60,10 @@ module MTLS
   # handshakes, connects and accepts are made again instead.
   class InterruptedError < IOError; end
 
-  # Codes of enum mtls_error (include/mtls.h), in order.
-  CODES = %i[
-    OK INVALID NOMEM FILE FORMAT PASSPHRASE P12_PASSWORD KEY_MISMATCH
-    UNSUPPORTED CONFIG_FROZEN RESOLVE CONNECT LISTEN TIMEOUT HANDSHAKE
-    PEER_UNTRUSTED HOSTNAME NO_PEER_CERT CERT_REJECTED PROTOCOL TRUNCATED
-    CLOSED IO WOKEN TLS NOT_ALLOWED BAD_IDENTITY HTTP INTERRUPTED
-  ].each_with_index.to_h.freeze
+  # Codes of enum mtls_error (include/mtls.h), read from the library:
+  # { OK: 0, INVALID: 1, ... }.
+  CODES = Native.constants("MTLS_ERR_").transform_keys { |k| k.to_s.upcase.to_sym }
+                .merge(OK: Native::CONSTANTS.fetch("MTLS_OK")).freeze
 
   ERROR_CLASSES = {
     INVALID: Error, NOMEM: Error,
@@ -82,7 +79,7 @@ module MTLS
     PEER_UNTRUSTED: VerifyError, HOSTNAME: VerifyError,
     NO_PEER_CERT: VerifyError, NOT_ALLOWED: VerifyError,
     CERT_REJECTED: PeerRejectedError
-  }.transform_keys { |k| CODES.fetch(k) }.freeze
+  }.select { |k, _| CODES.key?(k) }.transform_keys { |k| CODES.fetch(k) }.freeze
 
   HANDSHAKE_CODES = %i[HANDSHAKE PROTOCOL PEER_UNTRUSTED HOSTNAME NO_PEER_CERT
                        NOT_ALLOWED CERT_REJECTED].map { |k| CODES[k] }.freeze

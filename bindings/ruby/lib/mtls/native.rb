@@ -161,15 +161,35 @@ module MTLS
            blocking: true
     attach :mtls_http_req_free, [:pointer], :void
 
-    # Constants of include/mtls.h.
-    WANT_POLLIN = -2
-    WANT_POLLOUT = -3
-    VERIFY_CLIENT = { required: 0, optional: 1, optional_no_ca: 2 }.freeze
-    ALLOW = { cn: 1, ou: 2, dns: 3, uri: 4, ip: 5, spki: 6, spki_sha256: 6,
-              cert_sha256: 7 }.freeze
-    TLS1_2 = 0x0303
-    TLS1_3 = 0x0304
-    SAN = { dns: 1, ip: 2, uri: 3, email: 4 }.freeze
+    # The constants of include/mtls.h and mtls_http.h, read from the
+    # library (mtls_constant_at) rather than copied: name => value.
+    attach :mtls_constant_at, %i[size_t pointer], :string
+    CONSTANTS = begin
+      value = FFI::MemoryPointer.new(:long)
+      table = {}
+      while (name = mtls_constant_at(table.size, value))
+        table[name] = value.read_long
+      end
+      table.freeze
+    end
+
+    # The constants whose names begin with prefix, as lower-case Symbols
+    # of the rest of the name: constants("MTLS_SAN_") => { dns: 1, ... }.
+    def self.constants(prefix)
+      CONSTANTS.each_with_object({}) do |(name, value), h|
+        h[name.delete_prefix(prefix).downcase.to_sym] = value if name.start_with?(prefix)
+      end.freeze
+    end
+
+    WANT_POLLIN = CONSTANTS.fetch("MTLS_WANT_POLLIN")
+    WANT_POLLOUT = CONSTANTS.fetch("MTLS_WANT_POLLOUT")
+    HTTP_STREAM = CONSTANTS.fetch("MTLS_HTTP_STREAM")
+    VERIFY_CLIENT = constants("MTLS_VERIFY_CLIENT_")
+    # spki: is the short name of spki_sha256:.
+    ALLOW = constants("MTLS_ALLOW_").then { |h| h.merge(spki: h.fetch(:spki_sha256)).freeze }
+    TLS1_2 = CONSTANTS.fetch("MTLS_TLS1_2")
+    TLS1_3 = CONSTANTS.fetch("MTLS_TLS1_3")
+    SAN = constants("MTLS_SAN_")
 
     # The path of the file loaded (LIBMTLS_PATH or the soname).
     def self.library_path
