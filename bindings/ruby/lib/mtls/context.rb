@@ -189,8 +189,10 @@ module MTLS
       when :insecure_none # verification off: asked for by name only
         check(Native.mtls_config_insecure_noverify(@cfg))
       when :none, 0 # OpenSSL::SSL::VERIFY_NONE
-        raise ArgumentError, "verify_mode: #{mode.inspect} would turn verification " \
-                             "off; say verify_mode: :insecure_none if that is meant"
+        raise ArgumentError, "verify_mode: #{mode.inspect} (OpenSSL::SSL::VERIFY_NONE) " \
+                             "would turn certificate verification off, which libmtls " \
+                             "does only when asked by name: verify_mode: :insecure_none " \
+                             "(for tests); to trust a private CA, give ca_file: instead"
       when :optional, :optional_no_ca
         check(Native.mtls_config_set_verify_client(@cfg, Native::VERIFY_CLIENT[mode]))
       else

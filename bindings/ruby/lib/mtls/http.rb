@@ -135,7 +135,7 @@ module MTLS
       start
       begin
         response = send_request(method, path, body, headers)
-      rescue MTLS::IOError => e
+      rescue ConnectionReset, TruncatedError => e
         raise unless retry_request?(method, e, reused)
 
         reused = false
@@ -163,7 +163,7 @@ module MTLS
         r = Native.mtls_http_request(p, method, path.to_s, array, bytes,
                                      bytes ? bytes.bytesize : 0, 0)
         r = resume_interrupted(p, r)
-        raise MTLS.error_from_conn(p) if r.null?
+        raise MTLS.error_from_conn(p, phase: :request) if r.null?
 
         begin
           Response.new(Native.mtls_http_response_status(r),
