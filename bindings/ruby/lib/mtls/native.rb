@@ -84,6 +84,7 @@ module MTLS
     attach :mtls_config_set_groups, %i[config string], :int
     attach :mtls_config_set_alpn, %i[config string], :int
     attach :mtls_config_set_timeouts, %i[config int int int], :int
+    attach :mtls_config_set_write_timeout, %i[config int], :int
     attach :mtls_config_set_verify_client, %i[config int], :int
     attach :mtls_config_insecure_noverify, [:config], :int
     attach :mtls_config_set_verify_depth, %i[config int], :int
@@ -147,7 +148,10 @@ module MTLS
     attach :mtls_http_response_version, [:pointer], :string
     attach :mtls_http_response_header_at, %i[pointer size_t pointer pointer],
            :int
+    attach :mtls_http_response_headers, %i[pointer pointer], :uintptr_t
     attach :mtls_http_response_body, %i[pointer pointer], :pointer
+    attach :mtls_http_response_read, %i[pointer pointer size_t], :ssize_t,
+           blocking: true
     attach :mtls_http_response_free, [:pointer], :void
 
     # HTTP/1.1 server
@@ -203,12 +207,68 @@ module MTLS
       headers&.each do |name, value|
         Array(value).each { |v| lines << "#{name}: #{v}" }
       end
-      return [nil, nil] if lines.empty?
+      ptr = string_array(lines)
+      [ptr, ptr && [ptr]]
+    end
 
-      strings = lines.map { |l| FFI::MemoryPointer.from_string(l) }
-      array = FFI::MemoryPointer.new(:pointer, strings.size + 1)
-      array.write_array_of_pointer(strings + [nil])
-      [array, strings]
+    # A NULL-terminated char *[] of the strings, pointers and text in one
+    # block of memory (one allocation, however many strings), or nil for
+    # none.  C reads each string to its NUL, so a NUL inside one would cut
+    # it short: refused.
+    def self.string_array(strings)
+      return nil if strings.empty?
+
+      text = String.new(encoding: Encoding::BINARY)
+      offsets = strings.map do |s|
+        raise ArgumentError, "MTLS: a NUL byte in #{s.inspect}" if s.include?("\0")
+
+        at = text.bytesize
+        text << s << "\0"
+        at
+      end
+      pack_strings(text, offsets)
+    end
+
+    # A pointer-sized unsigned integer in memory (a C pointer, a size_t),
+    # as an Integer.
+    if FFI::Pointer.size == 8
+      def self.put_word(mem, offset, value)
+        mem.put_uint64(offset, value)
+      end
+
+      def self.get_word(mem)
+        mem.get_uint64(0)
+      end
+    else
+      def self.put_word(mem, offset, value)
+        mem.put_uint32(offset, value)
+      end
+
+      def self.get_word(mem)
+        mem.get_uint32(0)
+      end
+    end
+
+    # The char *[] of the NUL-terminated strings of text that begin at
+    # offsets, NULL-terminated, with the text after it in one block.
+    def self.pack_strings(text, offsets)
+      table = (offsets.size + 1) * FFI::Pointer.size
+      mem = FFI::MemoryPointer.new(table + text.bytesize)
+      base = mem.address + table
+      offsets.each_with_index { |at, i| put_word(mem, i * FFI::Pointer.size, base + at) }
+      put_word(mem, offsets.size * FFI::Pointer.size, 0)
+      mem.put_bytes(table, text)
+      mem
+    end
+
+    # Any address, for bytes_at: Pointer#get_bytes(offset, length) reads
+    # at its address plus offset, so one Pointer reads every block C hands
+    # out by address (an FFI::Pointer each would be an object a block).
+    ANY_ADDRESS = FFI::Pointer.new(1)
+
+    # The length bytes at address (an Integer).
+    def self.bytes_at(address, length)
+      ANY_ADDRESS.get_bytes(address - 1, length)
     end
 
     # Every header of a response or request, by an *_header_at function.
