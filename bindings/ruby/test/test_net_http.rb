@@ -321,8 +321,26 @@ class TestNetHTTP < Minitest::Test
     end
   end
 
-  # The seed article's client, as it is written, against mtls-server with
-  # the article's certificates (nginx's modes), and against nginx.
+  # The seed article's client, as it is written, against nginx set up as
+  # the article sets it up (its 403 unless $ssl_client_verify is SUCCESS),
+  # and against mtls-server with the same files.
+  def test_seed_article_client_against_nginx
+    seed = ->(f) { pki("seed/#{f}") }
+    with_nginx(<<~NGINX) do |port|
+      ssl_certificate #{seed.('server.crt')}; ssl_certificate_key #{seed.('server.key')};
+      ssl_client_certificate #{seed.('ca.crt')}; ssl_verify_client on;
+      location / {
+        if ($ssl_client_verify != SUCCESS) { return 403; }
+        return 200 "hello $ssl_client_s_dn\\n";
+      }
+    NGINX
+      args = [seed.("client.crt"), seed.("client.key"), seed.("ca.crt"), "https://localhost:#{port}/"]
+      net, mtls = CLIENTS.map { |k| SeedClient.run(k, *args) }
+      assert_equal net, mtls
+      assert_equal ["Response Code: 200", "Response Body: hello CN=client\n"], mtls
+    end
+  end
+
   def test_seed_article_client
     seed = ->(f) { pki("seed/#{f}") }
     with_mtls_server("--cert", seed.("server.crt"), "--key", seed.("server.key"),
