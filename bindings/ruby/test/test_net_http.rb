@@ -244,6 +244,17 @@ class TestNetHTTP < Minitest::Test
       "peer_cert after start" => lambda do |k, port|
         k.start("localhost", port, **start_options) { |h| h.peer_cert.subject.to_s }
       end,
+      # Faraday's way: the system's CAs in a store, and the CA file.
+      "cert_store of the system's CAs, and ca_file" => lambda do |k, port|
+        store = OpenSSL::X509::Store.new
+        store.set_default_paths
+        client(k, port, cert_store: store).get("/peer").body
+      end,
+      "extra_chain_cert: the intermediate sent after the certificate" => lambda do |k, port|
+        int = OpenSSL::X509::Certificate.new(File.read(pki("int.crt")))
+        client(k, port, cert: "client-int.crt", key: "client-int.key", extra_chain_cert: [int])
+          .get("/peer").body
+      end,
       "ipaddr= connects there and verifies the name" => lambda do |k, port|
         client(k, port, ipaddr: "127.0.0.1").get("/peer").body
       end,
@@ -389,6 +400,21 @@ class TestNetHTTP < Minitest::Test
     end
   end
 
+  # No CA given: the system's, as Net::HTTP trusts them, and the test CA
+  # is not one of them.
+  def test_system_cas_when_no_ca_is_given
+    with_server(app: APP) do |server, _|
+      assert_fails_alike(server.port, MTLS::VerifyError, /server certificate not trusted/,
+                         lambda { |k, port|
+                           h = k.new("localhost", port)
+                           h.use_ssl = true
+                           h.cert = OpenSSL::X509::Certificate.new(File.read(pki("client.crt")))
+                           h.key = OpenSSL::PKey.read(File.read(pki("client.key")))
+                           h.get("/peer")
+                         })
+    end
+  end
+
   def test_server_name_mismatch
     ctx = MTLS::Context.new(cert: pki("server-cn.crt"), key: pki("server-cn.key"), ca_file: pki("ca.crt"))
     with_server(context: ctx, app: APP) do |server, _|
@@ -463,11 +489,12 @@ class TestNetHTTP < Minitest::Test
     assert_match(/use_ssl: false/, e.message)
     e = assert_raises(ArgumentError) { MTLS::HTTP.new("localhost", 1, "proxy.example", 3128) }
     assert_match(/proxy/, e.message)
+    assert_raises(ArgumentError) { MTLS::HTTP::Proxy("proxy.example", 3128) }
+    assert_same MTLS::HTTP, MTLS::HTTP::Proxy(nil)
     e = assert_raises(ArgumentError) { MTLS::HTTP.new("localhost", 1, ca_flie: "x") }
     assert_match(/unknown MTLS::HTTP option :ca_flie/, e.message)
-    h = MTLS::HTTP.new("localhost", 1, cert_store: OpenSSL::X509::Store.new)
-    e = assert_raises(ArgumentError) { h.get("/") }
-    assert_match(/cert_store.*ca_file:/m, e.message)
+    h = MTLS::HTTP.new("localhost", 1, verify_callback: ->(ok, _ctx) { ok })
+    assert_match(/verify: ->\(peer\)/, assert_raises(ArgumentError) { h.get("/") }.message)
     h = MTLS::HTTP.new("localhost", 1, verify_hostname: false)
     assert_match(/verify_name:/, assert_raises(ArgumentError) { h.get("/") }.message)
   end

@@ -58,6 +58,15 @@ module MTLS
       def proxy_class?
         false
       end
+
+      # Net::HTTP::Proxy: no proxy (nil, or :ENV, whose proxies are not
+      # used) is this class; a proxy is refused.
+      def Proxy(p_addr = :ENV, p_port = nil, _p_user = nil, _p_pass = nil) # rubocop:disable Naming/MethodName
+        return self if p_addr.nil? || p_addr == :ENV
+
+        raise ArgumentError, "MTLS::HTTP does not go through an HTTP proxy (#{p_addr}:#{p_port}): " \
+                             "connect to the server itself"
+      end
     end
 
     attr_reader :address, :port, :keep_alive_timeout, :max_retries, :verify_name

@@ -181,6 +181,7 @@ module MTLS
       opts[:key] = @key if @key
       opts[:ca_file] = @ca_file if @ca_file
       opts[:ca_path] = @ca_path if @ca_path
+      opts[:system_ca] = true if system_ca?
       opts[:ciphers] = @ciphers if @ciphers
       opts[:min_version] = @min_version if @min_version
       opts[:max_version] = @max_version if @max_version
@@ -189,13 +190,16 @@ module MTLS
       opts
     end
 
+    # Whether the system's CAs are trusted, as Net::HTTP trusts them: when
+    # no CA is given (OpenSSL::SSL::SSLContext's DEFAULT_CERT_STORE), and
+    # for a cert_store, whose certificates cannot be read from an
+    # OpenSSL::X509::Store: it stands for what Store#set_default_paths
+    # loads, which is what Faraday and most callers put in it.
+    def system_ca?
+      @cert_store || !(@ca_file || @ca_path)
+    end
+
     def refuse_unsupported_ssl_attributes
-      if @cert_store
-        raise ArgumentError, "MTLS::HTTP cannot read the certificates of an " \
-                             "OpenSSL::X509::Store (cert_store): give ca_file: (a PEM " \
-                             "bundle), ca_path: (a hashed directory), or context: " \
-                             "MTLS::Context.new(ca: [certificates...]) or system_ca: true"
-      end
       if @verify_callback
         raise ArgumentError, "MTLS::HTTP has no OpenSSL verify_callback: use context: " \
                              "MTLS::Context.new(..., verify: ->(peer) { ... }) or allow: " \
