@@ -227,6 +227,13 @@ class TestNetHTTP < Minitest::Test
         [h.open_timeout, h.read_timeout, h.write_timeout, h.keep_alive_timeout, h.max_retries,
          h.get("/peer").body]
       end,
+      "read_timeout= on a started session" => lambda do |k, port|
+        k.start("localhost", port, **start_options) do |h|
+          first = h.get("/peer").body
+          h.read_timeout = 5
+          [first, h.get("/peer").body, h.read_timeout, h.started?]
+        end
+      end,
       "defaults" => lambda do |k, port|
         h = client(k, port)
         [h.open_timeout, h.read_timeout, h.write_timeout, h.keep_alive_timeout, h.max_retries,

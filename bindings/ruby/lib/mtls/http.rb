@@ -62,7 +62,14 @@ module MTLS
       # Net::HTTP::Proxy: no proxy (nil, or :ENV, whose proxies are not
       # used) is this class; a proxy is refused.
       def Proxy(p_addr = :ENV, p_port = nil, _p_user = nil, _p_pass = nil) # rubocop:disable Naming/MethodName
-        return self if p_addr.nil? || p_addr == :ENV
+        refuse_proxy(p_addr, p_port)
+        self
+      end
+
+      # (internal) proxies are not supported; :ENV ignores the
+      # environment's.
+      def refuse_proxy(p_addr, p_port)
+        return if p_addr.nil? || p_addr == :ENV
 
         raise ArgumentError, "MTLS::HTTP does not go through an HTTP proxy (#{p_addr}:#{p_port}): " \
                              "connect to the server itself"
@@ -75,13 +82,9 @@ module MTLS
     # any setter by name: new("h", 8443, context: ctx, read_timeout: 5).
     # p_addr: proxies are not supported; :ENV (the default) ignores the
     # environment's.
-    def initialize(address, port = nil, p_addr = :ENV, p_port = nil, p_user = nil,
-                   p_pass = nil, _p_no_proxy = nil, **options)
-      unless p_addr.nil? || p_addr == :ENV
-        raise ArgumentError, "MTLS::HTTP does not go through an HTTP proxy (#{p_addr}:#{p_port}" \
-                             "#{p_user || p_pass ? ' with a user' : ''}): connect to the " \
-                             "server itself"
-      end
+    def initialize(address, port = nil, p_addr = :ENV, p_port = nil, _p_user = nil,
+                   _p_pass = nil, _p_no_proxy = nil, **options)
+      HTTP.refuse_proxy(p_addr, p_port)
       @address = address
       @port = port || HTTP.default_port
       @ipaddr = nil

@@ -1,34 +1,23 @@
 # frozen_string_literal: true
 
 require "net/http"
+require "stringio"
 require "zlib"
 
 module MTLS
   class HTTP
     # What Net::HTTPGenericRequest#exec writes, kept: the body after the
     # head.
-    class Capture
+    class Capture < StringIO
       def initialize
-        @data = String.new(encoding: Encoding::BINARY)
+        super(String.new(encoding: Encoding::BINARY))
       end
 
-      def write(*strings)
-        strings.sum do |s|
-          s = s.to_s
-          @data << s.b
-          s.bytesize
-        end
-      end
-
-      def <<(str)
-        write(str)
-        self
-      end
-
+      # Net::HTTP's socket's: no waiting for 100 Continue here.
       def continue_timeout; end
 
       def body
-        @data.split("\r\n\r\n", 2)[1] || String.new(encoding: Encoding::BINARY)
+        string.split("\r\n\r\n", 2)[1] || String.new(encoding: Encoding::BINARY)
       end
 
       # The data of a chunked body, as Net::HTTPGenericRequest::Chunker
