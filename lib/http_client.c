@@ -157,7 +157,14 @@ read_head(struct mtls_http_response *r, const char *method)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
 			    "malformed response head (HTTP status %d would apply)",
 			    bad_status);
-		if (end <= 0)
+		/* Closed before the first byte: the peer has gone, as a
+		 * server goes from a keep-alive connection it let idle too
+		 * long; a caller may send the request again on a new one. */
+		if (end == 0)
+			return CONN_FAIL(r->conn, MTLS_ERR_CLOSED, "server closed "
+			    "the connection without a response (as a server "
+			    "closes an idle keep-alive connection)");
+		if (end < 0)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server closed "
 			    "the connection before a complete response");
 		http_head_free(&r->head);

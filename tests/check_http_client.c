@@ -372,6 +372,22 @@ START_TEST(test_short_body_is_truncation)
 }
 END_TEST
 
+/* Closed before a byte of the response: the peer has gone (a keep-alive
+ * connection the server closed), which a caller may retry; closed inside
+ * the head: a bad response. */
+START_TEST(test_closed_without_response)
+{
+	refuse("", MTLS_ERR_CLOSED, "without a response");
+}
+END_TEST
+
+START_TEST(test_closed_inside_head)
+{
+	refuse("HTTP/1.1 200 OK\r\nContent-", MTLS_ERR_HTTP,
+	    "before a complete response");
+}
+END_TEST
+
 START_TEST(test_bad_status_line_refused)
 {
 	refuse("HTTP/1.1 20 OK\r\n\r\n", MTLS_ERR_HTTP, "malformed");
@@ -467,6 +483,8 @@ http_client_suite(void)
 	tcase_add_test(tc, test_duplicate_length_refused);
 	tcase_add_test(tc, test_bad_chunk_refused);
 	tcase_add_test(tc, test_short_body_is_truncation);
+	tcase_add_test(tc, test_closed_without_response);
+	tcase_add_test(tc, test_closed_inside_head);
 	tcase_add_test(tc, test_bad_status_line_refused);
 	tcase_add_test(tc, test_url_one_call);
 	tcase_add_test(tc, test_url_query_and_fragment);
