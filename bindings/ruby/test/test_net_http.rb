@@ -371,6 +371,24 @@ class TestNetHTTP < Minitest::Test
     end
   end
 
+  # A keep-alive connection that the server closed while it was idle: the
+  # next GET goes on a new connection, for both (MTLS::HTTP gets
+  # MTLS_ERR_CLOSED and sends the GET again, as Net::HTTP would).
+  def test_keep_alive_connection_closed_by_the_server
+    with_mtls_server("--cert", pki("server.crt"), "--key", pki("server.key"),
+                     "--client-ca", pki("ca.crt"), "--keepalive-timeout", "1") do |port|
+      results = CLIENTS.map do |k|
+        client(k, port, keep_alive_timeout: 30).start do |h|
+          first = h.get("/who").code
+          sleep 1.6
+          [first, h.get("/who").code, h.get("/who").body[/verify: \w+/]]
+        end
+      end
+      assert_equal results[0], results[1]
+      assert_equal ["200", "200", "verify: SUCCESS"], results[1]
+    end
+  end
+
   # ------------------------------------------------------------- failures
 
   # What Net::HTTP code rescues, most specific first: the first that
