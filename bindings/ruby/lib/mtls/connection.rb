@@ -53,13 +53,13 @@ module MTLS
     # Performs the handshake now (an accepted connection does it on its
     # first read or write otherwise).  Returns self.
     def handshake
-      call { |p| check(MTLS.retry_interrupted(p) { Native.mtls_handshake(p) }) }
+      call { |p| check(MTLS.retry_interrupted(p) { Native.mtls_handshake(p) }, :open) }
       self
     end
 
     # Reads up to maxlen bytes, returning what one TLS record gave; raises
-    # EOFError at a clean end (close_notify), MTLS::IOError when the peer
-    # cut the stream without one.
+    # EOFError at a clean end (close_notify), MTLS::TruncatedError (an
+    # EOFError too) when the peer cut the stream without one.
     def readpartial(maxlen = CHUNK, outbuf = nil)
       data = read_some(maxlen)
       raise EOFError, "end of file reached" if data.nil?
@@ -96,7 +96,7 @@ module MTLS
 
         # An interrupted write resumes when made again with the same bytes.
         call do |p|
-          check(MTLS.retry_interrupted(p) { Native.mtls_write(p, bytes, bytes.bytesize) })
+          check(MTLS.retry_interrupted(p) { Native.mtls_write(p, bytes, bytes.bytesize) }, :write)
         end
       end
     end
@@ -136,6 +136,11 @@ module MTLS
 
     def closed?
       @ptr.nil?
+    end
+
+    # Neither closed nor left unusable by a call an exception ended.
+    def usable?
+      !@ptr.nil? && @broken.nil?
     end
 
     # Makes a blocked call on this connection (in another thread) fail
@@ -199,8 +204,11 @@ module MTLS
     # but closable.
     def call
       @io_lock.synchronize do
-        raise ::IOError, "closed MTLS::Connection" if @ptr.nil?
-        raise ::IOError, "MTLS::Connection unusable after #{@broken}; close it" if @broken
+        raise ConnectionError.new("closed MTLS::Connection", code: CODES[:INVALID]) if @ptr.nil?
+        if @broken
+          raise ConnectionError.new("MTLS::Connection unusable after #{@broken}; close it",
+                                    code: CODES[:INVALID])
+        end
 
         done = false
         begin
@@ -223,7 +231,7 @@ module MTLS
           raise MTLS.error_from_conn(p)
         end
 
-        check(connect_or_resume(p, host.to_s, port.to_s))
+        check(connect_or_resume(p, host.to_s, port.to_s), :open)
       end
     ensure
       free_now unless @broken.nil?
@@ -254,21 +262,23 @@ module MTLS
       call do |p|
         @buf ||= FFI::MemoryPointer.new(:uint8, CHUNK)
         len = [maxlen, CHUNK].min
-        n = check(MTLS.retry_interrupted(p) { Native.mtls_read(p, @buf, len) })
+        n = check(MTLS.retry_interrupted(p) { Native.mtls_read(p, @buf, len) }, :read)
         n.zero? ? nil : @buf.read_bytes(n)
       end
     end
 
     def with_ptr
       @state_lock.synchronize do
-        raise ::IOError, "closed MTLS::Connection" if @ptr.nil?
+        raise ConnectionError.new("closed MTLS::Connection", code: CODES[:INVALID]) if @ptr.nil?
 
         yield @ptr
       end
     end
 
-    def check(rc)
-      raise MTLS.error_from_conn(@ptr) if rc.negative?
+    # phase: :open (connect, handshake), :read or :write, which names a
+    # timeout.
+    def check(rc, phase = nil)
+      raise MTLS.error_from_conn(@ptr, phase: phase) if rc.negative?
 
       rc
     end
