@@ -244,10 +244,13 @@ module MTLS
     end
 
     # Any method by name (Net::HTTP#send_request).
+    # header: a Hash, or (MTLS::HTTP 0.1.0) pairs, which may repeat a name.
     def send_request(name, path, data = nil, header = nil)
       has_response_body = name.to_s.upcase != "HEAD"
+      pairs = header.is_a?(Array) ? header : nil
       req = Net::HTTPGenericRequest.new(name.to_s.upcase, data ? true : false,
-                                        has_response_body, path, header)
+                                        has_response_body, path, pairs ? nil : header)
+      pairs&.each { |k, v| req.add_field(k, v) }
       request(req, data)
     end
 
