@@ -119,14 +119,19 @@ status_for(int code, enum phase phase)
 	case MTLS_ERR_INVALID:
 		return EXIT_USAGE;
 	case MTLS_ERR_TRUNCATED:
-		if (phase == PHASE_BODY)
+	case MTLS_ERR_CLOSED:
+		/* Cut in the body: curl's 18.  After our request, before a
+		 * byte of answer, with close_notify or without (nginx's
+		 * return 444): curl's 52, "Empty reply from server". */
+		if (phase == PHASE_BODY && code == MTLS_ERR_TRUNCATED)
 			return EXIT_PARTIAL;
-		/* FALLTHROUGH */
+		if (phase == PHASE_REQUEST)
+			return EXIT_GOT_NOTHING;
+		return phase == PHASE_CONNECT ? EXIT_TLS : EXIT_RECV;
 	case MTLS_ERR_CERT_REJECTED:
 		/* A TLS 1.2 server refuses our certificate in the handshake
 		 * (curl: 35), a TLS 1.3 one after it, on our first read (curl:
 		 * 56, "SSL_read: ... alert certificate required"). */
-	case MTLS_ERR_CLOSED:
 	case MTLS_ERR_IO:
 	case MTLS_ERR_TLS:
 		return phase == PHASE_CONNECT ? EXIT_TLS : EXIT_RECV;

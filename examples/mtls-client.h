@@ -29,6 +29,7 @@ enum {
 	EXIT_TIMEOUT = 28,
 	EXIT_TLS = 35,                  /* the handshake failed */
 	EXIT_REDIRECTS = 47,            /* more than --max-redirs */
+	EXIT_GOT_NOTHING = 52,          /* closed before a byte of response */
 	EXIT_RECV = 56,                 /* failed after the handshake, or the
 	                                   proxy refused CONNECT */
 	EXIT_CLIENT_CERT = 58,          /* our certificate or key unusable */

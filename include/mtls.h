@@ -146,6 +146,21 @@ MTLS_EXPORT int mtls_abi_version(void);
  */
 MTLS_EXPORT const char *mtls_error_name(int code);
 
+/*
+ * mtls_constant_at - the index-th constant of mtls.h and mtls_http.h,
+ * counting from 0, for bindings that read the library's constants rather
+ * than copy them: every value of their enums (enum mtls_error,
+ * mtls_verify_client, mtls_allow_type, mtls_tls_version, mtls_san_type,
+ * mtls_http_limit) and their numeric macros (MTLS_ABI_VERSION,
+ * MTLS_WANT_POLLIN, MTLS_WANT_POLLOUT, MTLS_HTTP_STREAM,
+ * MTLS_HTTP_NOWAIT).  Sets *value (when value is not NULL) and returns the
+ * constant's name as the header spells it ("MTLS_ERR_FILE", a static
+ * string); returns NULL, *value untouched, past the last one.  Constants
+ * of one enum come together and in order; their number only grows, and a
+ * name never changes its value.
+ */
+MTLS_EXPORT const char *mtls_constant_at(size_t index, long *value);
+
 /* ---------------------------------------------------------------- config */
 
 /*
@@ -358,6 +373,18 @@ MTLS_EXPORT int mtls_config_set_alpn(struct mtls_config *cfg,
  */
 MTLS_EXPORT int mtls_config_set_timeouts(struct mtls_config *cfg,
     int connect_ms, int handshake_ms, int io_ms);
+
+/*
+ * mtls_config_set_write_timeout - a limit in milliseconds for writes
+ * alone (mtls_write, and the HTTP helpers sending a request or a
+ * response), 0 for none, in place of the io_ms of
+ * mtls_config_set_timeouts, which then bounds reads only: as Ruby's
+ * Net::HTTP has read_timeout and write_timeout.  -1, the default, makes
+ * writes follow io_ms again.  Returns 0, or -1 with MTLS_ERR_INVALID for
+ * a value under -1, or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_write_timeout(struct mtls_config *cfg,
+    int write_ms);
 
 /*
  * mtls_config_set_interruptible - with on non-zero, a signal that reaches

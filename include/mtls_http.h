@@ -99,6 +99,19 @@ MTLS_EXPORT int mtls_http_response_header_at(
     const char **value);
 
 /*
+ * mtls_http_response_headers - every header of r in one block, for a
+ * binding that would otherwise cross into C once a header: each name and
+ * each value in turn, in order, each ended by a NUL
+ * ("Content-Type\0text/plain\0Set-Cookie\0a=1\0...").  Sets *len (when len
+ * is not NULL) to the block's length, the NULs counted: 0 for a response
+ * without headers.  The block is made on the first call and borrowed from
+ * r until mtls_http_response_free.  Returns it, or NULL for a NULL r or
+ * when memory runs out.
+ */
+MTLS_EXPORT const char *mtls_http_response_headers(
+    struct mtls_http_response *r, size_t *len);
+
+/*
  * mtls_http_response_body - the body read whole, and its length in *len;
  * borrowed from r, NUL-terminated for convenience (the length counts no
  * NUL).  Empty, never NULL, for a bodiless or streamed response.

@@ -65,6 +65,7 @@ mtls_config_new(void)
 	cfg->id = __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED);
 	cfg->connect_ms = DEFAULT_CONNECT_MS;
 	cfg->handshake_ms = DEFAULT_HANDSHAKE_MS;
+	cfg->write_ms = -1;
 	if (pthread_mutex_init(&cfg->check_lock, NULL) != 0)
 		return config_new_failed(cfg, MTLS_ERR_IO, "no mutex to be had");
 	cfg->ctx = SSL_CTX_new_ex(mtls_libctx(), NULL, TLS_method());
@@ -129,6 +130,12 @@ int
 mtls_config_io_ms(const struct mtls_config *cfg)
 {
 	return cfg->io_ms;
+}
+
+int
+mtls_config_write_ms(const struct mtls_config *cfg)
+{
+	return cfg->write_ms >= 0 ? cfg->write_ms : cfg->io_ms;
 }
 
 /* "h2,http/1.1" -> "\x02h2\x08http/1.1", the wire format of RFC 7301. */
@@ -198,6 +205,18 @@ mtls_config_set_timeouts(struct mtls_config *cfg, int connect_ms,
 	cfg->connect_ms = connect_ms;
 	cfg->handshake_ms = handshake_ms;
 	cfg->io_ms = io_ms;
+	return 0;
+}
+
+MTLS_EXPORT int
+mtls_config_set_write_timeout(struct mtls_config *cfg, int write_ms)
+{
+	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
+		return -1;
+	ENSURE_CFG(write_ms >= -1, cfg, MTLS_ERR_INVALID, "the write timeout "
+	    "must be 0 (none), a positive number of milliseconds or -1 (the "
+	    "I/O timeout), got %d", write_ms);
+	cfg->write_ms = write_ms;
 	return 0;
 }
 

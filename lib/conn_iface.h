@@ -136,5 +136,8 @@ void mtls_config_set_ext(struct mtls_config *cfg, void *ext,
     void (*ext_free)(struct mtls_config *cfg));
 /* cfg's I/O timeout in ms (mtls_config_set_timeouts), 0 for none. */
 int mtls_config_io_ms(const struct mtls_config *cfg);
+/* cfg's timeout for writes in ms (mtls_config_set_write_timeout, else the
+ * I/O timeout), 0 for none. */
+int mtls_config_write_ms(const struct mtls_config *cfg);
 
 #endif /* MTLS_CONN_IFACE_H */

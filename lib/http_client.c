@@ -23,6 +23,8 @@ struct mtls_http_response {
 	struct http_body reader;    /* the body on the connection */
 	char *body;                 /* the body read whole */
 	size_t body_len, body_cap;
+	char *packed;               /* mtls_http_response_headers's block */
+	size_t packed_len;
 };
 
 /* A request under way: kept on its connection when it must wait on a
@@ -155,7 +157,14 @@ read_head(struct mtls_http_response *r, const char *method)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server sent a "
 			    "malformed response head (HTTP status %d would apply)",
 			    bad_status);
-		if (end <= 0)
+		/* Closed before the first byte: the peer has gone, as a
+		 * server goes from a keep-alive connection it let idle too
+		 * long; a caller may send the request again on a new one. */
+		if (end == 0)
+			return CONN_FAIL(r->conn, MTLS_ERR_CLOSED, "server closed "
+			    "the connection without a response (as a server "
+			    "closes an idle keep-alive connection)");
+		if (end < 0)
 			return CONN_FAIL(r->conn, MTLS_ERR_HTTP, "server closed "
 			    "the connection before a complete response");
 		http_head_free(&r->head);
@@ -222,7 +231,7 @@ send_request(struct mtls *c, struct http_request *p)
 
 	if (p->req == NULL)
 		return 0;
-	http_timer_start(wt, mtls_config_io_ms(mtls_conn_config(c)),
+	http_timer_start(wt, mtls_config_write_ms(mtls_conn_config(c)),
 	    SEND_REQUEST);
 	n = mtls_write_timed(c, p->req, p->req_len, wt->deadline, wt->ms,
 	    wt->what);
@@ -333,6 +342,7 @@ mtls_http_response_free(struct mtls_http_response *r)
 		return;
 	http_head_free(&r->head);
 	free(r->body);
+	free(r->packed);
 	free(r);
 }
 
@@ -373,6 +383,38 @@ mtls_http_response_header_at(const struct mtls_http_response *r,
 	*name = r->head.headers[index].name;
 	*value = r->head.headers[index].value;
 	return 1;
+}
+
+MTLS_EXPORT const char *
+mtls_http_response_headers(struct mtls_http_response *r, size_t *len)
+{
+	size_t i, n = 0, at = 0;
+
+	if (len != NULL)
+		*len = 0;
+	if (r == NULL)
+		return NULL;
+	if (r->packed == NULL) {
+		for (i = 0; i < r->head.header_count; i++)
+			n += strlen(r->head.headers[i].name) +
+			    strlen(r->head.headers[i].value) + 2;
+		/* One byte more: an empty block is still a string. */
+		if ((r->packed = malloc(n + 1)) == NULL)
+			return NULL;
+		for (i = 0; i < r->head.header_count; i++) {
+			size_t nl = strlen(r->head.headers[i].name) + 1;
+			size_t vl = strlen(r->head.headers[i].value) + 1;
+
+			memcpy(r->packed + at, r->head.headers[i].name, nl);
+			memcpy(r->packed + at + nl, r->head.headers[i].value, vl);
+			at += nl + vl;
+		}
+		r->packed[n] = '\0';
+		r->packed_len = n;
+	}
+	if (len != NULL)
+		*len = r->packed_len;
+	return r->packed;
 }
 
 MTLS_EXPORT const void *

@@ -154,7 +154,7 @@ out_flush(struct mtls_http_req *req, const void *ext)
 	struct http_out *o = &req->out;
 	struct mtls *c = req->conn;
 	struct http_timer *wt = &HTTP_CONN(c)->wtimer;
-	int ms = mtls_config_io_ms(mtls_conn_config(c));
+	int ms = mtls_config_write_ms(mtls_conn_config(c));
 
 	for (; o->part < 3; o->part++) {
 		size_t len;

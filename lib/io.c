@@ -481,13 +481,13 @@ mtls_write_timed(struct mtls *c, const void *buf, size_t len, long deadline,
 MTLS_EXPORT ssize_t
 mtls_write(struct mtls *c, const void *buf, size_t len)
 {
-	int rc;
+	int rc, ms;
 
 	/* The I/O timeout starts once the handshake is done. */
 	if ((rc = mtls_handshake(c)) != 0)
 		return rc;
-	return mtls_write_timed(c, buf, len, mtls_deadline(c->cfg->io_ms),
-	    c->cfg->io_ms, "write");
+	ms = mtls_config_write_ms(c->cfg);
+	return mtls_write_timed(c, buf, len, mtls_deadline(ms), ms, "write");
 }
 
 static void

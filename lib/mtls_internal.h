@@ -131,6 +131,7 @@ struct mtls_config {
 	bool have_trust;
 	char trust_desc[256];       /* "CA file 'ca.crt'", for messages */
 	int connect_ms, handshake_ms, io_ms;
+	int write_ms;                /* -1: io_ms */
 	bool interruptible;         /* a signal ends a blocking wait */
 	bool signals_held;          /* ... only one outside wait_mask */
 	sigset_t wait_mask;         /* signals blocked while waiting */

@@ -205,6 +205,7 @@ START_TEST(test_timeouts_frozen)
 	struct mtls *c = freeze_with_client();
 
 	ck_assert_frozen(cfg, mtls_config_set_timeouts(cfg, 1, 1, 1));
+	ck_assert_frozen(cfg, mtls_config_set_write_timeout(cfg, 1));
 	mtls_free(c);
 }
 END_TEST
@@ -464,6 +465,24 @@ START_TEST(test_timeouts_negative_io_invalid)
 }
 END_TEST
 
+START_TEST(test_write_timeout_ok)
+{
+	ck_assert_cfg_ok(cfg, mtls_config_set_write_timeout(cfg, 5000));
+	ck_assert_cfg_ok(cfg, mtls_config_set_write_timeout(cfg, 0));
+	ck_assert_cfg_ok(cfg, mtls_config_set_write_timeout(cfg, -1));
+	ck_assert_int_eq(mtls_config_set_write_timeout(NULL, 1), -1);
+}
+END_TEST
+
+START_TEST(test_write_timeout_under_minus_one_invalid)
+{
+	ck_assert_cfg_failed(cfg, mtls_config_set_write_timeout(cfg, -2),
+	    MTLS_ERR_INVALID);
+	ck_assert_msg_has(mtls_config_error(cfg), "write timeout must be 0");
+	ck_assert_msg_has(mtls_config_error(cfg), "got -2");
+}
+END_TEST
+
 /* ------------------------------------------------ client_new / server_new */
 
 START_TEST(test_client_new_without_trust_fails)
@@ -635,6 +654,8 @@ config_suite(void)
 	tcase_add_test(settings, test_timeouts_negative_connect_invalid);
 	tcase_add_test(settings, test_timeouts_negative_handshake_invalid);
 	tcase_add_test(settings, test_timeouts_negative_io_invalid);
+	tcase_add_test(settings, test_write_timeout_ok);
+	tcase_add_test(settings, test_write_timeout_under_minus_one_invalid);
 	suite_add_tcase(s, settings);
 
 	tcase_add_checked_fixture(objects, setup, teardown);

@@ -146,6 +146,13 @@ START_TEST(test_get_with_length)
 	ck_assert_int_eq(mtls_http_response_header_at(r, 0, &name, &value), 1);
 	ck_assert_str_eq(name, "Content-Length");
 	ck_assert_int_eq(mtls_http_response_header_at(r, 3, &name, &value), 0);
+	/* All of them in one block, twice the same. */
+	name = mtls_http_response_headers(r, &len);
+	ck_assert_uint_eq(len, sizeof("Content-Length\0" "5\0Set-Cookie\0a=1\0"
+	    "set-cookie\0b=2\0") - 1);
+	ck_assert_mem_eq(name, "Content-Length\0" "5\0Set-Cookie\0a=1\0"
+	    "set-cookie\0b=2\0", len);
+	ck_assert_ptr_eq(mtls_http_response_headers(r, NULL), name);
 	mtls_http_response_free(r);
 	mtls_close(conn);
 	canned_stop(&srv);
@@ -234,11 +241,16 @@ START_TEST(test_interim_and_bodiless)
 		"HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
 		NULL };
 	struct mtls_http_response *r;
+	size_t len = 99;
 
 	serve(resp);
 	r = mtls_http_request(conn, "GET", "/a", NULL, NULL, 0, 0);
 	ck_assert_msg(r != NULL, "%s", mtls_error(conn));
 	ck_assert_int_eq(mtls_http_response_status(r), 204);
+	/* No headers: an empty block. */
+	ck_assert_str_eq(mtls_http_response_headers(r, &len), "");
+	ck_assert_uint_eq(len, 0);
+	ck_assert_ptr_null(mtls_http_response_headers(NULL, &len));
 	mtls_http_response_free(r);
 	/* HEAD: the length describes a body that is not sent. */
 	r = mtls_http_request(conn, "HEAD", "/b", NULL, NULL, 0, 0);
@@ -360,6 +372,22 @@ START_TEST(test_short_body_is_truncation)
 }
 END_TEST
 
+/* Closed before a byte of the response: the peer has gone (a keep-alive
+ * connection the server closed), which a caller may retry; closed inside
+ * the head: a bad response. */
+START_TEST(test_closed_without_response)
+{
+	refuse("", MTLS_ERR_CLOSED, "without a response");
+}
+END_TEST
+
+START_TEST(test_closed_inside_head)
+{
+	refuse("HTTP/1.1 200 OK\r\nContent-", MTLS_ERR_HTTP,
+	    "before a complete response");
+}
+END_TEST
+
 START_TEST(test_bad_status_line_refused)
 {
 	refuse("HTTP/1.1 20 OK\r\n\r\n", MTLS_ERR_HTTP, "malformed");
@@ -455,6 +483,8 @@ http_client_suite(void)
 	tcase_add_test(tc, test_duplicate_length_refused);
 	tcase_add_test(tc, test_bad_chunk_refused);
 	tcase_add_test(tc, test_short_body_is_truncation);
+	tcase_add_test(tc, test_closed_without_response);
+	tcase_add_test(tc, test_closed_inside_head);
 	tcase_add_test(tc, test_bad_status_line_refused);
 	tcase_add_test(tc, test_url_one_call);
 	tcase_add_test(tc, test_url_query_and_fragment);

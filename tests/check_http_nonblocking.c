@@ -58,15 +58,6 @@ struct nb_server {
 
 static char *big;               /* BIG_LEN bytes of a known pattern */
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 nb_arm(struct nb_server *s, struct nb_conn *k, int rc)
 {

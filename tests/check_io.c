@@ -126,22 +126,69 @@ START_TEST(test_write_after_peer_closed)
 }
 END_TEST
 
-START_TEST(test_read_timeout)
+/* A read from the echo server s, which has nothing to say, times out
+ * with the message "... timed out after <after>". */
+static void
+expect_read_timeout(struct mtls_config *cfg, struct test_server *s,
+    const char *after)
 {
-	struct mtls_config *cfg = make_config("client.crt", "client.key", "ca.crt");
-	struct test_server s;
 	struct mtls *c;
 	char buf[8];
 	int rc;
 
-	ck_assert_int_eq(mtls_config_set_timeouts(cfg, 0, 0, 200), 0);
-	server_start(&s, server_cfg, SERVE_ECHO, 1);
-	c = client_connect(cfg, "localhost", s.port, &rc);
+	c = client_connect(cfg, "localhost", s->port, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_int_eq(mtls_read(c, buf, sizeof(buf)), -1);
 	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_TIMEOUT);
 	ck_assert_msg_has(mtls_error(c), "read with localhost:");
-	ck_assert_msg_has(mtls_error(c), "timed out after 200 ms");
+	ck_assert_msg_has(mtls_error(c), after);
+	mtls_free(c);
+}
+
+START_TEST(test_read_timeout)
+{
+	struct mtls_config *cfg = make_config("client.crt", "client.key", "ca.crt");
+	struct test_server s;
+
+	ck_assert_int_eq(mtls_config_set_timeouts(cfg, 0, 0, 200), 0);
+	server_start(&s, server_cfg, SERVE_ECHO, 1);
+	expect_read_timeout(cfg, &s, "timed out after 200 ms");
+	server_stop(&s);
+	mtls_config_free(cfg);
+}
+END_TEST
+
+/* Writes that the server does not read for a while: their own limit,
+ * longer than the reads', which keep theirs. */
+START_TEST(test_write_timeout_apart_from_reads)
+{
+	enum { CHUNK = 256 * 1024 };
+	struct mtls_config *cfg = make_config("client.crt", "client.key", "ca.crt");
+	static unsigned char chunk[CHUNK];
+	struct test_server s;
+	struct mtls *c;
+	long started, ms;
+	ssize_t n = 0;
+	int rc, i;
+
+	ck_assert_int_eq(mtls_config_set_timeouts(cfg, 0, 0, 100), 0);
+	ck_assert_int_eq(mtls_config_set_write_timeout(cfg, 700), 0);
+	server_start(&s, server_cfg, SERVE_ECHO, 2);
+	expect_read_timeout(cfg, &s, "timed out after 100 ms");
+	/* The echo server stops reading once our side does not read its
+	 * echo: the socket buffers fill, and a write waits. */
+	c = client_connect(cfg, "localhost", s.port, &rc);
+	ck_assert_int_eq(rc, 0);
+	for (i = 0; i < 4096 && n >= 0; i++) {
+		started = now_ms();
+		n = mtls_write(c, chunk, sizeof(chunk));
+	}
+	ms = now_ms() - started;
+	ck_assert_int_eq(n, -1);
+	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_TIMEOUT);
+	ck_assert_msg_has(mtls_error(c), "write with localhost:");
+	ck_assert_msg_has(mtls_error(c), "timed out after 700 ms");
+	ck_assert_int_ge(ms, 650);
 	mtls_free(c);
 	server_stop(&s);
 	mtls_config_free(cfg);
@@ -408,6 +455,7 @@ io_suite(void)
 	tcase_add_test(tc, test_truncation_is_an_error);
 	tcase_add_test(tc, test_write_after_peer_closed);
 	tcase_add_test(tc, test_read_timeout);
+	tcase_add_test(tc, test_write_timeout_apart_from_reads);
 	tcase_add_test(tc, test_wake_blocked_read);
 	tcase_add_test(tc, test_wake_blocked_accept);
 	tcase_add_test(tc, test_nonblocking_event_loop);

@@ -19,6 +19,9 @@
 /* Path of a file of the test PKI ($PKI_DIR/name); valid until 16 more calls. */
 const char *pki(const char *name);
 
+/* The monotonic clock in milliseconds, for timing a call. */
+long now_ms(void);
+
 /* Reads a whole file; the caller frees.  Fails the test on error. */
 char *slurp(const char *path, size_t *len);
 
@@ -289,5 +292,6 @@ Suite *setters_suite(void);
 Suite *tls_policy_suite(void);
 Suite *identities_suite(void);
 Suite *http_nonblocking_suite(void);
+Suite *constants_suite(void);
 
 #endif

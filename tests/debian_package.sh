@@ -43,7 +43,8 @@ package mtls-tools /usr/bin/mtls-server /usr/bin/mtls-client \
     /usr/bin/mtls-proxy /usr/bin/make-certs \
     /usr/share/man/man1/mtls-server\.1\.gz \
     /usr/share/doc/mtls-tools/systemd/mtls-server\.service
-package ruby-mtls /usr/lib/ruby/vendor_ruby/mtls\.rb
+package ruby-mtls /usr/lib/ruby/vendor_ruby/mtls\.rb \
+    /usr/lib/ruby/vendor_ruby/rack/handler/mtls\.rb
 # The unit has the installed program's path.
 dpkg-deb --fsys-tarfile "$(ls "$D"/mtls-tools_*.deb)" |
     tar -xO ./usr/share/doc/mtls-tools/systemd/mtls-server.service \

@@ -64,6 +64,7 @@ echo_page='return 200 "m=$request_method len=$content_length ct=$content_type au
         location = /loop { return 302 /loop; }
         location = /e404 { return 404 "nope\n"; }
         location = /e503 { return 503 "busy\n"; }
+        location = /close { return 444; }
         location /files/ { }
         location = /cd {
             add_header Content-Disposition 'attachment; filename="../up/name.txt"';
@@ -277,6 +278,7 @@ resolve          0 -  @CA@ --resolve localhost:@N@:127.0.0.1 @U@/files/a.txt
 resolve-mismatch 60 wrong.example  @CA@ --resolve wrong.example:@N@:127.0.0.1 https://wrong.example:@N@/
 no-such-host     6  nosuchhost.invalid  @CA@ https://nosuchhost.invalid:@N@/
 refused          7  Connection·refused  @CA@ https://localhost:@RP@/
+empty-reply      52 server·closed  @CA@ @U@/close
 connect-timeout  28 --connect-timeout  @CA@ --connect-timeout 0.5 https://localhost:@Q@/
 max-time         28 --max-time  @CA@ -m 1 https://localhost:@Q@/
 # --- our certificate

@@ -3,7 +3,10 @@
 # against the library just built: LIBMTLS_PATH points into the build tree
 # (libtool keeps the real .so in .libs/), and a test checks that this is
 # the file the process loaded.  Interop peers: mtls-server, nginx, and
-# Ruby's own Net::HTTP.  Skipped only when ruby or ruby-ffi is absent.
+# Ruby's own Net::HTTP; the Rack handler's tests also use curl, rackup
+# (ruby-rack), ruby-rack-test, ruby-sinatra and ruby-faraday, each
+# skipped, saying which, when its package is absent.  Skipped only when
+# ruby or ruby-ffi is absent.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib.sh"
 
@@ -31,7 +34,7 @@ lib=$top_builddir/.libs/libmtls.so.0
 say "minitest suite with LIBMTLS_PATH=$lib"
 TEST_TIMEOUT=300
 run minitest env LIBMTLS_PATH="$lib" PKI_DIR="$PKI" MTLS_SERVER="$MTLS_SERVER" \
-    NGINX_BIN="$NGINX_BIN" ruby -I "$top_srcdir/bindings/ruby/lib" \
+    NGINX_BIN="$NGINX_BIN" CURL_BIN="$CURL_BIN" ruby -I "$top_srcdir/bindings/ruby/lib" \
     "$top_srcdir/bindings/ruby/test/run.rb"
 cat "$tmp/minitest.out"
 expect_status minitest "$rc" 0

@@ -92,6 +92,47 @@ module MTLSTest
     out&.first&.close
   end
 
+  # Runs nginx (NGINX_BIN) on a free port with the server block's
+  # directives (listen is given); yields the port.
+  def with_nginx(directives)
+    nginx = ENV["NGINX_BIN"].to_s
+    skip "nginx not found" if nginx.empty? || !File.executable?(nginx)
+    require "tmpdir"
+    Dir.mktmpdir("mtls-ruby-nginx") do |dir|
+      port = free_port
+      File.write("#{dir}/nginx.conf", <<~CONF)
+        daemon off; master_process off; worker_processes 1;
+        pid #{dir}/nginx.pid; error_log #{dir}/error.log;
+        events { worker_connections 64; }
+        http {
+          access_log off;
+          client_body_temp_path #{dir}/body; proxy_temp_path #{dir}/proxy;
+          fastcgi_temp_path #{dir}/fcgi; uwsgi_temp_path #{dir}/uwsgi; scgi_temp_path #{dir}/scgi;
+          server {
+            listen 127.0.0.1:#{port} ssl;
+            #{directives}
+          }
+        }
+      CONF
+      pid = Process.spawn(nginx, "-p", "#{dir}/", "-c", "#{dir}/nginx.conf", "-e", "#{dir}/error.log",
+                          out: File::NULL, err: File::NULL)
+      begin
+        Timeout.timeout(10) do
+          begin
+            TCPSocket.new("127.0.0.1", port).close
+          rescue SystemCallError
+            sleep 0.05
+            retry
+          end
+        end
+        yield port
+      ensure
+        Process.kill("TERM", pid)
+        Process.wait(pid)
+      end
+    end
+  end
+
   # Sockets this process has open.  (Not all descriptors: a thread that
   # blocked in the library holds an eventfd for mtls_wake until it ends,
   # and Ruby keeps ended threads' native threads for a few seconds.)

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "helper"
+require "net/http"
 
 class TestErrors < Minitest::Test
   include MTLSTest
@@ -105,7 +106,7 @@ class TestErrors < Minitest::Test
   end
 
   def test_connection_refused_and_bad_arguments
-    e = assert_raises(MTLS::IOError) do
+    e = assert_raises(MTLS::ConnectionRefused) do
       MTLS::Connection.connect("127.0.0.1", free_port, context: client_context)
     end
     assert_equal MTLS::CODES[:CONNECT], e.code
@@ -119,5 +120,45 @@ class TestErrors < Minitest::Test
     ctx = client_context
     assert ctx.frozen?
     assert_raises(FrozenError) { ctx.instance_variable_set(:@x, 1) }
+  end
+
+  def test_renamed_classes_say_their_new_names
+    e = assert_raises(NameError) { MTLS::IOError }
+    assert_match(/MTLS::IOError was renamed: use MTLS::ConnectionError/, e.message)
+    e = assert_raises(NameError) { MTLS::TimeoutError }
+    assert_match(/MTLS::ReadTimeout/, e.message)
+    assert_raises(NameError) { MTLS::NoSuchThing }
+  end
+
+  # Every exception class of the binding is an MTLS::Error and one of
+  # Ruby's that Net::HTTP code rescues.
+  def test_error_classes
+    {
+      MTLS::HandshakeError => OpenSSL::SSL::SSLError, MTLS::VerifyError => OpenSSL::SSL::SSLError,
+      MTLS::PeerRejectedError => OpenSSL::SSL::SSLError, MTLS::TLSError => OpenSSL::SSL::SSLError,
+      MTLS::OpenTimeout => Net::OpenTimeout, MTLS::ReadTimeout => Net::ReadTimeout,
+      MTLS::WriteTimeout => Net::WriteTimeout, MTLS::ConnectionRefused => Errno::ECONNREFUSED,
+      MTLS::ResolveError => SocketError, MTLS::TruncatedError => EOFError,
+      MTLS::ConnectionReset => Errno::ECONNRESET, MTLS::ConnectionError => ::IOError,
+      MTLS::HTTPError => Net::HTTPBadResponse, MTLS::InvalidArgument => ::ArgumentError,
+      MTLS::ConfigError => StandardError, MTLS::InterruptedError => ::IOError
+    }.each do |klass, ruby|
+      assert_operator klass, :<, ruby
+      assert_operator klass, :<, MTLS::Error
+      e = klass.new("the cause", code: MTLS::CODES[:IO])
+      assert_equal "the cause", e.message
+      assert_equal "MTLS_ERR_IO", e.code_name
+    end
+    MTLS::ERROR_CLASSES.each_value { |klass| assert_operator klass, :<, MTLS::Error }
+  end
+
+  # Codes, verify modes and SAN types come from the library.
+  def test_constants_read_from_the_library
+    assert_equal MTLS::Native.mtls_error_name(MTLS::CODES[:HOSTNAME]), "MTLS_ERR_HOSTNAME"
+    MTLS::CODES.each { |name, code| assert_match(/\AMTLS_(ERR_)?#{name}\z/, MTLS::Native.mtls_error_name(code)) }
+    assert_equal MTLS::Native.mtls_error_name(MTLS::CODES.size), "MTLS_ERR_UNKNOWN"
+    assert_equal({ dns: 1, ip: 2, uri: 3, email: 4 }, MTLS::Native::SAN)
+    assert_equal({ required: 0, optional: 1, optional_no_ca: 2 }, MTLS::Native::VERIFY_CLIENT)
+    assert_equal 0x0304, MTLS::Native::TLS1_3
   end
 end

@@ -77,45 +77,14 @@ class TestInterop < Minitest::Test
   end
 
   def test_binding_client_against_nginx
-    nginx = ENV["NGINX_BIN"].to_s
-    skip "nginx not found" if nginx.empty? || !File.executable?(nginx)
-    require "tmpdir"
-    Dir.mktmpdir("mtls-ruby-nginx") do |dir|
-      port = free_port
-      File.write("#{dir}/nginx.conf", <<~CONF)
-        daemon off; master_process off; worker_processes 1;
-        pid #{dir}/nginx.pid; error_log #{dir}/error.log;
-        events { worker_connections 64; }
-        http {
-          access_log off;
-          client_body_temp_path #{dir}/body; proxy_temp_path #{dir}/proxy;
-          fastcgi_temp_path #{dir}/fcgi; uwsgi_temp_path #{dir}/uwsgi; scgi_temp_path #{dir}/scgi;
-          server {
-            listen 127.0.0.1:#{port} ssl;
-            ssl_certificate #{pki('server.crt')}; ssl_certificate_key #{pki('server.key')};
-            ssl_client_certificate #{pki('ca.crt')}; ssl_verify_client on;
-            location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\\n"; }
-          }
-        }
-      CONF
-      pid = Process.spawn(nginx, "-p", "#{dir}/", "-c", "#{dir}/nginx.conf", "-e", "#{dir}/error.log",
-                          out: File::NULL, err: File::NULL)
-      begin
-        Timeout.timeout(10) do
-          begin
-            TCPSocket.new("127.0.0.1", port).close
-          rescue SystemCallError
-            sleep 0.05
-            retry
-          end
-        end
-        r = MTLS::HTTP.start("localhost", port, context: client_context) { |h| h.get("/") }
-        assert_equal 200, r.status
-        assert_match(/verify=SUCCESS dn=CN=client/, r.body)
-      ensure
-        Process.kill("TERM", pid)
-        Process.wait(pid)
-      end
+    with_nginx(<<~NGINX) do |port|
+      ssl_certificate #{pki('server.crt')}; ssl_certificate_key #{pki('server.key')};
+      ssl_client_certificate #{pki('ca.crt')}; ssl_verify_client on;
+      location / { return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\\n"; }
+    NGINX
+      r = MTLS::HTTP.start("localhost", port, context: client_context) { |h| h.get("/") }
+      assert_equal 200, r.status
+      assert_match(/verify=SUCCESS dn=CN=client/, r.body)
     end
   end
 end

@@ -331,6 +331,6 @@ class TestInterrupts < Minitest::Test
     assert_equal 28, MTLS::CODES[:INTERRUPTED]
     assert_equal "MTLS_ERR_INTERRUPTED", MTLS::Native.mtls_error_name(28)
     assert_equal MTLS::InterruptedError, MTLS::ERROR_CLASSES[28]
-    assert_operator MTLS::InterruptedError, :<, MTLS::IOError
+    assert_operator MTLS::InterruptedError, :<, MTLS::ConnectionError
   end
 end

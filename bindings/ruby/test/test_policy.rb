@@ -52,7 +52,7 @@ class TestPolicy < Minitest::Test
       assert_equal "client", seen.pop
       other = MTLS::Context.new(cert: pki("client-chain.crt"), key: pki("client-int.key"),
                                 ca_file: pki("ca.crt"))
-      assert_raises(MTLS::PeerRejectedError, MTLS::IOError) do
+      assert_raises(MTLS::PeerRejectedError, ::IOError, SystemCallError) do
         MTLS.get("https://localhost:#{server.port}/", context: other)
       end
       refute_equal "client", seen.pop
@@ -62,7 +62,7 @@ class TestPolicy < Minitest::Test
 
   def test_server_verify_callback_rejects_with_reason
     with_server(context: server_context(verify: ->(_peer) { false })) do |server, errors|
-      assert_raises(MTLS::PeerRejectedError, MTLS::IOError) do
+      assert_raises(MTLS::PeerRejectedError, ::IOError, SystemCallError) do
         MTLS.get("https://localhost:#{server.port}/", context: client_context)
       end
       e = server_error(errors)
@@ -73,7 +73,7 @@ class TestPolicy < Minitest::Test
 
   def test_server_verify_callback_raising_fails_closed
     with_server(context: server_context(verify: ->(_peer) { raise Boom, "no way" })) do |server, errors|
-      assert_raises(MTLS::PeerRejectedError, MTLS::IOError) do
+      assert_raises(MTLS::PeerRejectedError, ::IOError, SystemCallError) do
         MTLS.get("https://localhost:#{server.port}/", context: client_context)
       end
       e = server_error(errors)
@@ -109,7 +109,7 @@ class TestPolicy < Minitest::Test
       assert_equal 200, MTLS.get("https://localhost:#{server.port}/", context: client_context).status
     end
     with_server(context: server_context(allow: { cn: "nobody", ou: "finance" })) do |server, errors|
-      assert_raises(MTLS::PeerRejectedError, MTLS::IOError) do
+      assert_raises(MTLS::PeerRejectedError, ::IOError, SystemCallError) do
         MTLS.get("https://localhost:#{server.port}/", context: client_context)
       end
       e = server_error(errors)

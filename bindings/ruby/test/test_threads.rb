@@ -50,7 +50,7 @@ class TestThreads < Minitest::Test
       conn2 = MTLS::Connection.connect("localhost", server.port, context: client_context)
       reader = Thread.new do
         conn2.readpartial(10)
-      rescue MTLS::IOError, ::IOError => e
+      rescue ::IOError => e
         e
       end
       sleep 0.2
@@ -62,7 +62,7 @@ class TestThreads < Minitest::Test
 
   def test_read_timeout
     with_silent_server do |server, _|
-      e = assert_raises(MTLS::TimeoutError) do
+      e = assert_raises(MTLS::ReadTimeout) do
         MTLS::HTTP.start("localhost", server.port, context: client_context,
                                                    read_timeout: 0.3) { |h| h.get("/") }
       end

@@ -53,13 +53,13 @@ module MTLS
     # Performs the handshake now (an accepted connection does it on its
     # first read or write otherwise).  Returns self.
     def handshake
-      call { |p| check(MTLS.retry_interrupted(p) { Native.mtls_handshake(p) }) }
+      call { |p| check(MTLS.retry_interrupted(p) { Native.mtls_handshake(p) }, :open) }
       self
     end
 
     # Reads up to maxlen bytes, returning what one TLS record gave; raises
-    # EOFError at a clean end (close_notify), MTLS::IOError when the peer
-    # cut the stream without one.
+    # EOFError at a clean end (close_notify), MTLS::TruncatedError (an
+    # EOFError too) when the peer cut the stream without one.
     def readpartial(maxlen = CHUNK, outbuf = nil)
       data = read_some(maxlen)
       raise EOFError, "end of file reached" if data.nil?
@@ -70,9 +70,15 @@ module MTLS
     # IO#read: all until the end with no length, else up to length bytes
     # (nil at the end).
     def read(length = nil, outbuf = nil)
+      Connection.read_loop(length, outbuf) { |n| read_some(n) }
+    end
+
+    # (internal) IO#read over a block that reads up to n bytes (nil at
+    # the end); MTLS::RackServer::HijackIO's too.
+    def self.read_loop(length, outbuf)
       data = String.new(encoding: Encoding::BINARY)
       while length.nil? || data.bytesize < length
-        chunk = read_some(length ? [length - data.bytesize, CHUNK].min : CHUNK)
+        chunk = yield(length ? [length - data.bytesize, CHUNK].min : CHUNK)
         break if chunk.nil?
 
         data << chunk
@@ -90,7 +96,7 @@ module MTLS
 
         # An interrupted write resumes when made again with the same bytes.
         call do |p|
-          check(MTLS.retry_interrupted(p) { Native.mtls_write(p, bytes, bytes.bytesize) })
+          check(MTLS.retry_interrupted(p) { Native.mtls_write(p, bytes, bytes.bytesize) }, :write)
         end
       end
     end
@@ -130,6 +136,11 @@ module MTLS
 
     def closed?
       @ptr.nil?
+    end
+
+    # Neither closed nor left unusable by a call an exception ended.
+    def usable?
+      !@ptr.nil? && @broken.nil?
     end
 
     # Makes a blocked call on this connection (in another thread) fail
@@ -193,8 +204,11 @@ module MTLS
     # but closable.
     def call
       @io_lock.synchronize do
-        raise ::IOError, "closed MTLS::Connection" if @ptr.nil?
-        raise ::IOError, "MTLS::Connection unusable after #{@broken}; close it" if @broken
+        raise ConnectionError.new("closed MTLS::Connection", code: CODES[:INVALID]) if @ptr.nil?
+        if @broken
+          raise ConnectionError.new("MTLS::Connection unusable after #{@broken}; close it",
+                                    code: CODES[:INVALID])
+        end
 
         done = false
         begin
@@ -217,7 +231,7 @@ module MTLS
           raise MTLS.error_from_conn(p)
         end
 
-        check(connect_or_resume(p, host.to_s, port.to_s))
+        check(connect_or_resume(p, host.to_s, port.to_s), :open)
       end
     ensure
       free_now unless @broken.nil?
@@ -248,21 +262,23 @@ module MTLS
       call do |p|
         @buf ||= FFI::MemoryPointer.new(:uint8, CHUNK)
         len = [maxlen, CHUNK].min
-        n = check(MTLS.retry_interrupted(p) { Native.mtls_read(p, @buf, len) })
+        n = check(MTLS.retry_interrupted(p) { Native.mtls_read(p, @buf, len) }, :read)
         n.zero? ? nil : @buf.read_bytes(n)
       end
     end
 
     def with_ptr
       @state_lock.synchronize do
-        raise ::IOError, "closed MTLS::Connection" if @ptr.nil?
+        raise ConnectionError.new("closed MTLS::Connection", code: CODES[:INVALID]) if @ptr.nil?
 
         yield @ptr
       end
     end
 
-    def check(rc)
-      raise MTLS.error_from_conn(@ptr) if rc.negative?
+    # phase: :open (connect, handshake), :read or :write, which names a
+    # timeout.
+    def check(rc, phase = nil)
+      raise MTLS.error_from_conn(@ptr, phase: phase) if rc.negative?
 
       rc
     end

@@ -17,8 +17,8 @@ module MTLS
     OPTIONS = %i[cert key password p12 ca_file ca_path ca system_ca verify_mode
                  min_version max_version ciphers ciphersuites groups
                  allow verify alpn connect_timeout
-                 handshake_timeout io_timeout verify_depth crl_file
-                 session_cache].freeze
+                 handshake_timeout io_timeout write_timeout verify_depth crl_file
+                 session_cache http_limits].freeze
 
     attr_reader :options, :warnings
 
@@ -44,19 +44,21 @@ module MTLS
       @cfg
     end
 
-    # This context with other connect/handshake and I/O timeouts (seconds),
-    # for HTTP.start's open_timeout: and read_timeout:.  libmtls keeps
+    # This context with other connect/handshake, read and write timeouts
+    # (seconds, 0 for none; nil keeps this context's), for MTLS::HTTP's
+    # open_timeout, read_timeout and write_timeout.  libmtls keeps
     # timeouts in the config, so this is a second config, made once and
     # kept.
-    def with_timeouts(open: nil, read: nil)
-      return self if open.nil? && read.nil?
+    def with_timeouts(open: nil, read: nil, write: nil)
+      return self if open.nil? && read.nil? && write.nil?
 
-      key = [open, read]
+      key = [open, read, write]
       @derived_lock.synchronize do
         @derived[key] ||= begin
           extra = {}
           extra[:connect_timeout] = extra[:handshake_timeout] = open if open
           extra[:io_timeout] = read if read
+          extra[:write_timeout] = write if write
           Context.new(**@options, **extra)
         end
       end
@@ -128,6 +130,8 @@ module MTLS
       check(Native.mtls_config_set_crl_file(@cfg, o[:crl_file].to_s, 0)) if o[:crl_file]
       check(Native.mtls_config_set_session_cache(@cfg, o[:session_cache])) if o[:session_cache]
       set_timeouts(o)
+      set_http_limits(o[:http_limits]) if o[:http_limits]
+      set_write_timeout(o[:write_timeout])
       set_allow(o[:allow]) if o[:allow]
       set_verify(o[:verify]) if o[:verify]
     end
@@ -189,8 +193,10 @@ module MTLS
       when :insecure_none # verification off: asked for by name only
         check(Native.mtls_config_insecure_noverify(@cfg))
       when :none, 0 # OpenSSL::SSL::VERIFY_NONE
-        raise ArgumentError, "verify_mode: #{mode.inspect} would turn verification " \
-                             "off; say verify_mode: :insecure_none if that is meant"
+        raise ArgumentError, "verify_mode: #{mode.inspect} (OpenSSL::SSL::VERIFY_NONE) " \
+                             "would turn certificate verification off, which libmtls " \
+                             "does only when asked by name: verify_mode: :insecure_none " \
+                             "(for tests); to trust a private CA, give ca_file: instead"
       when :optional, :optional_no_ca
         check(Native.mtls_config_set_verify_client(@cfg, Native::VERIFY_CLIENT[mode]))
       else
@@ -229,6 +235,25 @@ module MTLS
       check(Native.mtls_config_set_timeouts(@cfg, ms.(o[:connect_timeout], 30_000),
                                             ms.(o[:handshake_timeout], 30_000),
                                             ms.(o[:io_timeout], 0)))
+    end
+
+    # The HTTP server's limits (mtls_config_set_http_limit): max_body:
+    # (bytes, 0 for none), max_headers:, max_header_bytes:,
+    # max_request_line:, max_header_line:, and header_timeout: and
+    # idle_timeout: in seconds (0 for none).
+    def set_http_limits(limits)
+      limits.each do |name, value|
+        code = Native::HTTP_LIMITS[name.to_sym] or
+          raise ArgumentError, "http_limits: unknown limit #{name.inspect} " \
+                               "(#{Native::HTTP_LIMITS.keys.join(', ')})"
+        value = (value * 1000).ceil if name.to_s.end_with?("_timeout")
+        check(Native.mtls_config_set_http_limit(@cfg, code, Integer(value)))
+      end
+    end
+
+    # write_timeout: writes wait this long instead of io_timeout.
+    def set_write_timeout(seconds)
+      check(Native.mtls_config_set_write_timeout(@cfg, (seconds * 1000).ceil)) if seconds
     end
 
     def set_allow(allow)

@@ -36,10 +36,10 @@ module MTLS
         "#{LIBRARY.inspect}: #{e.message.lines.first.to_s.strip}; #{hint}"
     end
 
-    def self.attach(name, args, ret, **opts)
-      attach_function(name, args, ret, **opts)
+    def self.attach(name, args, ret, c_name: name, **opts)
+      attach_function(name, c_name, args, ret, **opts)
     rescue FFI::NotFoundError
-      raise MTLS::LoadError, "mtls: #{LIBRARY} has no #{name}(): it is " \
+      raise MTLS::LoadError, "mtls: #{LIBRARY} has no #{c_name}(): it is " \
         "older than this binding (mtls gem #{VERSION}, ABI " \
         "#{ABI_VERSION}); install a newer libmtls or set LIBMTLS_PATH"
     end
@@ -84,6 +84,7 @@ module MTLS
     attach :mtls_config_set_groups, %i[config string], :int
     attach :mtls_config_set_alpn, %i[config string], :int
     attach :mtls_config_set_timeouts, %i[config int int int], :int
+    attach :mtls_config_set_write_timeout, %i[config int], :int
     attach :mtls_config_set_verify_client, %i[config int], :int
     attach :mtls_config_insecure_noverify, [:config], :int
     attach :mtls_config_set_verify_depth, %i[config int], :int
@@ -147,7 +148,10 @@ module MTLS
     attach :mtls_http_response_version, [:pointer], :string
     attach :mtls_http_response_header_at, %i[pointer size_t pointer pointer],
            :int
+    attach :mtls_http_response_headers, %i[pointer pointer], :uintptr_t
     attach :mtls_http_response_body, %i[pointer pointer], :pointer
+    attach :mtls_http_response_read, %i[pointer pointer size_t], :ssize_t,
+           blocking: true
     attach :mtls_http_response_free, [:pointer], :void
 
     # HTTP/1.1 server
@@ -161,15 +165,67 @@ module MTLS
            blocking: true
     attach :mtls_http_req_free, [:pointer], :void
 
-    # Constants of include/mtls.h.
-    WANT_POLLIN = -2
-    WANT_POLLOUT = -3
-    VERIFY_CLIENT = { required: 0, optional: 1, optional_no_ca: 2 }.freeze
-    ALLOW = { cn: 1, ou: 2, dns: 3, uri: 4, ip: 5, spki: 6, spki_sha256: 6,
-              cert_sha256: 7 }.freeze
-    TLS1_2 = 0x0303
-    TLS1_3 = 0x0304
-    SAN = { dns: 1, ip: 2, uri: 3, email: 4 }.freeze
+    # Non-blocking connections (MTLS::RackServer): sockets accepted in
+    # Ruby, calls that never wait (MTLS_WANT_* instead), Ruby waiting for
+    # the socket.  The *_now names hold the GVL, which a call that never
+    # waits need not give up; the handshake's read_request is the
+    # blocking-attached one, so that handshakes run on every core.
+    attach :mtls_accept_socket, %i[conn pointer int], :int
+    attach :mtls_config_set_http_limit, %i[config int ulong_long], :int
+    attach :mtls_http_ms_left, [:conn], :long
+    attach :mtls_http_read_request_now, %i[conn int pointer], :int,
+           c_name: :mtls_http_read_request
+    attach :mtls_http_req_read_body_now, %i[pointer pointer size_t], :ssize_t,
+           c_name: :mtls_http_req_read_body
+    attach :mtls_http_respond_now, %i[pointer int pointer pointer size_t], :int,
+           c_name: :mtls_http_respond
+    attach :mtls_http_respond_start_now, %i[pointer int pointer], :int,
+           c_name: :mtls_http_respond_start
+    attach :mtls_http_respond_write_now, %i[pointer pointer size_t], :ssize_t,
+           c_name: :mtls_http_respond_write
+    attach :mtls_http_respond_end_now, [:pointer], :int,
+           c_name: :mtls_http_respond_end
+    attach :mtls_read_now, %i[conn pointer size_t], :ssize_t, c_name: :mtls_read
+    attach :mtls_write_now, %i[conn pointer size_t], :ssize_t, c_name: :mtls_write
+    attach :mtls_close_now, [:conn], :int, c_name: :mtls_close
+
+    # The constants of include/mtls.h and mtls_http.h, read from the
+    # library (mtls_constant_at) rather than copied: name => value.
+    attach :mtls_constant_at, %i[size_t pointer], :string
+    CONSTANTS = begin
+      value = FFI::MemoryPointer.new(:long)
+      table = {}
+      while (name = mtls_constant_at(table.size, value))
+        table[name] = value.read_long
+      end
+      table.freeze
+    end
+
+    # The constants whose names begin with prefix, as lower-case Symbols
+    # of the rest of the name: constants("MTLS_SAN_") => { dns: 1, ... }.
+    def self.constants(prefix)
+      CONSTANTS.each_with_object({}) do |(name, value), h|
+        h[name.delete_prefix(prefix).downcase.to_sym] = value if name.start_with?(prefix)
+      end.freeze
+    end
+
+    WANT_POLLIN = CONSTANTS.fetch("MTLS_WANT_POLLIN")
+    WANT_POLLOUT = CONSTANTS.fetch("MTLS_WANT_POLLOUT")
+    HTTP_STREAM = CONSTANTS.fetch("MTLS_HTTP_STREAM")
+    HTTP_NOWAIT = CONSTANTS.fetch("MTLS_HTTP_NOWAIT")
+    VERIFY_CLIENT = constants("MTLS_VERIFY_CLIENT_")
+    # spki: is the short name of spki_sha256:.
+    ALLOW = constants("MTLS_ALLOW_").then { |h| h.merge(spki: h.fetch(:spki_sha256)).freeze }
+    TLS1_2 = CONSTANTS.fetch("MTLS_TLS1_2")
+    TLS1_3 = CONSTANTS.fetch("MTLS_TLS1_3")
+    SAN = constants("MTLS_SAN_")
+    # enum mtls_http_limit, by the names Context's http_limits: takes
+    # (MTLS_HTTP_IDLE_TIMEOUT_MS: idle_timeout:, in milliseconds).
+    HTTP_LIMITS = constants("MTLS_HTTP_").each_with_object({}) do |(name, value), h|
+      next unless name.start_with?("max_") || name.end_with?("_timeout_ms")
+
+      h[name.to_s.delete_suffix("_ms").to_sym] = value
+    end.freeze
 
     # The path of the file loaded (LIBMTLS_PATH or the soname).
     def self.library_path
@@ -183,12 +239,68 @@ module MTLS
       headers&.each do |name, value|
         Array(value).each { |v| lines << "#{name}: #{v}" }
       end
-      return [nil, nil] if lines.empty?
+      ptr = string_array(lines)
+      [ptr, ptr && [ptr]]
+    end
 
-      strings = lines.map { |l| FFI::MemoryPointer.from_string(l) }
-      array = FFI::MemoryPointer.new(:pointer, strings.size + 1)
-      array.write_array_of_pointer(strings + [nil])
-      [array, strings]
+    # A NULL-terminated char *[] of the strings, pointers and text in one
+    # block of memory (one allocation, however many strings), or nil for
+    # none.  C reads each string to its NUL, so a NUL inside one would cut
+    # it short: refused.
+    def self.string_array(strings)
+      return nil if strings.empty?
+
+      text = String.new(encoding: Encoding::BINARY)
+      offsets = strings.map do |s|
+        raise ArgumentError, "MTLS: a NUL byte in #{s.inspect}" if s.include?("\0")
+
+        at = text.bytesize
+        text << s << "\0"
+        at
+      end
+      pack_strings(text, offsets)
+    end
+
+    # A pointer-sized unsigned integer in memory (a C pointer, a size_t),
+    # as an Integer.
+    if FFI::Pointer.size == 8
+      def self.put_word(mem, offset, value)
+        mem.put_uint64(offset, value)
+      end
+
+      def self.get_word(mem)
+        mem.get_uint64(0)
+      end
+    else
+      def self.put_word(mem, offset, value)
+        mem.put_uint32(offset, value)
+      end
+
+      def self.get_word(mem)
+        mem.get_uint32(0)
+      end
+    end
+
+    # The char *[] of the NUL-terminated strings of text that begin at
+    # offsets, NULL-terminated, with the text after it in one block.
+    def self.pack_strings(text, offsets)
+      table = (offsets.size + 1) * FFI::Pointer.size
+      mem = FFI::MemoryPointer.new(table + text.bytesize)
+      base = mem.address + table
+      offsets.each_with_index { |at, i| put_word(mem, i * FFI::Pointer.size, base + at) }
+      put_word(mem, offsets.size * FFI::Pointer.size, 0)
+      mem.put_bytes(table, text)
+      mem
+    end
+
+    # Any address, for bytes_at: Pointer#get_bytes(offset, length) reads
+    # at its address plus offset, so one Pointer reads every block C hands
+    # out by address (an FFI::Pointer each would be an object a block).
+    ANY_ADDRESS = FFI::Pointer.new(1)
+
+    # The length bytes at address (an Integer).
+    def self.bytes_at(address, length)
+      ANY_ADDRESS.get_bytes(address - 1, length)
     end
 
     # Every header of a response or request, by an *_header_at function.
