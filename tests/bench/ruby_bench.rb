@@ -2,8 +2,10 @@
 
 # ruby_bench.rb - requests per second from Ruby against one mTLS server,
 # through the binding and through Net::HTTP (as the seed article wires
-# it), with the same certificates, in one run; keep-alive and a new
-# connection per request.  Each run is bounded by COUNT requests and
+# it) and through Faraday on its default adapter (net_http), with the
+# same certificates, in one run; keep-alive and a new connection per
+# request.  (Faraday's net_http adapter opens a connection per request
+# either way: that is what its users get.)  Each run is bounded by COUNT requests and
 # SECONDS; the median of ROUNDS alternating runs is printed with the
 # binding/Net::HTTP ratio.
 #
@@ -11,6 +13,11 @@
 require "mtls"
 require "net/http"
 require "openssl"
+begin
+  require "faraday"
+rescue LoadError
+  nil # Faraday's column is left out (apt-get install ruby-faraday)
+end
 
 HOST, PORT, CERT, KEY, CA = ARGV
 abort "usage: ruby_bench.rb HOST PORT CERT KEY CA" unless CA
@@ -49,10 +56,20 @@ def net_http
   http
 end
 
+# Faraday on its default adapter, with the seed's certificates.
+def faraday
+  Faraday.new("https://#{HOST}:#{PORT}",
+              ssl: { client_cert: OpenSSL::X509::Certificate.new(File.read(CERT)),
+                     client_key: OpenSSL::PKey.read(File.read(KEY)), ca_file: CA })
+end
+
 CASES = {
   "keep-alive" => {
     binding: -> { MTLS::HTTP.start(HOST, PORT, context: CTX) { |h| rate { check(h.get("/").status) } } },
-    net_http: -> { net_http.start { |h| rate { check(h.get("/").code) } } }
+    net_http: -> { net_http.start { |h| rate { check(h.get("/").code) } } },
+    # One Faraday::Connection, as an app keeps one; its adapter still
+    # connects for each request.
+    faraday: -> { f = faraday; rate(COUNT / 5) { check(f.get("/").status) } }
   },
   "new connection per request" => {
     binding: -> { rate(COUNT / 5) { MTLS::HTTP.start(HOST, PORT, context: CTX) { |h| check(h.get("/").status) } } },
@@ -64,16 +81,15 @@ def median(values)
   values.sort[values.size / 2]
 end
 
-puts "Ruby #{RUBY_VERSION}: binding vs Net::HTTP against one server, median of #{ROUNDS}"
+puts "Ruby #{RUBY_VERSION}: the binding against Net::HTTP and Faraday (default adapter), " \
+     "one server, median of #{ROUNDS}"
 CASES.each do |label, runs|
-  binding_rates = []
-  net_rates = []
-  ROUNDS.times do
-    binding_rates << runs[:binding].call
-    net_rates << runs[:net_http].call
-  end
-  b = median(binding_rates)
-  n = median(net_rates)
+  clients = %i[binding net_http faraday].select { |c| runs[c] && (c != :faraday || defined?(Faraday)) }
+  rates = clients.to_h { |c| [c, []] }
+  ROUNDS.times { clients.each { |c| rates[c] << runs[c].call } }
+  b, n, f = clients.map { |c| median(rates[c]) }
   printf("%-28s Net::HTTP %8.1f req/s   binding %8.1f req/s   ratio %.2f\n",
          label, n, b, b / n)
+  printf("%-28s Faraday   %8.1f req/s   binding %8.1f req/s   ratio %.2f\n",
+         label, f, b, b / f) if f
 end

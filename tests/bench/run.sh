@@ -19,14 +19,14 @@
 #
 # Environment: ROUNDS SECONDS_MAX HANDSHAKES REQUESTS BULK_COUNT IDLE
 # IDLE_SECONDS SILENT THREADS (the client's), SERVERS (the servers to run)
-# and PARTS (of "rates held ruby").
+# and PARTS (of "rates held ruby rack").
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
 : "${ROUNDS:=3}" "${SECONDS_MAX:=10}" "${HANDSHAKES:=2000}" "${REQUESTS:=40000}"
 : "${BULK_COUNT:=20}" "${IDLE:=19000}" "${IDLE_SECONDS:=300}" "${SILENT:=2000}"
 : "${THREADS:=1}" "${SERVERS:=mtls-server nginx lighttpd haproxy caddy}"
-: "${PARTS:=rates held ruby}"
+: "${PARTS:=rates held ruby rack}"
 LOAD=$top_builddir/tests/bench/load
 [ -x "$LOAD" ] || fail "$LOAD not built (make bench builds it)"
 [ -x "$MTLS_SERVER" ] || fail "$MTLS_SERVER not built"
@@ -156,6 +156,25 @@ https://localhost:$1 {
 EOF
 }
 
+# The Rack servers serve one app, $tmp/app.ru (a fixed 6-byte answer):
+# Rack::Handler::MTLS by rackup, and Puma 5 with mTLS as its ssl_bind
+# gives it (force_peer: a client certificate required), both with Puma's
+# default threads (0 to 5).  Puma's config requires openssl first, or
+# Debian's Puma 5.6 fails on puma.peercert.
+conf_puma() {
+	cat <<EOF
+require "openssl"
+threads 0, 5
+rackup "$tmp/app.ru"
+ssl_bind "127.0.0.1", "$1", { cert: "$PKI/server.crt", key: "$PKI/server.key",
+                              ca: "$PKI/ca.crt", verify_mode: "force_peer" }
+EOF
+}
+
+conf_rack-mtls() {
+	echo "# rackup -s mtls: its options are on the command line"
+}
+
 # server_cmd NAME PORT: the command that runs server NAME in the
 # foreground with its config file $tmp/NAME.conf.
 server_cmd() {
@@ -169,6 +188,11 @@ server_cmd() {
 	lighttpd) echo lighttpd -D -f "$tmp/lighttpd.conf" ;;
 	haproxy) echo haproxy -f "$tmp/haproxy.conf" ;;
 	caddy) echo caddy run --adapter caddyfile --config "$tmp/caddy.conf" ;;
+	puma) echo puma -C "$tmp/puma.conf" ;;
+	rack-mtls)
+		echo ruby -I "$top_srcdir/bindings/ruby/lib" -S rackup -s mtls \
+		    -E none -o 127.0.0.1 -p "$2" -O "cert=$PKI/server.crt" \
+		    -O "key=$PKI/server.key" -O "ca_file=$PKI/ca.crt" "$tmp/app.ru" ;;
 	*) fail "unknown server $1" ;;
 	esac
 }
@@ -176,6 +200,7 @@ server_cmd() {
 installed() {
 	case $1 in
 	mtls-server) return 0 ;;
+	rack-mtls) command -v rackup >/dev/null && ruby -e 'require "ffi"' 2>/dev/null ;;
 	nginx) [ -n "$NGINX_BIN" ] && [ -x "$NGINX_BIN" ] ;;
 	*) command -v "$1" >/dev/null ;;
 	esac
@@ -185,6 +210,7 @@ installed() {
 package() {
 	case $1 in
 	nginx) echo nginx-light ;;
+	rack-mtls) echo "ruby-rack ruby-ffi" ;;
 	*) echo "$1" ;;
 	esac
 }
@@ -454,6 +480,55 @@ held_connections() {
 	done
 }
 
+# ------------------------------------------------- Rack: ours and Puma
+
+# rack_row LABEL UNIT MODE [OPTION...]: ROUNDS runs against each Rack
+# server in turn; one line each: median rate, server CPU per operation;
+# then Rack::Handler::MTLS's rate and CPU per operation against Puma's.
+rack_row() {
+	local label=$1 unit=$2 mode=$3 p r
+	local -A rate cpu
+	shift 3
+	for p in rack-mtls puma; do : >"$tmp/r.$p"; done
+	for ((r = 0; r < ROUNDS; r++)); do
+		for p in rack-mtls puma; do
+			measure "$p" "$mode" "$@" >>"$tmp/r.$p"
+		done
+	done
+	for p in rack-mtls puma; do
+		rate[$p]=$(awk '{ print $1 }' "$tmp/r.$p" | median)
+		cpu[$p]=$(awk '{ print $2 }' "$tmp/r.$p" | median)
+		printf '| %s | %s | %.0f %s | %s |\n' "$label" "$p" "${rate[$p]}" \
+		    "$unit" "$(us "${cpu[$p]}")"
+	done
+	awk -v a="${rate[rack-mtls]}" -v b="${rate[puma]}" -v c="${cpu[rack-mtls]}" \
+	    -v d="${cpu[puma]}" -v l="$label" 'BEGIN { printf "| %s | ours / Puma " \
+	    "| %.2f x the rate | %.2f x the CPU |\n", l, a / b, c / d }'
+}
+
+rack_rates() {
+	local p
+	for p in rack-mtls puma; do
+		installed "$p" && continue
+		echo "Rack: skipped ($p not installed: apt-get install $(package "$p"))"
+		return 0
+	done
+	echo 'run ->(_env) { [200, { "Content-Type" => "text/plain" }, ["hello\n"]] }' \
+	    >"$tmp/app.ru"
+	export LIBMTLS_PATH=$top_builddir/.libs/libmtls.so.0
+	echo
+	echo "The same Rack app on Rack::Handler::MTLS and on Puma" \
+	    "$(puma --version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p')" \
+	    "(ssl_bind force_peer), one client on libssl:"
+	echo
+	echo "| mode | server | rate | server CPU / op |"
+	echo "| --- | --- | ---: | ---: |"
+	for p in rack-mtls puma; do start "$p"; done
+	rack_row "keep-alive, 4 conn" "req/s" keepalive -c 4 -n "$REQUESTS" -p /
+	rack_row "full handshake + GET" "/s" full -c 2 -n "$HANDSHAKES" -p /
+	for p in rack-mtls puma; do stop "$p"; done
+}
+
 # ------------------------------------------------------------------ main
 
 echo "load client on libssl ($THREADS thread); server CPU per operation from /proc;"
@@ -480,4 +555,9 @@ elif command -v ruby >/dev/null && ruby -e 'require "ffi"' 2>/dev/null; then
 	stop mtls-server
 else
 	echo "Ruby binding: skipped (ruby or ruby-ffi not installed)"
+fi
+
+# The same Rack app on Rack::Handler::MTLS and on Puma.
+if part rack; then
+	rack_rates
 fi
