@@ -171,10 +171,6 @@ ssl_bind "127.0.0.1", "$1", { cert: "$PKI/server.crt", key: "$PKI/server.key",
 EOF
 }
 
-conf_rack-mtls() {
-	echo "# rackup -s mtls: its options are on the command line"
-}
-
 # server_cmd NAME PORT: the command that runs server NAME in the
 # foreground with its config file $tmp/NAME.conf.
 server_cmd() {
@@ -220,7 +216,9 @@ package() {
 start() {
 	local var=${1//-/_} port cmd
 	port=$(free_port)
-	[ "$1" = mtls-server ] || "conf_$1" "$port" >"$tmp/$1.conf"
+	# A server with a config file has its conf_NAME (mtls-server and
+	# rackup -s mtls take their options on the command line).
+	! declare -F "conf_$1" >/dev/null || "conf_$1" "$port" >"$tmp/$1.conf"
 	read -r -a cmd <<<"$(server_cmd "$1" "$port")"
 	HOME=$tmp/home XDG_DATA_HOME=$tmp/home/data \
 	    XDG_CONFIG_HOME=$tmp/home/config start_bg "$1" "${cmd[@]}"
@@ -483,11 +481,12 @@ held_connections() {
 # ------------------------------------------------- Rack: ours and Puma
 
 # rack_row LABEL UNIT MODE [OPTION...]: ROUNDS runs against each Rack
-# server in turn; one line each: median rate, server CPU per operation;
+# server in turn; one line each: median rate, server and client CPU per
+# operation;
 # then Rack::Handler::MTLS's rate and CPU per operation against Puma's.
 rack_row() {
 	local label=$1 unit=$2 mode=$3 p r
-	local -A rate cpu
+	local -A rate cpu client
 	shift 3
 	for p in rack-mtls puma; do : >"$tmp/r.$p"; done
 	for ((r = 0; r < ROUNDS; r++)); do
@@ -498,12 +497,13 @@ rack_row() {
 	for p in rack-mtls puma; do
 		rate[$p]=$(awk '{ print $1 }' "$tmp/r.$p" | median)
 		cpu[$p]=$(awk '{ print $2 }' "$tmp/r.$p" | median)
-		printf '| %s | %s | %.0f %s | %s |\n' "$label" "$p" "${rate[$p]}" \
-		    "$unit" "$(us "${cpu[$p]}")"
+		client[$p]=$(awk '{ print $3 }' "$tmp/r.$p" | median)
+		printf '| %s | %s | %.0f %s | %s | %s |\n' "$label" "$p" \
+		    "${rate[$p]}" "$unit" "$(us "${cpu[$p]}")" "$(us "${client[$p]}")"
 	done
 	awk -v a="${rate[rack-mtls]}" -v b="${rate[puma]}" -v c="${cpu[rack-mtls]}" \
 	    -v d="${cpu[puma]}" -v l="$label" 'BEGIN { printf "| %s | ours / Puma " \
-	    "| %.2f x the rate | %.2f x the CPU |\n", l, a / b, c / d }'
+	    "| %.2f x the rate | %.2f x the CPU | |\n", l, a / b, c / d }'
 }
 
 rack_rates() {
@@ -521,8 +521,8 @@ rack_rates() {
 	    "$(puma --version 2>/dev/null | sed -n 's/.*version \([0-9.]*\).*/\1/p')" \
 	    "(ssl_bind force_peer), one client on libssl:"
 	echo
-	echo "| mode | server | rate | server CPU / op |"
-	echo "| --- | --- | ---: | ---: |"
+	echo "| mode | server | rate | server CPU / op | client CPU / op |"
+	echo "| --- | --- | ---: | ---: | ---: |"
 	for p in rack-mtls puma; do start "$p"; done
 	rack_row "keep-alive, 4 conn" "req/s" keepalive -c 4 -n "$REQUESTS" -p /
 	rack_row "full handshake + GET" "/s" full -c 2 -n "$HANDSHAKES" -p /
