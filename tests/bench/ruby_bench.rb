@@ -7,7 +7,8 @@
 # request.  (Faraday's net_http adapter opens a connection per request
 # either way: that is what its users get.)  Each run is bounded by COUNT requests and
 # SECONDS; the median of ROUNDS alternating runs is printed with the
-# binding/Net::HTTP ratio.
+# binding/Net::HTTP ratio; with LIBSSL_KEEPALIVE (the rate of make bench's libssl
+# client on one keep-alive connection), that ceiling beside Net::HTTP.
 #
 #   ruby -I bindings/ruby/lib ruby_bench.rb HOST PORT CERT KEY CA
 require "mtls"
@@ -92,4 +93,10 @@ CASES.each do |label, runs|
          label, n, b, b / n)
   printf("%-28s Faraday   %8.1f req/s   binding %8.1f req/s   ratio %.2f\n",
          label, f, b, b / f) if f
+  next unless label == "keep-alive" && (c = ENV["LIBSSL_KEEPALIVE"].to_f).positive?
+
+  # What a client with no cost of its own would reach: the libssl load
+  # client on one connection to the same server (make bench passes it).
+  printf("%-28s Net::HTTP %8.1f req/s   libssl C client %8.1f req/s   ratio %.2f (ceiling)\n",
+         label, n, c, c / n)
 end
