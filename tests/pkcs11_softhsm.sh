@@ -196,6 +196,17 @@ expect_status client-uri "$rc" 0
 expect_contains "$tmp/client-uri.out" "verify=SUCCESS dn=CN=token ec-key"
 say "ok: mtls-client --key pkcs11:... (ECDSA and RSA) and --cert pkcs11:... against nginx"
 
+# mtls-proxy presents the token's key upstream for a plain local client.
+start_listener proxy "$top_builddir/examples/mtls-proxy" \
+    --listen "127.0.0.1:@PORT@" --upstream "https://localhost:$NP" \
+    --cert "$tmp/rsa-key.crt" --key "$URI=rsa-key?$MOD" --pass "$PIN" \
+    --cacert "$PKI/ca.crt"
+run via-proxy "$CURL_BIN" -sS --max-time 15 "http://127.0.0.1:$SERVER_PORT/"
+expect_status via-proxy "$rc" 0
+expect_contains "$tmp/via-proxy.out" "verify=SUCCESS dn=CN=token rsa-key"
+stop_bg "$SERVER_PID"
+say "ok: mtls-proxy --key pkcs11:... upstream to nginx"
+
 # The default module is the engine's (p11-kit-proxy), which reaches the
 # modules p11-kit has registered: SoftHSM2's when it is installed so.
 if p11-kit list-modules 2>/dev/null | grep -q "$(basename "$SOFTHSM2_MODULE")"; then
