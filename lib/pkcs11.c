@@ -269,8 +269,8 @@ begin_load(struct mtls_config *cfg, const struct mtls_p11_uri *u,
 	    !ENGINE_ctrl_cmd_string(engine, "PIN", pin, 0))
 		rc = CFG_FAIL_SSL(cfg, MTLS_ERR_NOMEM, "the pkcs11 engine did not "
 		    "take the PIN");
-	mtls_p11_pin_free(pin);
 	*pin_given = pin != NULL;
+	mtls_p11_pin_free(pin);
 	if (rc != 0)
 		pthread_mutex_unlock(&lock);
 	ERR_clear_error();
