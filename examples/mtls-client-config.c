@@ -9,6 +9,7 @@
 #endif
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,18 +121,26 @@ load_der_identity(struct mtls_config *cfg, const char *file, int cert_der,
 	return rc;
 }
 
+/* 0: PEM (or a key in a token), 1: DER, else the exit status of a type
+ * that does not fit the key.  As curl, a pkcs11: URI is --key-type ENG. */
 static int
-key_is_der(const char *type)
+key_is_der(const char *type, const char *key)
 {
+	bool uri = key != NULL && strncasecmp(key, "pkcs11:", 7) == 0;
+
+	if (uri && (type == NULL || !strcasecmp(type, "ENG")))
+		return 0;
+	if (uri)
+		return failure(EXIT_CLIENT_CERT, "--key-type %s does not fit "
+		    "--key %s: a key in a token is ENG", type, key);
 	if (type == NULL || !strcasecmp(type, "PEM"))
 		return 0;
 	if (!strcasecmp(type, "DER"))
 		return 1;
 	if (!strcasecmp(type, "ENG"))
-		return failure(EXIT_CLIENT_CERT, "--key-type ENG is not supported: "
-		    "libmtls loads no OpenSSL engine: export the key to a PEM "
-		    "(or DER) file for --key, or give a PKCS#12 file with --cert "
-		    "FILE.p12 --cert-type P12");
+		return failure(EXIT_CLIENT_CERT, "--key-type ENG takes a key in "
+		    "a token, named by a pkcs11: URI (--key \"pkcs11:token=...;"
+		    "object=...\"), not the file '%s'", key != NULL ? key : "");
 	return failure(EXIT_CLIENT_CERT, "--key-type %s is not supported: use "
 	    "PEM or DER", type);
 }
@@ -149,7 +158,7 @@ load_client_identity(struct mtls_config *cfg, const struct options *o)
 	pass = o->pass != NULL ? o->pass : password;
 	cert_der = o->cert_type != NULL && !strcasecmp(o->cert_type, "DER");
 	rc = cert_is_p12(o->cert_type, file, &p12);
-	if (rc == 0 && (key_der = key_is_der(o->key_type)) > 1)
+	if (rc == 0 && (key_der = key_is_der(o->key_type, o->key)) > 1)
 		rc = key_der;
 	if (rc == 0 && p12)
 		rc = mtls_config_set_p12_file(cfg, file, pass) == 0 ? 0 :

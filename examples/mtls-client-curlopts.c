@@ -21,8 +21,9 @@ const struct unsupported unsupported[] = {
 	{ 0, "http0.9", "mtls-client speaks HTTP/1.1 only" },
 	{ '2', "sslv2", "libmtls speaks TLS 1.2 and 1.3 only: use --tlsv1.2" },
 	{ '3', "sslv3", "libmtls speaks TLS 1.2 and 1.3 only: use --tlsv1.2" },
-	{ 0, "engine", "libmtls loads no OpenSSL engine: export the key to a "
-	    "PEM file for --key, or use --cert FILE.p12 --cert-type P12" },
+	{ 0, "engine", "a key in a token needs no --engine: give --key "
+	    "\"pkcs11:token=...;object=...\" (OpenSSL's pkcs11 engine is "
+	    "used for it); other engines are not supported" },
 	{ 0, "cert-status", "OCSP stapling is not checked: use --crlfile "
 	    "for revocation" },
 	{ 0, "ssl-no-revoke", "a Schannel option: use --crlfile to check "

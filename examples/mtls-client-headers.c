@@ -32,6 +32,13 @@ split_cert(const char *arg, char **file, char **password)
 	*password = NULL;
 	if (f == NULL)
 		exit(failure(EXIT_NOMEM, "out of memory"));
+	/* A pkcs11: URI is taken whole, as curl takes it: its colon is no
+	 * password's, and its PIN comes with --pass. */
+	if (strncasecmp(arg, "pkcs11:", 7) == 0) {
+		memcpy(f, arg, len + 1);
+		*file = f;
+		return;
+	}
 	for (i = 0; i < len; i++) {
 		if (arg[i] == '\\' && arg[i + 1] == ':') {
 			f[j++] = arg[++i];
@@ -55,6 +62,14 @@ cert_is_p12(const char *type, const char *file, int *p12)
 {
 	size_t n = strlen(file);
 
+	*p12 = 0;
+	if (strncasecmp(file, "pkcs11:", 7) == 0) {
+		/* curl: a pkcs11: URI is --cert-type ENG; nothing else fits. */
+		if (type == NULL || !strcasecmp(type, "ENG"))
+			return 0;
+		return failure(EXIT_CLIENT_CERT, "--cert-type %s does not fit "
+		    "--cert %s: a certificate in a token is ENG", type, file);
+	}
 	if (type == NULL) {
 		*p12 = n > 4 && (!strcasecmp(file + n - 4, ".p12") ||
 		    !strcasecmp(file + n - 4, ".pfx"));
@@ -66,10 +81,9 @@ cert_is_p12(const char *type, const char *file, int *p12)
 		return 0;
 	}
 	if (!strcasecmp(type, "ENG"))
-		return failure(EXIT_CLIENT_CERT, "--cert-type ENG is not "
-		    "supported: libmtls loads no OpenSSL engine; export the "
-		    "certificate to a PEM file (or a PKCS#12 one with "
-		    "--cert-type P12)");
+		return failure(EXIT_CLIENT_CERT, "--cert-type ENG takes a "
+		    "certificate in a token, named by a pkcs11: URI, not the "
+		    "file '%s'", file);
 	return failure(EXIT_CLIENT_CERT, "--cert-type %s is not supported: use "
 	    "PEM, DER or P12", type);
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -221,6 +222,14 @@ wrong_password(struct mtls_config *cfg)
 	return code == MTLS_ERR_PASSPHRASE || code == MTLS_ERR_P12_PASSWORD;
 }
 
+/* True when the identity's key (or certificate) is in a token. */
+static bool
+in_token(const struct identity_opt *id)
+{
+	return (id->key != NULL && strncasecmp(id->key, "pkcs11:", 7) == 0) ||
+	    (id->cert != NULL && strncasecmp(id->cert, "pkcs11:", 7) == 0);
+}
+
 /*
  * One identity into cfg, its passphrase from --pass (or --p12
  * FILE:PASSWORD), else each of --password-file's in turn, as nginx tries
@@ -249,12 +258,19 @@ load_identity_opt(struct mtls_config *cfg, const struct identity_opt *id,
 		    "--pass" : "--p12") : NULL, text);
 		return -1;
 	}
+	/* A token counts wrong PINs and locks itself after a few: a key in
+	 * one gets the first passphrase only. */
 	do
 		rc = load_identity(cfg, id->cert, id->key, pw->list[i], id->p12);
-	while (rc != 0 && wrong_password(cfg) && ++i < pw->n);
+	while (rc != 0 && wrong_password(cfg) && !in_token(id) && ++i < pw->n);
 	if (rc == 0)
 		return 0;
-	if (wrong_password(cfg))
+	if (wrong_password(cfg) && in_token(id))
+		snprintf(text, sizeof(text), "%s: the first line of "
+		    "--password-file '%s' (only that one is tried on a token, "
+		    "which locks after a few wrong PINs)", mtls_config_error(cfg),
+		    password_file);
+	else if (wrong_password(cfg))
 		snprintf(text, sizeof(text), "%s: none of the %d passphrases in "
 		    "--password-file '%s' fits", mtls_config_error(cfg), pw->n,
 		    password_file);

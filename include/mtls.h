@@ -229,10 +229,23 @@ MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
  * an ECDSA one keeps both, and each handshake uses the one the peer
  * supports; loading a second identity of a type replaces the first one of
  * that type, and its warnings.  See also mtls_config_add_sni_identity.
+ * Keys in a token: key_file (and cert_file) may be a pkcs11: URI (RFC
+ * 7512), "pkcs11:token=hsm;object=web-key", loaded through OpenSSL's
+ * pkcs11 engine (libp11, Debian's libengine-pkcs11-openssl); the key never
+ * leaves the token.  A certificate URI with key_file NULL names the key
+ * too.  The PIN is passphrase, else the URI's pin-value=, else the first
+ * line of its pin-source=file:/path, else $MTLS_PKCS11_PIN; the module is
+ * the URI's module-path=, else $MTLS_PKCS11_MODULE, else the engine's
+ * default (p11-kit-proxy).  A process uses one module (the engine holds
+ * one).  Loads are serialised; the key is then usable from any thread, and
+ * in a child after fork() (the engine logs in again there).
  * Returns 0, or -1 with MTLS_ERR_FILE, MTLS_ERR_FORMAT, MTLS_ERR_PASSPHRASE,
  * MTLS_ERR_KEY_MISMATCH, MTLS_ERR_BAD_IDENTITY or MTLS_ERR_CONFIG_FROZEN and
- * a message naming the file.  On failure the config's identities are as
- * they were.
+ * a message naming the file.  With a URI: MTLS_ERR_PASSPHRASE for a PIN
+ * refused or missing, MTLS_ERR_FILE for no such object in the token (or an
+ * unreadable pin-source), MTLS_ERR_UNSUPPORTED for a module that cannot be
+ * loaded or no pkcs11 engine, MTLS_ERR_INVALID for a URI it cannot take.
+ * On failure the config's identities are as they were.
  */
 MTLS_EXPORT int mtls_config_set_cert_file(struct mtls_config *cfg,
     const char *cert_file, const char *key_file, const char *passphrase);

@@ -1,6 +1,7 @@
 /*
  * identity.c - our own certificate chain and private key: PEM files, a
- * combined PEM, encrypted keys, PKCS#12, from files or memory.  Everything
+ * combined PEM, encrypted keys, PKCS#12, from files or memory, or a key
+ * and certificate in a token named by a pkcs11: URI.  Everything
  * is parsed and checked before the config changes, so a failed load keeps
  * the previous identity.
  */
@@ -17,6 +18,7 @@
 #include <openssl/provider.h>
 
 #include "mtls_internal.h"
+#include "pkcs11.h"
 
 struct identity {
 	X509 *leaf;
@@ -257,6 +259,78 @@ load_pem_identity(struct mtls_config *cfg, const unsigned char *cert,
 	    combined ? cert_name : key_name);
 }
 
+/* ------------------------------------------------ keys in a token */
+
+/* A certificate (chain) from a PEM file, or from a token by URI. */
+static int
+load_cert_part(struct mtls_config *cfg, const char *cert_file,
+    const char *pass, struct identity *id)
+{
+	unsigned char *data;
+	size_t len;
+	int rc;
+
+	if (mtls_is_pkcs11_uri(cert_file))
+		return mtls_pkcs11_load_cert(cfg, cert_file, pass, &id->leaf);
+	if (mtls_read_file(cfg, "certificate", cert_file, &data, &len) != 0)
+		return -1;
+	rc = parse_cert_chain(cfg, data, len, cert_file, id);
+	mtls_free_secret(data, len);
+	return rc;
+}
+
+/* A key from a PEM file, or from a token by URI. */
+static int
+load_key_part(struct mtls_config *cfg, const char *key_file,
+    const char *pass, struct identity *id)
+{
+	unsigned char *data;
+	size_t len;
+	int rc;
+
+	if (mtls_is_pkcs11_uri(key_file))
+		return mtls_pkcs11_load_key(cfg, key_file, pass, &id->key);
+	if (mtls_read_file(cfg, "key", key_file, &data, &len) != 0)
+		return -1;
+	rc = parse_key(cfg, data, len, key_file, false, pass, id);
+	mtls_free_secret(data, len);
+	return rc;
+}
+
+/* A URI as messages show it: without its query, which may hold a PIN. */
+static const char *
+shown_name(const char *name, char *buf, size_t size)
+{
+	if (!mtls_is_pkcs11_uri(name))
+		return name;
+	snprintf(buf, size, "%.*s", (int)strcspn(name, "?"), name);
+	return buf;
+}
+
+/*
+ * An identity of which the certificate, the key or both are in a token.
+ * A certificate URI without a key names the key too (as curl's --cert
+ * pkcs11:... does): the token's certificate and key share a label and id.
+ */
+static int
+load_token_identity(struct mtls_config *cfg, const char *cert_file,
+    const char *key_file, const char *pass)
+{
+	struct identity id = { 0 };
+	char cert_buf[512], key_buf[512];
+
+	if (key_file == NULL)
+		key_file = cert_file;
+	if (load_cert_part(cfg, cert_file, pass, &id) != 0 ||
+	    load_key_part(cfg, key_file, pass, &id) != 0) {
+		identity_free(&id);
+		return -1;
+	}
+	return install_identity(cfg, &id,
+	    shown_name(cert_file, cert_buf, sizeof(cert_buf)),
+	    shown_name(key_file, key_buf, sizeof(key_buf)));
+}
+
 MTLS_EXPORT int
 mtls_config_set_cert_file(struct mtls_config *cfg, const char *cert_file,
     const char *key_file, const char *passphrase)
@@ -267,6 +341,8 @@ mtls_config_set_cert_file(struct mtls_config *cfg, const char *cert_file,
 
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
 		return -1;
+	if (mtls_is_pkcs11_uri(cert_file) || mtls_is_pkcs11_uri(key_file))
+		return load_token_identity(cfg, cert_file, key_file, passphrase);
 	if (mtls_read_file(cfg, "certificate", cert_file, &cert, &cert_len) == 0 &&
 	    (key_file == NULL ||
 	    mtls_read_file(cfg, "key", key_file, &key, &key_len) == 0))

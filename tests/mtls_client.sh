@@ -206,11 +206,11 @@ mc cert-missing "$U1" --cert "$tmp/nonexistent.crt" "${CA[@]}"
 failed cert-missing 58 "nonexistent.crt"
 
 mc cert-type "$U1" --cert "$PKI/client.crt" --cert-type ENG "${CA[@]}"
-failed cert-type 58 "--cert-type ENG is not supported"
+failed cert-type 58 "--cert-type ENG takes a certificate in a token"
 
 mc key-type "$U1" --cert "$PKI/client.crt" --key "$PKI/client.key" \
     --key-type ENG "${CA[@]}"
-failed key-type 58 "--key-type ENG is not supported"
+failed key-type 58 "--key-type ENG takes a key in a token"
 
 # DER, as --cert-type DER and --key-type DER read it: the certificate,
 # and the key in each of the encodings openssl writes (PKCS#8 by pkey,

@@ -288,7 +288,7 @@ cert-enc-key     0 -  @CA@ --cert @PKI@/client.crt --key @PKI@/client-enc.key --
 cert-der         0 -  @CA@ --cert @TMP@/client.der --cert-type DER --key @TMP@/client-key.der --key-type DER https://localhost:@NR@/
 cert-missing     58 nonexistent.crt  @CA@ --cert @TMP@/nonexistent.crt https://localhost:@NR@/
 key-badpass      58 client-enc.key  @CA@ --cert @PKI@/client.crt --key @PKI@/client-enc.key --pass wrong https://localhost:@NR@/
-key-type-eng     58 ENG·is·not·supported  @CA@ @ID@ --key-type ENG https://localhost:@NR@/
+key-type-eng     58 ENG·takes·a·key·in·a·token  @CA@ @ID@ --key-type ENG https://localhost:@NR@/
 nginx-nocert     0 -  @CA@ -i https://localhost:@NR@/
 mtls-server      0 -  @CA@ @ID@ https://localhost:@M@/
 mtls-nocert-13   56 we·sent·none  @CA@ https://localhost:@M@/

@@ -12,7 +12,9 @@ module MTLS
   # OpenSSL::X509::Certificate, an OpenSSL::PKey); key: may be omitted when
   # cert: holds both (`cat client.crt client.key > combined.pem`).  p12: is
   # a PKCS#12 path or its bytes (or an OpenSSL::PKCS12).  password: decrypts
-  # the key or the PKCS#12 file.
+  # the key or the PKCS#12 file.  A key (or certificate) in a token is a
+  # pkcs11: URI, handed to the library as a path is (key:
+  # "pkcs11:token=hsm;object=web-key", password: the PIN).
   class Context
     OPTIONS = %i[cert key password p12 ca_file ca_path ca system_ca verify_mode
                  min_version max_version ciphers ciphersuites groups
