@@ -293,5 +293,6 @@ Suite *tls_policy_suite(void);
 Suite *identities_suite(void);
 Suite *http_nonblocking_suite(void);
 Suite *constants_suite(void);
+Suite *proxy_protocol_suite(void);
 
 #endif
