@@ -642,13 +642,16 @@ MTLS_EXPORT int mtls_config_set_session_tickets(struct mtls_config *cfg,
     int count);
 
 /*
- * mtls_config_add_ticket_key_file - a session-ticket key shared by servers
+ * mtls_config_add_ticket_key_file - session-ticket keys shared by servers
  * behind one load balancer: a file of 80 random bytes, as nginx's
- * ssl_session_ticket_key (`openssl rand 80 > ticket.key`).  The first key
- * added encrypts new tickets; later ones only decrypt, so keys rotate by
- * adding the new one first.  Returns 0, or -1 with MTLS_ERR_FILE,
- * MTLS_ERR_FORMAT (not 80 bytes) or MTLS_ERR_CONFIG_FROZEN.  The keys are
- * wiped when the config is freed.
+ * ssl_session_ticket_key (`openssl rand 80 > ticket.key`), or of nginx's
+ * older 48-byte keys (AES-128), or several whole keys of one size one
+ * after another (`cat new.key old.key > ticket.key`).  The first key
+ * added, of the first file, encrypts new tickets; the others only
+ * decrypt, so keys rotate by putting the new one first.  Returns 0, or -1
+ * with MTLS_ERR_FILE, MTLS_ERR_FORMAT (not whole keys of 80 or 48 bytes;
+ * a size both divide is read as 80-byte keys) or MTLS_ERR_CONFIG_FROZEN.
+ * The keys are wiped when the config is freed.
  */
 MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
     const char *key_file);

@@ -85,11 +85,13 @@ struct mtls_client_addr {
 	size_t skip;                /* header bytes still to read and drop */
 };
 
-/* A session-ticket key in nginx's 80-byte layout. */
+/* A session-ticket key in nginx's layouts: 80 bytes (AES-256, a 32-byte
+ * HMAC key) or 48 (AES-128, a 16-byte HMAC key). */
 struct mtls_ticket_key {
 	unsigned char name[16];
 	unsigned char hmac[32];
 	unsigned char aes[32];
+	bool aes128;                /* from a 48-byte key: 16 bytes of each */
 };
 
 /* A chain a config has verified (verify_cache.c), found by its key. */
