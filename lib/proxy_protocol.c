@@ -392,17 +392,26 @@ quote_start(const unsigned char *buf, size_t n, char *out, size_t size)
 		    "\\x%02x", buf[i]);
 }
 
+/* A TLS record's first bytes: a handshake record of TLS 1.0 to 1.3. */
+static bool
+tls_hello(const unsigned char *buf, size_t n)
+{
+	return n >= 2 && buf[0] == 0x16 && buf[1] == 0x03;
+}
+
 static int
 fail_no_header(struct mtls *c, const unsigned char *buf, size_t n)
 {
 	char start[48];
 
-	quote_start(buf, n, start, sizeof(start));
+	/* A TLS hello is told by its record header; text by 8 bytes. */
+	quote_start(buf, tls_hello(buf, n) && n > 3 ? 3 : n, start,
+	    sizeof(start));
 	c->fatal = true;
 	return CONN_FAIL(c, MTLS_ERR_PROXY_PROTOCOL, "PROXY protocol: no header "
 	    "from %s (it began with \"%s\"%s)", c->peer_desc, start,
-	    n >= 2 && buf[0] == 0x16 && buf[1] == 0x03 ? ", a TLS hello: is the "
-	    "load balancer sending send-proxy-v2?" : "");
+	    tls_hello(buf, n) ? ", a TLS hello: is the load balancer sending "
+	    "send-proxy-v2?" : "");
 }
 
 static enum pp_verdict
