@@ -52,7 +52,9 @@ struct options {
 	struct allow_opt allow[MAX_LIST];
 	const char *protect[MAX_LIST];
 	const char *ticket_keys[MAX_LIST];
-	int nallow, nprotect, nticket_keys;
+	const char *proxy_from[MAX_LIST];   /* --proxy-protocol-from */
+	int nallow, nprotect, nticket_keys, nproxy_from;
+	bool proxy_protocol;        /* --proxy-protocol */
 	long verify_depth, tickets, max_body, max_connections, keepalive;
 	long handshake_timeout;     /* --handshake-timeout, seconds */
 	long workers;               /* --workers, default one per core */
