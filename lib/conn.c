@@ -190,6 +190,8 @@ mtls_free(struct mtls *c)
 	free(c->acceptable_ca);
 	pthread_mutex_destroy(&c->cfg_lock);
 	mtls_peer_free(&c->peer);
+	if (c->client != NULL)
+		free(c->client->hdr);
 	free(c->client);
 	if (c->ext_free != NULL)
 		c->ext_free(c);

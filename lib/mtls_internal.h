@@ -83,6 +83,8 @@ struct mtls_client_addr {
 	bool pending;               /* the PROXY header is still to be read */
 	bool checked;               /* the socket's peer is a trusted source */
 	size_t skip;                /* header bytes still to read and drop */
+	unsigned char *hdr;         /* the header's bytes read so far, while */
+	size_t have;                /* pending (its first 232 at most) */
 };
 
 /* A session-ticket key in nginx's layouts: 80 bytes (AES-256, a 32-byte

@@ -426,16 +426,6 @@ examine(const unsigned char *buf, size_t n, struct pp_result *r)
 
 /* ------------------------------------------------------ reading it */
 
-/* Whether the peer has shut down its side: bytes that are short of a
- * header will then never be completed. */
-static bool
-peer_hung_up(int fd)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
-
-	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP));
-}
-
 static int
 fail_socket(struct mtls *c, int err)
 {
@@ -460,6 +450,8 @@ take_result(struct mtls *c, const struct pp_result *r)
 	char through[128];
 
 	c->client->pending = false;
+	free(c->client->hdr);
+	c->client->hdr = NULL;
 	if (r->local) {
 		c->client->known = client_from_socket(c);
 		return;
@@ -488,47 +480,67 @@ skip_rest(struct mtls *c)
 	return c->client->skip > 0 ? 1 : 0;
 }
 
-/* Takes the header off the socket: n bytes are there (peeked). */
+/* Moves n bytes, which a peek showed are there and belong to the header,
+ * from the socket to the end of c's header buffer. */
 static int
-consume(struct mtls *c, const struct pp_result *r, size_t n)
+take(struct mtls *c, size_t n)
 {
-	unsigned char sink[PEEK_MAX];
-	size_t now = r->total < n ? r->total : n;
+	struct mtls_client_addr *a = c->client;
 
-	if (recv(c->fd, sink, now, 0) != (ssize_t)now)
+	if (recv(c->fd, a->hdr + a->have, n, 0) != (ssize_t)n)
 		return fail_socket(c, errno);
-	c->client->skip = r->total - now;
-	take_result(c, r);
-	return c->client->skip > 0 ? 1 : 0;
+	a->have += n;
+	return 0;
 }
 
-/* One look at the socket: 0 when the header is in, 1 to wait for more,
- * -1 on failure. */
+static int
+fail_malformed(struct mtls *c, const struct pp_result *r, size_t n)
+{
+	if (r->why[0] == '\0')
+		return fail_no_header(c, c->client->hdr, n);
+	c->fatal = true;
+	return CONN_FAIL(c, MTLS_ERR_PROXY_PROTOCOL, "PROXY protocol: "
+	    "malformed header from %s: %s", c->peer_desc, r->why);
+}
+
+/*
+ * One look at the socket: 0 when the header is in, 1 to wait for more,
+ * -1 on failure.  The bytes of a header still incomplete are read at
+ * once (they can only be its own): a peek alone would leave them in the
+ * socket, readable, and a wait for the rest would return at once.
+ */
 static int
 try_header(struct mtls *c)
 {
-	unsigned char buf[PEEK_MAX];
+	struct mtls_client_addr *a = c->client;
 	struct pp_result r = { 0 };
+	size_t room = PEEK_MAX - a->have, total;
 	ssize_t n;
 
-	if (c->client->skip > 0)
+	if (a->skip > 0)
 		return skip_rest(c);
-	if ((n = recv(c->fd, buf, sizeof(buf), MSG_PEEK)) < 0)
+	if ((n = recv(c->fd, a->hdr + a->have, room, MSG_PEEK)) < 0)
 		return errno == EAGAIN || errno == EINTR ? 1 : fail_socket(c, errno);
 	if (n == 0)
-		return fail_closed(c, 0);
-	switch (examine(buf, (size_t)n, &r)) {
+		return fail_closed(c, a->have);
+	total = a->have + (size_t)n;
+	switch (examine(a->hdr, total, &r)) {
 	case PP_DONE:
-		return consume(c, &r, (size_t)n);
+		/* Its own bytes only: the TLS hello after it stays. */
+		n = (ssize_t)(r.total - a->have < (size_t)n ? r.total - a->have :
+		    (size_t)n);
+		if (take(c, (size_t)n) != 0)
+			return -1;
+		a->skip = r.total - a->have;
+		take_result(c, &r);
+		return a->skip > 0 ? 1 : 0;
 	case PP_MORE:
-		return peer_hung_up(c->fd) ? fail_closed(c, (size_t)n) : 1;
+		if ((size_t)n == room)  /* cannot happen: see V1_MAX, PEEK_MAX */
+			return fail_malformed(c, &r, total);
+		return take(c, (size_t)n) == 0 ? 1 : -1;
 	case PP_BAD:
 	default:
-		if (r.why[0] == '\0')
-			return fail_no_header(c, buf, (size_t)n);
-		c->fatal = true;
-		return CONN_FAIL(c, MTLS_ERR_PROXY_PROTOCOL, "PROXY protocol: "
-		    "malformed header from %s: %s", c->peer_desc, r.why);
+		return fail_malformed(c, &r, total);
 	}
 }
 
@@ -597,7 +609,9 @@ mtls_proxy_attach(struct mtls *c)
 {
 	if (c->role != ROLE_ACCEPTED || c->cfg->proxy_from == NULL)
 		return 0;
-	ENSURE_CONN(client_addr(c) != NULL, c, MTLS_ERR_NOMEM, "out of memory");
+	ENSURE_CONN(client_addr(c) != NULL &&
+	    (c->client->hdr = malloc(PEEK_MAX)) != NULL, c, MTLS_ERR_NOMEM,
+	    "out of memory");
 	c->client->pending = true;
 	return 0;
 }
