@@ -5,8 +5,8 @@
  * from.  Only when the config asks for it (a header is trusted, so it is
  * never read by default) and only from the sources the config trusts
  * (loopback unless told otherwise).  The header is read under the
- * handshake deadline, by peeking and then reading exactly its length, so
- * that not one TLS byte after it is taken from OpenSSL.
+ * handshake deadline, by peeking and then reading only the bytes that are
+ * its own, so that not one TLS byte after it is taken from OpenSSL.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -280,18 +280,19 @@ parse_port(const char *s)
 static enum pp_verdict
 parse_v1_line(char *line, struct pp_result *r)
 {
-	char *f[6], *save = NULL;
+	char *f[7], *save = NULL;
 	unsigned char dst[16];
 	int n = 0, dport;
 
-	for (char *t = strtok_r(line, " ", &save); t != NULL && n < 6;
-	    t = strtok_r(NULL, " ", &save))
+	/* Up to 7 fields: a seventh is one too many. */
+	for (char *t = strtok_r(line, " ", &save); t != NULL && n < 7;
+	    t = n < 7 ? strtok_r(NULL, " ", &save) : NULL)
 		f[n++] = t;
 	if (n >= 2 && strcmp(f[1], "UNKNOWN") == 0) {
 		r->local = true;        /* the rest of the line is ignored */
 		return PP_DONE;
 	}
-	if (n != 6 || strtok_r(NULL, " ", &save) != NULL)
+	if (n != 6)
 		return bad(r, "a v1 header needs 6 fields: PROXY TCP4|TCP6 "
 		    "source destination source-port destination-port");
 	if (strcmp(f[1], "TCP4") == 0)

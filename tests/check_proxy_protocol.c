@@ -238,6 +238,8 @@ static struct bad_row bad_rows[] = {
 	  "a v1 port is not a number from 0 to 65535" },
 	{ "v1 missing field", "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n", 0,
 	  MTLS_ERR_PROXY_PROTOCOL, "malformed header", "needs 6 fields" },
+	{ "v1 field too many", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n", 0,
+	  MTLS_ERR_PROXY_PROTOCOL, "malformed header", "needs 6 fields" },
 	{ "v1 protocol", "PROXY SCTP 1.2.3.4 5.6.7.8 1 2\r\n", 0,
 	  MTLS_ERR_PROXY_PROTOCOL, "malformed header",
 	  "not TCP4, TCP6 or UNKNOWN" },
