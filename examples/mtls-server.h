@@ -142,7 +142,7 @@ const char *option_words(const char *msg, char *buf, size_t len);
  * identity_headers_free); identity_header_names lists their names, those
  * a client's request loses.
  */
-#define IDENTITY_HEADERS 12
+#define IDENTITY_HEADERS 13
 extern const char *const identity_header_names[];
 void client_verify(struct mtls *c, char *buf, size_t len);
 int identity_headers(struct mtls *c, const char *addr,

@@ -66,7 +66,7 @@ PV=$(free_port)     # nginx, mTLS behind the PROXY protocol
             limit_rate 100k;
         }
         location / {
-            return 200 "method=\$request_method body=\$http_x_body verify=\$http_x_ssl_client_verify dn=\$http_x_ssl_client_s_dn proto=\$http_x_forwarded_proto\n";
+            return 200 "method=\$request_method body=\$http_x_body verify=\$http_x_ssl_client_verify dn=\$http_x_ssl_client_s_dn proto=\$http_x_forwarded_proto real=\$http_x_real_ip xff=\$http_x_forwarded_for\n";
         }
     }
 }
@@ -212,6 +212,30 @@ get rev_post "https://localhost:$P/app" "${TLS[@]}" \
     --cert "$PKI/client.crt" --key "$PKI/client.key" -d 'a=1'
 answered rev_post 200 "method=POST"
 REV_PID=$SERVER_PID
+
+# Behind a load balancer (curl --haproxy-protocol sends a v1 header with
+# its own address, here 127.0.0.2): the backend hears that client, and
+# not the X-Forwarded-For the client made up.
+start_mtls_server revpp --cert "$PKI/server.crt" --key "$PKI/server.key" \
+    --client-ca "$PKI/ca.crt" --proxy "http://127.0.0.1:$PB" \
+    --proxy-protocol
+PPR=$SERVER_PORT
+get rev_pp "https://localhost:$PPR/app" --cacert "$PKI/ca.crt" \
+    --resolve "localhost:$PPR:127.0.0.1" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key" --haproxy-protocol --interface 127.0.0.2 \
+    -H "X-Forwarded-For: 198.51.100.1"
+answered rev_pp 200 "verify=SUCCESS dn=CN=client,OU=testers,O=libmtls test proto=https real=127.0.0.2 xff=127.0.0.2"
+expect_not_contains "$tmp/rev_pp.out" "198.51.100.1"
+expect_server_log "$tmp/revpp.out" '127.0.0.2 - - [' "$SERVER_PID"
+# The same client without the header is refused, the error log says why.
+get rev_nopp "https://localhost:$PPR/app" --cacert "$PKI/ca.crt" \
+    --resolve "localhost:$PPR:127.0.0.1" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key"
+[ "$rc" != 0 ] || fail "rev_nopp: a client without a PROXY header was answered" \
+    "$tmp/rev_nopp.out"
+expect_server_log "$tmp/revpp.err" "a TLS hello: is the load balancer sending send-proxy-v2?" "$SERVER_PID"
+stop_bg "$SERVER_PID"
+say "ok: rev_pp: behind the PROXY protocol the backend hears the client's address"
 
 # A big body from the backend, read fast and read slowly (the server
 # waits for the client's socket, then for the backend's, on one loop).
