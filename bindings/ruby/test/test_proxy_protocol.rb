@@ -92,6 +92,26 @@ class TestProxyProtocol < Minitest::Test
     end
   end
 
+  # MTLS::Server#accept: Connection#peer_address and #peer_port.
+  def test_connection_peer_address
+    server = MTLS::Server.new("127.0.0.1", 0, context: server_context(proxy_protocol: true))
+    seen = Queue.new
+    thread = Thread.new do
+      conn = server.accept
+      seen << [conn.peer_address, conn.peer_port]
+      conn.handshake
+      seen << [conn.peer_address, conn.peer_port]
+      conn.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+      conn.close
+    end
+    assert_match(/\AHTTP\/1.1 200/, get_after(V2, server.port).to_s)
+    assert_equal [nil, nil], Timeout.timeout(5) { seen.pop }, "before the header"
+    assert_equal ["2001:db8::7", 40_001], Timeout.timeout(5) { seen.pop }
+  ensure
+    thread&.join(5)
+    server&.close
+  end
+
   def test_off_by_default_remote_addr_is_the_socket
     app = Recorder.new
     with_rack(app) do |server, _log, _failures|
