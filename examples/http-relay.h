@@ -59,7 +59,7 @@ int relay(struct upstream *u, struct mtls_http_req *req,
 int upstream_resolve(struct upstream *u, const char *prog);
 
 /*
- * upstream_proxy_v2 - u's new connections begin with a PROXY protocol v2
+ * upstream_proxy_v2 (proxy-header.c) - u's new connections begin with a PROXY protocol v2
  * header (HAProxy's send-proxy-v2) naming the client of client_fd, the
  * downstream socket, and the address it reached; a LOCAL header when
  * they are not both IPv4 or both IPv6.

@@ -430,9 +430,13 @@ void mtls_session_free(struct mtls_config *cfg);
 int mtls_session_attach(struct mtls *c, const char *host, const char *port,
     const char *name);
 
-/* proxy_protocol.c */
+/* proxy_protocol.c: a header due on c, made so when it is attached; read
+ * by the handshake (0, MTLS_WANT_POLLIN, or -1 with c failed) */
 int mtls_proxy_attach(struct mtls *c);
 int mtls_proxy_read_header(struct mtls *c);
+/* proxy_trust.c: whether addr may send a header; frees cfg's list */
+bool mtls_proxy_trusted(const struct mtls_config *cfg, int family,
+    const unsigned char addr[16]);
 void mtls_proxy_free(struct mtls_config *cfg);
 
 /* peer.c */
