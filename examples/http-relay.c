@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <sys/time.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,55 @@ upstream_resolve(struct upstream *u, const char *prog)
 	return 0;
 }
 
-/* A blocking connection: resolved, connected and verified here. */
+/* The preamble on u's new socket, before TLS: 0, or -1 with errno. */
+static int
+send_preamble(struct upstream *u)
+{
+	ssize_t n;
+
+	if (u->preamble_len == 0)
+		return 0;
+	n = send(u->fd, u->preamble, u->preamble_len, MSG_NOSIGNAL);
+	if (n >= 0 && (size_t)n != u->preamble_len)
+		errno = EAGAIN;     /* 52 bytes on a new socket: never short */
+	return n >= 0 && (size_t)n == u->preamble_len ? 0 : -1;
+}
+
+/* A TCP connection to u's host, on a socket of ours (u->fd) that the
+ * preamble can go on first; 0, or -1 after printing why. */
+static int
+tcp_open(struct upstream *u, const char *prog)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	struct timeval tv = { 10, 0 };  /* bounds connect(2) too, on Linux */
+	int rc = getaddrinfo(u->host, u->port, &hints, &res), err = 0;
+
+	if (rc != 0) {
+		fprintf(stderr, "%s: upstream %s:%s: %s\n", prog, u->host, u->port,
+		    gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL && u->fd < 0; ai = ai->ai_next) {
+		u->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (u->fd >= 0 && (setsockopt(u->fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)) != 0 || connect(u->fd, ai->ai_addr,
+		    ai->ai_addrlen) != 0)) {
+			err = errno;
+			close(u->fd);
+			u->fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (u->fd >= 0 && send_preamble(u) == 0)
+		return 0;
+	fprintf(stderr, "%s: upstream %s:%s: %s: %s\n", prog, u->host, u->port,
+	    u->fd < 0 ? "connect" : "PROXY header", strerror(u->fd < 0 ? err :
+	    errno));
+	return -1;
+}
+
+/* A blocking connection: resolved, connected and verified here; on a
+ * socket of ours when a preamble goes first. */
 static int
 upstream_open(struct upstream *u, const char *prog)
 {
@@ -123,9 +172,13 @@ upstream_open(struct upstream *u, const char *prog)
 		fprintf(stderr, "%s: %s\n", prog, mtls_config_error(u->cfg));
 		return -1;
 	}
+	if (u->preamble_len > 0 && tcp_open(u, prog) != 0)
+		return -1;
 	if ((u->verify_name != NULL &&
 	    mtls_set_verify_name(u->conn, u->verify_name) != 0) ||
-	    mtls_connect(u->conn, u->host, u->port) != 0) {
+	    (u->fd >= 0 ? mtls_connect_socket(u->conn, u->fd,
+	    u->verify_name != NULL ? NULL : u->host) :
+	    mtls_connect(u->conn, u->host, u->port)) != 0) {
 		fprintf(stderr, "%s: upstream %s:%s: %s\n", prog, u->host, u->port,
 		    mtls_error(u->conn));
 		return -1;
@@ -279,6 +332,8 @@ connect_done(struct relay_job *j)
 		fail_job(j, "connect timed out", true);
 		return 0;
 	}
+	if (err == 0 && send_preamble(u) != 0)
+		err = errno;
 	if (err != 0) {
 		snprintf(why, sizeof(why), "connect: %s", strerror(err));
 		fail_job(j, why, false);

@@ -25,6 +25,10 @@ struct upstream {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int fd;                     /* -1 when conn has none of ours */
+	/* Bytes written on each new connection before TLS: a PROXY
+	 * protocol v2 header (upstream_proxy_v2), or none. */
+	unsigned char preamble[52];
+	size_t preamble_len;
 };
 
 /*
@@ -53,6 +57,14 @@ int relay(struct upstream *u, struct mtls_http_req *req,
 /* upstream_resolve - the address of u's host and port into u->addr, for
  * non-blocking connections.  Returns 0, or -1 after printing why. */
 int upstream_resolve(struct upstream *u, const char *prog);
+
+/*
+ * upstream_proxy_v2 (proxy-header.c) - u's new connections begin with a PROXY protocol v2
+ * header (HAProxy's send-proxy-v2) naming the client of client_fd, the
+ * downstream socket, and the address it reached; a LOCAL header when
+ * they are not both IPv4 or both IPv6.
+ */
+void upstream_proxy_v2(struct upstream *u, int client_fd);
 
 /* upstream_close - closes u->conn and its socket, if any. */
 void upstream_close(struct upstream *u);

@@ -3,7 +3,9 @@
  * listens for plain HTTP on loopback and forwards each request to one
  * mTLS upstream, presenting the client certificate (nginx's proxy_pass
  * https://... with proxy_ssl_certificate), keeping upstream connections
- * alive and resuming TLS sessions.
+ * alive and resuming TLS sessions.  With --send-proxy-v2 each upstream
+ * connection begins with a PROXY protocol v2 header naming the local
+ * client, as HAProxy's send-proxy-v2.
  *
  * Exit status: 0 after SIGTERM or SIGINT, 1 usage, 2 configuration,
  * 3 cannot listen.  See mtls-proxy(1).
@@ -29,6 +31,7 @@ struct options {
 	const char *capath, *name;
 	long max_connections;
 	int listen_any;
+	int send_proxy_v2;          /* HAProxy's send-proxy-v2 */
 };
 
 static struct options opts;
@@ -45,7 +48,8 @@ usage(void)
 	    "usage: mtls-proxy --listen 127.0.0.1:PORT --upstream https://HOST[:PORT]\n"
 	    "         (--cert FILE [--key FILE] [--pass PASS] | --p12 FILE[:PASSWORD])\n"
 	    "         (--cacert FILE | --capath DIR) [--name VERIFYNAME]\n"
-	    "         [--max-connections N] [--insecure-listen-any]\n");
+	    "         [--max-connections N] [--insecure-listen-any] "
+	    "[--send-proxy-v2]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -73,6 +77,8 @@ parse_options(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--insecure-listen-any"))
 			opts.listen_any = 1;
+		else if (!strcmp(argv[i], "--send-proxy-v2"))
+			opts.send_proxy_v2 = 1;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			usage();
 		else if (i + 1 >= argc)
@@ -170,6 +176,9 @@ connection_main(void *arg)
 	unsigned long long bytes;
 	int rc, status = 0;
 
+	/* The upstream learns who the client is before anything else. */
+	if (opts.send_proxy_v2)
+		upstream_proxy_v2(&u, mtls_fd(c));
 	while ((rc = mtls_http_read_request(c, 0, &req)) == 1) {
 		status = relay(&u, req, NULL, NULL, &bytes, "mtls-proxy");
 		log_line(req, status, bytes);

@@ -41,7 +41,7 @@ enum opt_id {
 	O_PROXY_READ_TIMEOUT, O_MAX_HEADER_LINE, O_SESSION_CACHE, O_TICKETS,
 	O_TICKET_KEY, O_PROTOCOLS, O_CIPHERS, O_CURVES, O_PID_FILE,
 	O_ACCESS_LOG, O_ACCESS_LOG_FORMAT, O_ERROR_LOG, O_STATUS_LISTEN,
-	O_HELP, O_VERSION, O_TEST
+	O_PROXY_PROTOCOL, O_PROXY_PROTOCOL_FROM, O_HELP, O_VERSION, O_TEST
 };
 
 static const struct option longopts[] = {
@@ -88,6 +88,9 @@ static const struct option longopts[] = {
 	{ "access-log-format", required_argument, NULL, O_ACCESS_LOG_FORMAT },
 	{ "error-log", required_argument, NULL, O_ERROR_LOG },
 	{ "status-listen", required_argument, NULL, O_STATUS_LISTEN },
+	{ "proxy-protocol", no_argument, NULL, O_PROXY_PROTOCOL },
+	{ "proxy-protocol-from", required_argument, NULL,
+	  O_PROXY_PROTOCOL_FROM },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ "test", no_argument, NULL, O_TEST },
@@ -107,6 +110,14 @@ help(void)
 	    "Listening and identity (nginx's listen, ssl_certificate...):\n"
 	    "  --listen ADDR:PORT         127.0.0.1:8443, [::1]:8443, :8443; "
 	    "repeatable\n"
+	    "  --proxy-protocol           connections begin with a load "
+	    "balancer's PROXY\n"
+	    "                             header (v1 or v2): its client is "
+	    "the client\n"
+	    "  --proxy-protocol-from ADDR[/BITS]  a source trusted to send "
+	    "one;\n"
+	    "                             repeatable (default: loopback "
+	    "only)\n"
 	    "  --cert FILE, --key FILE    certificate (and chain) and key\n"
 	    "  --pass PASS                passphrase of the key or PKCS#12 file\n"
 	    "  --p12 FILE[:PASSWORD]      identity from a PKCS#12 file\n"
@@ -251,6 +262,10 @@ static const struct {
 	{ "log_format", "--access-log-format" },
 	{ "stub_status", "--status-listen ADDR:PORT (/_status, /_metrics)" },
 	{ "ssl", "nothing (mtls-server always speaks TLS)" },
+	{ "proxy_protocol", "--proxy-protocol (listen ... proxy_protocol)" },
+	{ "set_real_ip_from", "--proxy-protocol-from" },
+	{ "real_ip_header", "--proxy-protocol (only the PROXY protocol's "
+	  "address is used)" },
 };
 
 /* token ("--lisen", "--lisen=x", "-listen") is no option: says so, with
@@ -475,14 +490,16 @@ parse_protocols(struct options *o, const char *val)
 }
 
 /* Appends val to the list of a repeatable option: an allow-list (type),
- * --protect or --ticket-key. */
+ * --protect, --ticket-key or --proxy-protocol-from. */
 static void
 list_add(struct options *o, const char *opt, int type, const char *val)
 {
 	const char **list = !strcmp(opt, "--protect") ? o->protect :
+	    !strcmp(opt, "--proxy-protocol-from") ? o->proxy_from :
 	    o->ticket_keys;
 	int *count = type != 0 ? &o->nallow : list == o->protect ?
-	    &o->nprotect : &o->nticket_keys;
+	    &o->nprotect : list == o->proxy_from ? &o->nproxy_from :
+	    &o->nticket_keys;
 
 	if (*count >= MAX_LIST) {
 		fprintf(stderr, "mtls-server: more than %d %s options\n", MAX_LIST,
@@ -598,7 +615,11 @@ take_option(struct options *o, int id, const char *opt, const char *val)
 		break;
 	case O_PROTECT:
 	case O_TICKET_KEY:
+	case O_PROXY_PROTOCOL_FROM:
 		list_add(o, opt, 0, val);
+		break;
+	case O_PROXY_PROTOCOL:
+		o->proxy_protocol = true;
 		break;
 	case O_PROTOCOLS:
 		parse_protocols(o, val);
@@ -651,6 +672,12 @@ check_options(struct options *o)
 	}
 	check_identities(o);
 	check_status_listen(o);
+	if (o->nproxy_from > 0 && !o->proxy_protocol) {
+		fprintf(stderr, "mtls-server: --proxy-protocol-from names the "
+		    "load balancers trusted to send a PROXY header: give "
+		    "--proxy-protocol too\n");
+		exit(EXIT_USAGE);
+	}
 	if (o->root != NULL && o->proxy != NULL) {
 		fprintf(stderr, "mtls-server: --root and --proxy exclude each "
 		    "other\n");

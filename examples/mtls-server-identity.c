@@ -150,7 +150,7 @@ const char *const identity_header_names[] = { "X-SSL-Client-Verify",
     "X-SSL-Client-Fingerprint-SHA256", "X-SSL-Client-Fingerprint-SHA1",
     "X-SSL-Client-Escaped-Cert", "X-SSL-Client-V-Start",
     "X-SSL-Client-V-End", "X-SSL-Client-V-Remain", "X-Real-IP",
-    "X-Forwarded-Proto",
+    "X-Forwarded-Proto", "X-Forwarded-For",
     "X-SSL-Client-Fingerprint",     /* removed, never sent */
     NULL };
 
@@ -187,6 +187,8 @@ identity_headers(struct mtls *c, const char *addr,
 	values[9] = mtls_peer_cert_pem(c) != NULL ? remain : "-";
 	values[10] = addr;
 	values[11] = "https";
+	/* Set, not appended to: a client's own list is not to be believed. */
+	values[12] = addr;
 	for (int i = 0; i < IDENTITY_HEADERS; i++) {
 		lines[i] = NULL;
 		if (rc == 0 && asprintf(&lines[i], "%s: %s",

@@ -298,6 +298,8 @@ conn_handshake(struct conn *k)
 		return rc;
 	k->handshake_ended = true;
 	stats_handshake(rc == 0 ? MTLS_OK : mtls_error_code(k->tls));
+	/* A load balancer's PROXY header has now named the client. */
+	remote_addr(k->tls, k->addr, sizeof(k->addr));
 	return rc;
 }
 

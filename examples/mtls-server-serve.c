@@ -21,13 +21,17 @@ or_dash(const char *s)
 	return s != NULL ? s : "-";
 }
 
+/* The client's address: the one a load balancer's PROXY header named
+ * (--proxy-protocol), else the socket's peer; "-" when neither is known. */
 void
 remote_addr(struct mtls *c, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 
-	if (getpeername(mtls_fd(c), (struct sockaddr *)&ss, &sl) != 0 ||
+	if (mtls_peer_address(c) != NULL)
+		snprintf(buf, len, "%s", mtls_peer_address(c));
+	else if (getpeername(mtls_fd(c), (struct sockaddr *)&ss, &sl) != 0 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, buf, (socklen_t)len, NULL, 0,
 	    NI_NUMERICHOST) != 0)
 		snprintf(buf, len, "-");

@@ -82,6 +82,27 @@ load_tls_policy(struct mtls_config *cfg, const struct options *o,
 	return rc;
 }
 
+/* --proxy-protocol: the --proxy-protocol-from sources as one list, or the
+ * library's default (loopback) when none was given. */
+static int
+load_proxy_protocol(struct mtls_config *cfg, const struct options *o)
+{
+	char list[MAX_LIST * 48] = "";
+	size_t used = 0;
+
+	for (int i = 0; i < o->nproxy_from && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+		    i > 0 ? "," : "", o->proxy_from[i]);
+	if (used >= sizeof(list)) {
+		fprintf(stderr, "mtls-server: --proxy-protocol-from: the "
+		    "sources are too long together (at most %zu bytes)\n",
+		    sizeof(list) - 1);
+		return -1;
+	}
+	return mtls_config_set_proxy_protocol(cfg, o->nproxy_from > 0 ? list :
+	    NULL);
+}
+
 static int
 load_settings(struct mtls_config *cfg, const struct options *o,
     const char **failed)
@@ -90,6 +111,8 @@ load_settings(struct mtls_config *cfg, const struct options *o,
 
 	/* nginx's answer to a client offering HTTP/1.1 by ALPN */
 	STEP(true, mtls_config_set_alpn(cfg, "http/1.1"), "ALPN");
+	STEP(o->proxy_protocol, load_proxy_protocol(cfg, o),
+	    "--proxy-protocol-from");
 	STEP(o->tickets >= 0, mtls_config_set_session_tickets(cfg,
 	    (int)o->tickets), "--tickets");
 	for (int i = 0; i < o->nticket_keys; i++)

@@ -52,7 +52,9 @@ struct options {
 	struct allow_opt allow[MAX_LIST];
 	const char *protect[MAX_LIST];
 	const char *ticket_keys[MAX_LIST];
-	int nallow, nprotect, nticket_keys;
+	const char *proxy_from[MAX_LIST];   /* --proxy-protocol-from */
+	int nallow, nprotect, nticket_keys, nproxy_from;
+	bool proxy_protocol;        /* --proxy-protocol */
 	long verify_depth, tickets, max_body, max_connections, keepalive;
 	long handshake_timeout;     /* --handshake-timeout, seconds */
 	long workers;               /* --workers, default one per core */
@@ -140,7 +142,7 @@ const char *option_words(const char *msg, char *buf, size_t len);
  * identity_headers_free); identity_header_names lists their names, those
  * a client's request loses.
  */
-#define IDENTITY_HEADERS 12
+#define IDENTITY_HEADERS 13
 extern const char *const identity_header_names[];
 void client_verify(struct mtls *c, char *buf, size_t len);
 int identity_headers(struct mtls *c, const char *addr,

@@ -83,8 +83,11 @@ enum mtls_error {
 	                             expired, chain out of order, wrong usage */
 	MTLS_ERR_HTTP,            /* the peer's HTTP message was malformed or
 	                             ambiguous, or ours would have been */
-	MTLS_ERR_INTERRUPTED      /* a blocking call was interrupted by a
+	MTLS_ERR_INTERRUPTED,     /* a blocking call was interrupted by a
 	                             signal (mtls_config_set_interruptible) */
+	MTLS_ERR_PROXY_PROTOCOL   /* an accepted connection's PROXY protocol
+	                             header was missing or malformed, or came
+	                             from a source not trusted to send one */
 };
 
 /* Client-certificate modes of a server, for mtls_config_set_verify_client(). */
@@ -652,16 +655,50 @@ MTLS_EXPORT int mtls_config_set_session_tickets(struct mtls_config *cfg,
     int count);
 
 /*
- * mtls_config_add_ticket_key_file - a session-ticket key shared by servers
+ * mtls_config_add_ticket_key_file - session-ticket keys shared by servers
  * behind one load balancer: a file of 80 random bytes, as nginx's
- * ssl_session_ticket_key (`openssl rand 80 > ticket.key`).  The first key
- * added encrypts new tickets; later ones only decrypt, so keys rotate by
- * adding the new one first.  Returns 0, or -1 with MTLS_ERR_FILE,
- * MTLS_ERR_FORMAT (not 80 bytes) or MTLS_ERR_CONFIG_FROZEN.  The keys are
- * wiped when the config is freed.
+ * ssl_session_ticket_key (`openssl rand 80 > ticket.key`), or of nginx's
+ * older 48-byte keys (AES-128), or several whole keys of one size one
+ * after another (`cat new.key old.key > ticket.key`).  The first key
+ * added, of the first file, encrypts new tickets; the others only
+ * decrypt, so keys rotate by putting the new one first.  Returns 0, or -1
+ * with MTLS_ERR_FILE, MTLS_ERR_FORMAT (not whole keys of 80 or 48 bytes;
+ * a size both divide is read as 80-byte keys) or MTLS_ERR_CONFIG_FROZEN.
+ * The keys are wiped when the config is freed.
  */
 MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
     const char *key_file);
+
+/*
+ * mtls_config_set_proxy_protocol - connections a server made from cfg
+ * accepts (mtls_accept, mtls_accept_socket) begin with a PROXY protocol
+ * header, version 1 (text) or 2 (binary), as a load balancer in TCP mode
+ * sends it (HAProxy's send-proxy / send-proxy-v2; nginx's listen ...
+ * proxy_protocol): the client it names is what mtls_peer_address and
+ * mtls_peer_port return.  The header is read by the handshake, before
+ * the TLS bytes and under the handshake timeout, taking exactly its own
+ * bytes; on a non-blocking socket mtls_handshake returns MTLS_WANT_POLLIN
+ * until it is whole.  A LOCAL header (a health check) or one with no IP
+ * client ("UNKNOWN", AF_UNIX) leaves the socket's own peer as the client.
+ *
+ * A header is believed only from trusted: a list of addresses and
+ * prefixes ("10.0.0.0/8, 192.0.2.7, fd00::/8"), separated by commas or
+ * spaces; NULL trusts loopback only (127.0.0.0/8 and ::1).  IPv4 peers of
+ * a dual-stack socket match IPv4 entries; a UNIX socket's peer is always
+ * trusted.  Off by default: a header is never read, and never believed,
+ * unless this is called.  The list is copied.
+ *
+ * A connection from a source not in the list, without a header (a TLS
+ * hello, where the load balancer sends none), or with a malformed one,
+ * fails its handshake with MTLS_ERR_PROXY_PROTOCOL and a message naming
+ * the peer and the cause; a peer that closes first, with MTLS_ERR_CLOSED;
+ * one too slow, with MTLS_ERR_TIMEOUT.  Such a connection is unusable.
+ * Returns 0, or -1 with MTLS_ERR_INVALID (an entry that is not an address
+ * or ADDRESS/BITS, or an empty list), MTLS_ERR_NOMEM or
+ * MTLS_ERR_CONFIG_FROZEN; cfg is then unchanged.
+ */
+MTLS_EXPORT int mtls_config_set_proxy_protocol(struct mtls_config *cfg,
+    const char *trusted);
 
 /* -------------------------------------------------------------- objects */
 
@@ -785,8 +822,9 @@ MTLS_EXPORT int mtls_accept_socket(struct mtls *server, struct mtls **conn,
  * Returns 0, MTLS_WANT_POLLIN / MTLS_WANT_POLLOUT on a non-blocking socket,
  * or -1 with MTLS_ERR_TIMEOUT, MTLS_ERR_PEER_UNTRUSTED, MTLS_ERR_HOSTNAME,
  * MTLS_ERR_NO_PEER_CERT, MTLS_ERR_CERT_REJECTED, MTLS_ERR_PROTOCOL,
- * MTLS_ERR_CLOSED, MTLS_ERR_TRUNCATED, MTLS_ERR_WOKEN, MTLS_ERR_INTERRUPTED
- * or MTLS_ERR_HANDSHAKE.
+ * MTLS_ERR_CLOSED, MTLS_ERR_TRUNCATED, MTLS_ERR_WOKEN, MTLS_ERR_INTERRUPTED,
+ * MTLS_ERR_PROXY_PROTOCOL (mtls_config_set_proxy_protocol) or
+ * MTLS_ERR_HANDSHAKE.
  */
 MTLS_EXPORT int mtls_handshake(struct mtls *c);
 
@@ -851,6 +889,19 @@ MTLS_EXPORT int mtls_fd(struct mtls *c);
 /* mtls_local_port - the local port of c's socket (after mtls_listen or
  * connecting), or -1. */
 MTLS_EXPORT int mtls_local_port(struct mtls *c);
+
+/*
+ * mtls_peer_address / mtls_peer_port - the peer's IP address in text
+ * ("203.0.113.7", "2001:db8::1"; an IPv4 peer of a dual-stack socket as
+ * IPv4) and its port: on a connection accepted with the PROXY protocol
+ * (mtls_config_set_proxy_protocol), the client the load balancer named;
+ * otherwise the socket's peer (getpeername).  The address is borrowed
+ * from c, valid until mtls_free.  NULL and -1 for a listening server, a
+ * socket that is not IP, before the PROXY header has been read (call
+ * mtls_handshake first), and when out of memory.
+ */
+MTLS_EXPORT const char *mtls_peer_address(struct mtls *c);
+MTLS_EXPORT int mtls_peer_port(struct mtls *c);
 
 /* ----------------------------------------------------- connection facts */
 

@@ -103,6 +103,7 @@ mtls_config_free(struct mtls_config *cfg)
 		mtls_config_free(cfg->sni[i].identities);
 	mtls_sni_free(cfg);         /* the names: the configs went above */
 	mtls_session_free(cfg);
+	mtls_proxy_free(cfg);
 	mtls_verify_cache_free(cfg);
 	free(cfg->alpn);
 	mtls_allow_free(cfg);

@@ -162,7 +162,7 @@ mtls_conn_attach(struct mtls *c, int fd, bool own_fd)
 	c->own_fd = own_fd;
 	/* From accept (or connect) on, however many calls it takes. */
 	c->handshake_deadline = mtls_deadline(c->cfg->handshake_ms);
-	if (!c->plain && attach_tls(c) != 0)
+	if (mtls_proxy_attach(c) != 0 || (!c->plain && attach_tls(c) != 0))
 		return -1;
 	c->attached = true;
 	return 0;
@@ -190,6 +190,9 @@ mtls_free(struct mtls *c)
 	free(c->acceptable_ca);
 	pthread_mutex_destroy(&c->cfg_lock);
 	mtls_peer_free(&c->peer);
+	if (c->client != NULL)
+		free(c->client->hdr);
+	free(c->client);
 	if (c->ext_free != NULL)
 		c->ext_free(c);
 	mtls_config_free(c->cfg);

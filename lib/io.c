@@ -382,6 +382,10 @@ mtls_handshake(struct mtls *c)
 
 	if (check_usable(c) != 0)
 		return -1;
+	/* A load balancer's PROXY header comes before anything else. */
+	if (c->client != NULL && c->client->pending &&
+	    (rc = mtls_proxy_read_header(c)) != 0)
+		return rc;
 	/* A plain connection has no handshake: it is ready once attached. */
 	if (c->handshake_done || c->plain)
 		return 0;

@@ -66,11 +66,34 @@ struct mtls_session_store {
 	                               config's server_session_bytes */
 };
 
-/* A session-ticket key in nginx's 80-byte layout. */
+/* A trusted source of PROXY protocol headers: an address and prefix. */
+struct mtls_cidr {
+	int family;                 /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int bits;
+};
+
+/* The client an accepted connection serves, as the load balancer saw it
+ * (proxy_protocol.c): made when a PROXY header is due, or by the first
+ * mtls_peer_address. */
+struct mtls_client_addr {
+	char host[46];              /* INET6_ADDRSTRLEN */
+	int port;
+	bool known;                 /* host and port are set */
+	bool pending;               /* the PROXY header is still to be read */
+	bool checked;               /* the socket's peer is a trusted source */
+	size_t skip;                /* header bytes still to read and drop */
+	unsigned char *hdr;         /* the header's bytes read so far, while */
+	size_t have;                /* pending (its first 232 at most) */
+};
+
+/* A session-ticket key in nginx's layouts: 80 bytes (AES-256, a 32-byte
+ * HMAC key) or 48 (AES-128, a 16-byte HMAC key). */
 struct mtls_ticket_key {
 	unsigned char name[16];
 	unsigned char hmac[32];
 	unsigned char aes[32];
+	bool aes128;                /* from a 48-byte key: 16 bytes of each */
 };
 
 /* A chain a config has verified (verify_cache.c), found by its key. */
@@ -162,6 +185,9 @@ struct mtls_config {
 	int ticket_count;           /* TLS 1.3 tickets per full handshake */
 	struct mtls_ticket_key *ticket_keys;
 	size_t ticket_key_count;
+	/* PROXY protocol (proxy_protocol.c): NULL when off */
+	struct mtls_cidr *proxy_from;
+	size_t proxy_from_count;
 	/* One extension slot, as struct mtls has: the layer above (the HTTP
 	 * server helper, for its limits) hangs its settings here, made by its
 	 * setters while the config is still mutable, and mtls_config_free
@@ -262,6 +288,7 @@ struct mtls {
 	char **acceptable_ca;       /* names the server asked for, NULL-ended */
 	char *description;          /* mtls_conn_describe's text */
 	struct mtls_peer peer;
+	struct mtls_client_addr *client; /* proxy_protocol.c, or NULL */
 	/* One extension slot: the layer above (the HTTP helpers) hangs its
 	 * state here, and mtls_free calls ext_free(c) to free it. */
 	void *ext;
@@ -402,6 +429,15 @@ void mtls_session_prepare_accepted(struct mtls *c);
 void mtls_session_free(struct mtls_config *cfg);
 int mtls_session_attach(struct mtls *c, const char *host, const char *port,
     const char *name);
+
+/* proxy_protocol.c: a header due on c, made so when it is attached; read
+ * by the handshake (0, MTLS_WANT_POLLIN, or -1 with c failed) */
+int mtls_proxy_attach(struct mtls *c);
+int mtls_proxy_read_header(struct mtls *c);
+/* proxy_trust.c: whether addr may send a header; frees cfg's list */
+bool mtls_proxy_trusted(const struct mtls_config *cfg, int family,
+    const unsigned char addr[16]);
+void mtls_proxy_free(struct mtls_config *cfg);
 
 /* peer.c */
 char *mtls_cert_common_name(X509 *cert);

@@ -22,6 +22,7 @@
 #define MIN_SERVER_SESSION_BYTES ((size_t)64 * 1024)
 #define DEFAULT_TICKETS 1
 #define TICKET_KEY_FILE_SIZE 80
+#define TICKET_KEY_SIZE_128 48    /* nginx's older, AES-128 keys */
 
 static int
 find_session(const struct mtls_config *cfg, const char *key)
@@ -309,6 +310,12 @@ find_ticket_key(const struct mtls_config *cfg, const unsigned char name[16])
 	return NULL;
 }
 
+static const EVP_CIPHER *
+ticket_cipher(const struct mtls_ticket_key *key)
+{
+	return key->aes128 ? EVP_aes_128_cbc() : EVP_aes_256_cbc();
+}
+
 /*
  * Encrypts tickets with the first key, decrypts with any: RFC 5077's
  * recommended construction, AES-256-CBC and HMAC-SHA256, as nginx does.
@@ -332,14 +339,15 @@ init_ticket_crypto(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	if (encrypt) {
 		memcpy(name, key->name, 16);
 		if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1 ||
-		    EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+		    EVP_EncryptInit_ex(cipher, ticket_cipher(key), NULL, key->aes,
 		    iv) != 1)
 			return -1;
-	} else if (EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), NULL, key->aes,
+	} else if (EVP_DecryptInit_ex(cipher, ticket_cipher(key), NULL, key->aes,
 	    iv) != 1) {
 		return -1;
 	}
-	if (EVP_MAC_init(mac, key->hmac, sizeof(key->hmac), params) != 1)
+	if (EVP_MAC_init(mac, key->hmac, key->aes128 ? 16 : sizeof(key->hmac),
+	    params) != 1)
 		return -1;
 	return encrypt || key == &cfg->ticket_keys[0] ? 1 : 2;
 }
@@ -356,40 +364,80 @@ ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 	return rc;
 }
 
+/*
+ * One key of nginx's layouts into *key: 80 bytes are name, HMAC key, AES
+ * key (AES-256-CBC); 48 bytes are name, AES key, HMAC key (AES-128-CBC),
+ * as nginx's ngx_ssl_session_ticket_keys reads them.
+ */
+static void
+unpack_ticket_key(struct mtls_ticket_key *key, const unsigned char *data,
+    size_t size)
+{
+	memcpy(key->name, data, 16);
+	key->aes128 = size == TICKET_KEY_SIZE_128;
+	if (key->aes128) {
+		memcpy(key->aes, data + 16, 16);
+		memcpy(key->hmac, data + 32, 16);
+	} else {
+		memcpy(key->hmac, data + 16, 32);
+		memcpy(key->aes, data + 48, 32);
+	}
+}
+
+/* The size of each key in a file of len bytes: whole keys of 80 bytes,
+ * else of 48; 0 when it is neither. */
+static size_t
+ticket_key_size(size_t len)
+{
+	if (len > 0 && len % TICKET_KEY_FILE_SIZE == 0)
+		return TICKET_KEY_FILE_SIZE;
+	if (len > 0 && len % TICKET_KEY_SIZE_128 == 0)
+		return TICKET_KEY_SIZE_128;
+	return 0;
+}
+
+/* Appends the count keys of data (each size bytes) to cfg's. */
+static int
+append_ticket_keys(struct mtls_config *cfg, const unsigned char *data,
+    size_t size, size_t count)
+{
+	size_t have = cfg->ticket_key_count;
+	/* Not realloc: the old copy of the keys is wiped, not left behind. */
+	struct mtls_ticket_key *grown = malloc((have + count) * sizeof(*grown));
+
+	ENSURE_CFG(grown != NULL, cfg, MTLS_ERR_NOMEM, "out of memory");
+	if (have > 0)
+		memcpy(grown, cfg->ticket_keys, have * sizeof(*grown));
+	mtls_free_secret((unsigned char *)cfg->ticket_keys,
+	    have * sizeof(*grown));
+	for (size_t i = 0; i < count; i++)
+		unpack_ticket_key(&grown[have + i], data + i * size, size);
+	cfg->ticket_keys = grown;
+	cfg->ticket_key_count = have + count;
+	return 0;
+}
+
 MTLS_EXPORT int
 mtls_config_add_ticket_key_file(struct mtls_config *cfg, const char *key_file)
 {
-	struct mtls_ticket_key *grown;
 	unsigned char *data;
-	size_t len;
+	size_t len, size;
+	int rc;
 
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0 ||
 	    mtls_read_file(cfg, "ticket key", key_file, &data, &len) != 0)
 		return -1;
-	if (len != TICKET_KEY_FILE_SIZE) {
+	if ((size = ticket_key_size(len)) == 0) {
 		mtls_free_secret(data, len);
 		return CFG_FAIL(cfg, MTLS_ERR_FORMAT, "ticket key file '%s' holds %zu "
-		    "bytes, not %d: make a key with 'openssl rand 80 > ticket.key'",
-		    key_file, len, TICKET_KEY_FILE_SIZE);
+		    "bytes, not whole keys of %d (or %d) bytes: make a key with "
+		    "'openssl rand 80 > ticket.key'", key_file, len,
+		    TICKET_KEY_FILE_SIZE, TICKET_KEY_SIZE_128);
 	}
-	/* Not realloc: the old copy of the keys is wiped, not left behind. */
-	grown = malloc((cfg->ticket_key_count + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		mtls_free_secret(data, len);
-		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory");
-	}
-	if (cfg->ticket_key_count > 0)
-		memcpy(grown, cfg->ticket_keys, cfg->ticket_key_count *
-		    sizeof(*grown));
-	mtls_free_secret((unsigned char *)cfg->ticket_keys,
-	    cfg->ticket_key_count * sizeof(*grown));
-	cfg->ticket_keys = grown;
-	/* nginx's layout: name, HMAC key, AES key. */
-	memcpy(grown[cfg->ticket_key_count].name, data, 16);
-	memcpy(grown[cfg->ticket_key_count].hmac, data + 16, 32);
-	memcpy(grown[cfg->ticket_key_count].aes, data + 48, 32);
-	cfg->ticket_key_count++;
+	rc = append_ticket_keys(cfg, data, size, len / size);
 	mtls_free_secret(data, len);
+	if (rc != 0)
+		return -1;
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(cfg->ctx, ticket_key_cb);
 	apply_resumption_mode(cfg);
 	return 0;

@@ -40,6 +40,7 @@ static const struct {
 	{ MTLS_ERR_BAD_IDENTITY, "MTLS_ERR_BAD_IDENTITY" },
 	{ MTLS_ERR_HTTP, "MTLS_ERR_HTTP" },
 	{ MTLS_ERR_INTERRUPTED, "MTLS_ERR_INTERRUPTED" },
+	{ MTLS_ERR_PROXY_PROTOCOL, "MTLS_ERR_PROXY_PROTOCOL" },
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
@@ -65,6 +66,7 @@ START_TEST(test_error_codes_are_stable)
 	ck_assert_int_eq(MTLS_ERR_BAD_IDENTITY, 26);
 	ck_assert_int_eq(MTLS_ERR_HTTP, 27);
 	ck_assert_int_eq(MTLS_ERR_INTERRUPTED, 28);
+	ck_assert_int_eq(MTLS_ERR_PROXY_PROTOCOL, 29);
 }
 END_TEST
 
@@ -93,7 +95,8 @@ END_TEST
 
 START_TEST(test_error_name_one_past_last_unknown)
 {
-	ck_assert_str_eq(mtls_error_name(MTLS_ERR_INTERRUPTED + 1), "MTLS_ERR_UNKNOWN");
+	ck_assert_str_eq(mtls_error_name(MTLS_ERR_PROXY_PROTOCOL + 1),
+	    "MTLS_ERR_UNKNOWN");
 }
 END_TEST
 

@@ -42,6 +42,7 @@ main(void)
 	srunner_add_suite(sr, identities_suite());
 	srunner_add_suite(sr, constants_suite());
 	srunner_add_suite(sr, pkcs11_suite());
+	srunner_add_suite(sr, proxy_protocol_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -293,7 +293,12 @@ static const struct setting_case settings[] = {
 	  MTLS_ERR_FILE, { "no-such.key" } },
 	/* 44 bytes, not 80. */
 	{ "ticket key: of the wrong size", SETTING_TICKET_KEY_FILE, 0,
-	  "not-pem.txt", MTLS_ERR_FORMAT, { "80", "not-pem.txt" } },
+	  "not-pem.txt", MTLS_ERR_FORMAT, { "holds 44 bytes, not whole keys of "
+	  "80 (or 48) bytes", "not-pem.txt" } },
+	{ "ticket key: two keys in one file", SETTING_TICKET_KEY_FILE, 0,
+	  "tickets-rotated.key", MTLS_OK, { NULL } },
+	{ "ticket key: nginx's 48-byte key", SETTING_TICKET_KEY_FILE, 0,
+	  "ticket48.key", MTLS_OK, { NULL } },
 	{ "ticket key: empty", SETTING_TICKET_KEY_FILE, 0, "empty.pem",
 	  MTLS_ERR_FORMAT, { NULL } },
 	{ "ticket key: good", SETTING_TICKET_KEY_FILE, 0, "ticket.key", MTLS_OK,
@@ -371,6 +376,19 @@ static const struct ticket_row {
 	 * key. */
 	{ "rotation: tickets encrypted with the first key",
 	  { "ticket2.key", "ticket.key" }, { "ticket2.key" }, 1 },
+	/* The same with both keys in one file, the new one first. */
+	{ "one file of two keys: the old, second, still decrypts",
+	  { "ticket.key" }, { "tickets-rotated.key" }, 1 },
+	{ "one file of two keys: the first encrypts",
+	  { "tickets-rotated.key" }, { "ticket2.key" }, 1 },
+	{ "one file of two keys: the second does not encrypt",
+	  { "tickets-rotated.key" }, { "ticket.key" }, 0 },
+	/* nginx's 48-byte keys (AES-128), alone and two in a file. */
+	{ "a 48-byte key shared", { "ticket48.key" }, { "ticket48.key" }, 1 },
+	{ "48-byte keys: the old, second, still decrypts",
+	  { "ticket48.key" }, { "tickets48-rotated.key" }, 1 },
+	{ "48-byte and 80-byte keys apart", { "ticket48.key" },
+	  { "ticket.key" }, 0 },
 };
 
 START_TEST(test_ticket_keys)

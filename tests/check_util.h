@@ -294,5 +294,6 @@ Suite *identities_suite(void);
 Suite *http_nonblocking_suite(void);
 Suite *constants_suite(void);
 Suite *pkcs11_suite(void);
+Suite *proxy_protocol_suite(void);
 
 #endif

@@ -21,7 +21,9 @@ PROXY=$top_builddir/examples/mtls-proxy
 
 PT=$(free_port)     # nginx, mTLS required
 PB=$(free_port)     # nginx, plain backend
-[ -n "$PT" ] && [ -n "$PB" ] && [ "$PT" != "$PB" ] || fail "free_port failed"
+PV=$(free_port)     # nginx, mTLS behind the PROXY protocol
+[ -n "$PT" ] && [ -n "$PB" ] && [ -n "$PV" ] && [ "$PT" != "$PB" ] &&
+    [ "$PV" != "$PT" ] && [ "$PV" != "$PB" ] || fail "free_port failed"
 {
 	nginx_conf_head
 	cat <<EOF
@@ -43,6 +45,17 @@ PB=$(free_port)     # nginx, plain backend
         }
     }
     server {
+        listen 127.0.0.1:$PV ssl proxy_protocol;
+        ssl_certificate $PKI/server.crt;
+        ssl_certificate_key $PKI/server.key;
+        ssl_client_certificate $PKI/ca.crt;
+        ssl_verify_client on;
+        access_log off;
+        location / {
+            return 200 "client=\$proxy_protocol_addr:\$proxy_protocol_port server=\$proxy_protocol_server_addr verify=\$ssl_client_verify\n";
+        }
+    }
+    server {
         listen 127.0.0.1:$PB;
         access_log $tmp/backend.log reuse;
         location /files/ {
@@ -53,7 +66,7 @@ PB=$(free_port)     # nginx, plain backend
             limit_rate 100k;
         }
         location / {
-            return 200 "method=\$request_method body=\$http_x_body verify=\$http_x_ssl_client_verify dn=\$http_x_ssl_client_s_dn proto=\$http_x_forwarded_proto\n";
+            return 200 "method=\$request_method body=\$http_x_body verify=\$http_x_ssl_client_verify dn=\$http_x_ssl_client_s_dn proto=\$http_x_forwarded_proto real=\$http_x_real_ip xff=\$http_x_forwarded_for\n";
         }
     }
 }
@@ -61,7 +74,7 @@ EOF
 } >"$tmp/nginx.conf"
 mkdir -p "$tmp/html/files"
 head -c 3000000 /dev/urandom >"$tmp/html/files/big.bin"
-start_nginx_conf "$PT" "$PB"
+start_nginx_conf "$PT" "$PB" "$PV"
 
 # get NAME URL ARG...: curl, with the HTTP status on the last line.
 get() {
@@ -112,6 +125,40 @@ grep -q '^/r2 conn=[0-9]* n=1 reused=r' "$tmp/tls.log" ||
     fail "resume: the second upstream connection did not resume" "$tmp/tls.log"
 say "ok: resume: the upstream TLS session was reused"
 stop_bg "$PROXY_PID"
+
+# --send-proxy-v2: nginx (listen ... proxy_protocol) learns the local
+# client's address and port, and the address it reached.
+start_listener proxyv2 "$PROXY" --listen "127.0.0.1:@PORT@" \
+    --upstream "https://localhost:$PV" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key" --cacert "$PKI/ca.crt" --send-proxy-v2
+PP2=$SERVER_PORT PP2_PID=$SERVER_PID
+get ppv2 "http://127.0.0.1:$PP2/" --interface 127.0.0.2 --local-port 41000-41999
+answered ppv2 200 "server=127.0.0.1 verify=SUCCESS"
+grep -q '^client=127\.0\.0\.2:41[0-9][0-9][0-9] ' "$tmp/ppv2.out" ||
+    fail "ppv2: nginx was not told the client 127.0.0.2:41xxx" "$tmp/ppv2.out"
+say "ok: ppv2: nginx's \$proxy_protocol_addr is the local client's"
+# The same header to mtls-server --proxy-protocol: its access log.
+start_mtls_server ppsrv --cert "$PKI/server.crt" --key "$PKI/server.key" \
+    --client-ca "$PKI/ca.crt" --proxy-protocol
+PPS=$SERVER_PORT PPS_PID=$SERVER_PID
+start_listener proxyv2b "$PROXY" --listen "127.0.0.1:@PORT@" \
+    --upstream "https://localhost:$PPS" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key" --cacert "$PKI/ca.crt" --send-proxy-v2
+get ppv2b "http://127.0.0.1:$SERVER_PORT/" --interface 127.0.0.2
+answered ppv2b 200 "verify: SUCCESS"
+expect_server_log "$tmp/ppsrv.out" '127.0.0.2 - - [' "$PPS_PID"
+say "ok: ppv2b: mtls-server --proxy-protocol logged the local client 127.0.0.2"
+stop_bg "$SERVER_PID"
+stop_bg "$PPS_PID"
+stop_bg "$PP2_PID"
+# Without --send-proxy-v2, nginx's proxy_protocol listener refuses
+# mtls-proxy: 502.
+start_listener proxyv2c "$PROXY" --listen "127.0.0.1:@PORT@" \
+    --upstream "https://localhost:$PV" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key" --cacert "$PKI/ca.crt"
+get ppnone "http://127.0.0.1:$SERVER_PORT/"
+answered ppnone 502 "Bad Gateway"
+stop_bg "$SERVER_PID"
 
 # The upstream's certificate is checked: a wrong CA gives 502, and says why.
 start_listener proxy2 "$PROXY" --listen "127.0.0.1:@PORT@" \
@@ -165,6 +212,30 @@ get rev_post "https://localhost:$P/app" "${TLS[@]}" \
     --cert "$PKI/client.crt" --key "$PKI/client.key" -d 'a=1'
 answered rev_post 200 "method=POST"
 REV_PID=$SERVER_PID
+
+# Behind a load balancer (curl --haproxy-protocol sends a v1 header with
+# its own address, here 127.0.0.2): the backend hears that client, and
+# not the X-Forwarded-For the client made up.
+start_mtls_server revpp --cert "$PKI/server.crt" --key "$PKI/server.key" \
+    --client-ca "$PKI/ca.crt" --proxy "http://127.0.0.1:$PB" \
+    --proxy-protocol
+PPR=$SERVER_PORT
+get rev_pp "https://localhost:$PPR/app" --cacert "$PKI/ca.crt" \
+    --resolve "localhost:$PPR:127.0.0.1" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key" --haproxy-protocol --interface 127.0.0.2 \
+    -H "X-Forwarded-For: 198.51.100.1"
+answered rev_pp 200 "verify=SUCCESS dn=CN=client,OU=testers,O=libmtls test proto=https real=127.0.0.2 xff=127.0.0.2"
+expect_not_contains "$tmp/rev_pp.out" "198.51.100.1"
+expect_server_log "$tmp/revpp.out" '127.0.0.2 - - [' "$SERVER_PID"
+# The same client without the header is refused, the error log says why.
+get rev_nopp "https://localhost:$PPR/app" --cacert "$PKI/ca.crt" \
+    --resolve "localhost:$PPR:127.0.0.1" --cert "$PKI/client.crt" \
+    --key "$PKI/client.key"
+[ "$rc" != 0 ] || fail "rev_nopp: a client without a PROXY header was answered" \
+    "$tmp/rev_nopp.out"
+expect_server_log "$tmp/revpp.err" "a TLS hello: is the load balancer sending send-proxy-v2?" "$SERVER_PID"
+stop_bg "$SERVER_PID"
+say "ok: rev_pp: behind the PROXY protocol the backend hears the client's address"
 
 # A big body from the backend, read fast and read slowly (the server
 # waits for the client's socket, then for the backend's, on one loop).

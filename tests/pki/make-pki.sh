@@ -343,6 +343,12 @@ sign server-clientauth-only ca server_clientauth '/CN=localhost'
 # Session-ticket keys, as nginx's ssl_session_ticket_key: 80 random bytes.
 ossl rand -out ticket.key 80
 ossl rand -out ticket2.key 80
+# Several keys in one file, the new one first (as a rotation writes it),
+# and nginx's older 48-byte (AES-128) keys, alone and two in a file.
+cat ticket2.key ticket.key >tickets-rotated.key
+ossl rand -out ticket48.key 48
+ossl rand -out ticket48-2.key 48
+cat ticket48-2.key ticket48.key >tickets48-rotated.key
 
 echo 'This is a text file, not a PEM certificate.' >not-pem.txt
 : >empty.pem

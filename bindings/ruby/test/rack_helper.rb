@@ -83,6 +83,26 @@ module RackTest
     assert thread.join(20), "the server stopped" if thread
   end
 
+  # Runs app with Rack::Handler::MTLS.run in a thread; yields the server.
+  def with_handler(app, **options)
+    need_rack
+    log = Log.new
+    started = Queue.new
+    runner = Thread.new do
+      ::Rack::Handler::MTLS.run(app, Host: "127.0.0.1", Port: 0, Silent: true, errors: log,
+                                     **options) { |s| started << s }
+    rescue Exception => e # rubocop:disable Lint/RescueException
+      started << e
+    end
+    server = Timeout.timeout(10) { started.pop }
+    raise server if server.is_a?(Exception)
+
+    yield server, log
+  ensure
+    server.stop if server.is_a?(MTLS::RackServer)
+    assert runner.join(20), "run returned after stop" if runner
+  end
+
   # An app that keeps the env of each request (the last in #env).
   class Recorder
     attr_reader :envs

@@ -14,26 +14,6 @@ class TestRackInterop < Minitest::Test
      ["#{env['SSL_CLIENT_VERIFY']} #{env['SSL_CLIENT_S_DN']} #{env['REQUEST_METHOD']} #{env['PATH_INFO']}\n"]]
   end
 
-  # Runs app with Rack::Handler::MTLS.run in a thread; yields the server.
-  def with_handler(app, **options)
-    need_rack
-    log = Log.new
-    started = Queue.new
-    runner = Thread.new do
-      ::Rack::Handler::MTLS.run(app, Host: "127.0.0.1", Port: 0, Silent: true, errors: log,
-                                     **options) { |s| started << s }
-    rescue Exception => e # rubocop:disable Lint/RescueException
-      started << e
-    end
-    server = Timeout.timeout(10) { started.pop }
-    raise server if server.is_a?(Exception)
-
-    yield server, log
-  ensure
-    server.stop if server.is_a?(MTLS::RackServer)
-    assert runner.join(20), "run returned after stop" if runner
-  end
-
   def pki_options(**extra)
     { cert: pki("server.crt"), key: pki("server.key"), ca_file: pki("ca.crt"), **extra }
   end

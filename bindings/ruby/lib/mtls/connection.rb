@@ -186,6 +186,20 @@ module MTLS
       with_ptr { |p| Native.mtls_conn_describe(p) }
     end
 
+    # The peer's address ("203.0.113.7") and port: on a server context
+    # with proxy_protocol:, the client the load balancer named; else the
+    # socket's peer.  nil (and nil) when there is none.
+    def peer_address
+      with_ptr { |p| Native.mtls_peer_address(p) }
+    end
+
+    def peer_port
+      with_ptr do |p|
+        port = Native.mtls_peer_port(p)
+        port.negative? ? nil : port
+      end
+    end
+
     def fileno
       with_ptr { |p| Native.mtls_fd(p) }
     end

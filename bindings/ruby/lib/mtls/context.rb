@@ -15,12 +15,19 @@ module MTLS
   # the key or the PKCS#12 file.  A key (or certificate) in a token is a
   # pkcs11: URI, handed to the library as a path is (key:
   # "pkcs11:token=hsm;object=web-key", password: the PIN).
+  #
+  # proxy_protocol: a server behind a load balancer that sends the PROXY
+  # protocol (HAProxy's send-proxy-v2, nginx's proxy_protocol): true trusts
+  # loopback only; a list (an Array, or a String separated by commas) names
+  # the trusted sources ("10.0.0.0/8", "fd00::/8").  Connections must then
+  # begin with a header from one of them; the client it names is the
+  # Rack env's REMOTE_ADDR and Connection#peer_address.
   class Context
     OPTIONS = %i[cert key password p12 ca_file ca_path ca system_ca verify_mode
                  min_version max_version ciphers ciphersuites groups
                  allow verify alpn connect_timeout
                  handshake_timeout io_timeout write_timeout verify_depth crl_file
-                 session_cache http_limits].freeze
+                 session_cache http_limits proxy_protocol].freeze
 
     attr_reader :options, :warnings
 
@@ -131,6 +138,7 @@ module MTLS
       check(Native.mtls_config_set_verify_depth(@cfg, o[:verify_depth])) if o[:verify_depth]
       check(Native.mtls_config_set_crl_file(@cfg, o[:crl_file].to_s, 0)) if o[:crl_file]
       check(Native.mtls_config_set_session_cache(@cfg, o[:session_cache])) if o[:session_cache]
+      set_proxy_protocol(o[:proxy_protocol]) if o[:proxy_protocol]
       set_timeouts(o)
       set_http_limits(o[:http_limits]) if o[:http_limits]
       set_write_timeout(o[:write_timeout])
@@ -256,6 +264,12 @@ module MTLS
     # write_timeout: writes wait this long instead of io_timeout.
     def set_write_timeout(seconds)
       check(Native.mtls_config_set_write_timeout(@cfg, (seconds * 1000).ceil)) if seconds
+    end
+
+    # true: loopback; else the trusted sources, an Array or a String.
+    def set_proxy_protocol(trusted)
+      list = trusted == true ? nil : Array(trusted).map(&:to_s).join(",")
+      check(Native.mtls_config_set_proxy_protocol(@cfg, list))
     end
 
     def set_allow(allow)

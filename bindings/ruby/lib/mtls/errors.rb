@@ -184,7 +184,7 @@ module MTLS
     HANDSHAKE: HandshakeError, PROTOCOL: HandshakeError,
     PEER_UNTRUSTED: VerifyError, HOSTNAME: VerifyError,
     NO_PEER_CERT: VerifyError, NOT_ALLOWED: VerifyError,
-    CERT_REJECTED: PeerRejectedError
+    CERT_REJECTED: PeerRejectedError, PROXY_PROTOCOL: HandshakeError
   }.select { |k, _| CODES.key?(k) }.transform_keys { |k| CODES.fetch(k) }.freeze
 
   HANDSHAKE_CODES = %i[HANDSHAKE PROTOCOL PEER_UNTRUSTED HOSTNAME NO_PEER_CERT

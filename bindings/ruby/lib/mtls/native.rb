@@ -92,6 +92,7 @@ module MTLS
     attach :mtls_config_allow, %i[config int string], :int
     attach :mtls_config_set_verify_callback, %i[config verify_fn pointer], :int
     attach :mtls_config_set_session_cache, %i[config int], :int
+    attach :mtls_config_set_proxy_protocol, %i[config string], :int
     attach :mtls_config_set_interruptible, %i[config int], :int
     attach :mtls_config_set_interrupt_signals, %i[config pointer size_t], :int
 
@@ -134,6 +135,8 @@ module MTLS
     attach :mtls_peer_san, %i[conn int size_t], :string
     attach :mtls_peer_acceptable_ca, %i[conn size_t], :string
     attach :mtls_peer_cert_pem, [:conn], :string
+    attach :mtls_peer_address, [:conn], :string
+    attach :mtls_peer_port, [:conn], :int
     attach :mtls_peer_chain_pem, [:conn], :string
 
     # HTTP/1.1 client

@@ -325,7 +325,8 @@ module MTLS
     def connection_env(client)
       env = @proto_env.merge(Identity.of(client.ptr))
       env.merge!(Identity.connection(client.ptr))
-      env["REMOTE_ADDR"] = client.remote_addr
+      # The client a load balancer's PROXY header named, else the socket's.
+      env["REMOTE_ADDR"] = Native.mtls_peer_address(client.ptr) || client.remote_addr
       env["rack.hijack"] = client
       env.freeze
     end

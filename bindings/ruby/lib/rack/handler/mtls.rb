@@ -37,6 +37,9 @@ module Rack
         "allow_ip=LIST" => "only clients with one of these IP addresses",
         "allow_spki=LIST" => "only clients with one of these SPKI SHA-256 pins (hex)",
         "min_version=TLS1_2|TLS1_3" => "lowest TLS version (default TLS1_2)",
+        "proxy_protocol=true|LIST" => "behind a load balancer sending the PROXY protocol " \
+                                      "(HAProxy's send-proxy-v2): REMOTE_ADDR is its client; " \
+                                      "true trusts loopback, or a list of sources (10.0.0.0/8,...)",
         "threads=MIN:MAX" => "threads (default 0:5, as Puma 5; N is N:N)",
         "max_body=BYTES" => "largest request body (default 0: no limit, as Puma)",
         "persistent_timeout=SECONDS" => "idle keep-alive connections closed after (default 20)",
@@ -53,7 +56,8 @@ module Rack
       SERVER = %i[shutdown_timeout errors on_error backlog].freeze
       CONTEXT = %i[cert key password p12 ca_file ca_path crl_file verify_mode
                    min_version max_version ciphers ciphersuites groups allow
-                   handshake_timeout io_timeout session_cache verify].freeze
+                   handshake_timeout io_timeout session_cache verify
+                   proxy_protocol].freeze
       OURS = (FILES.keys + ALLOW.keys + SERVER + CONTEXT +
               %i[context threads Threads min_threads max_threads max_body
                  persistent_timeout first_data_timeout Silent Verbose traps]).uniq.freeze
@@ -121,6 +125,9 @@ module Rack
           ctx[:io_timeout] ||= 60
           %i[io_timeout handshake_timeout].each { |k| ctx[k] = seconds(k, ctx[k]) if ctx[k] }
           ctx[:session_cache] = number(:session_cache, ctx[:session_cache]) if ctx[:session_cache]
+          # rackup -O proxy_protocol=true, or =10.0.0.0/8,fd00::/8
+          ctx[:proxy_protocol] = true if ["true", "on", "1"].include?(ctx[:proxy_protocol])
+          ctx.delete(:proxy_protocol) if ["false", "off", "0", false].include?(ctx[:proxy_protocol])
           need_identity(ctx)
           ::MTLS::Context.new(**ctx)
         rescue ::MTLS::Error => e
