@@ -213,5 +213,6 @@ mtls_config_add_sni_identity(struct mtls_config *cfg, const char *names,
 	cfg->sni = grown;
 	cfg->sni[cfg->sni_count++] = e;
 	SSL_CTX_set_cert_cb(cfg->ctx, select_identities, cfg);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_add_sni_identity, "sc", names,
+	    identities);
 }
