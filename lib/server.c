@@ -78,16 +78,19 @@ mtls_listen(struct mtls *srv, const char *host, const char *port, int backlog)
 	return 0;
 }
 
-/* The server's current config, with a reference for the caller. */
+/* The server's current config, with a reference for the caller: the one
+ * its watched config rebuilt last (watch.c), or the config itself. */
 static struct mtls_config *
 current_config(struct mtls *srv)
 {
-	struct mtls_config *cfg;
+	struct mtls_config *cfg, *current;
 
 	pthread_mutex_lock(&srv->cfg_lock);
 	cfg = mtls_config_ref(srv->cfg);
 	pthread_mutex_unlock(&srv->cfg_lock);
-	return cfg;
+	current = mtls_watch_current(cfg, ROLE_ACCEPTED);
+	mtls_config_free(cfg);
+	return current;
 }
 
 /* Checks cfg as mtls_server_new would, before anything changes. */
