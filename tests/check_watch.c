@@ -518,6 +518,71 @@ START_TEST(test_watch_missing_file)
 }
 END_TEST
 
+/* The files of an SNI identity are watched with the config's own. */
+static void
+sni_fp(int port, const char *name, char *fp)
+{
+	struct mtls_config *ccfg = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls *c;
+	char portstr[16];
+
+	ck_assert_int_eq(mtls_config_insecure_noverify(ccfg), 0);
+	ck_assert_int_eq(mtls_config_set_session_cache(ccfg, 0), 0);
+	c = mtls_client_new(ccfg);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mtls_set_verify_name(c, name), 0);
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	ck_assert_msg(mtls_connect(c, "127.0.0.1", portstr) == 0, "%s",
+	    mtls_error(c));
+	strcpy(fp, mtls_peer_fingerprint_sha256(c));
+	mtls_close(c);
+	mtls_free(c);
+	mtls_config_free(ccfg);
+}
+
+START_TEST(test_watch_sni_identity)
+{
+	struct mtls_config *scfg = mtls_config_new();
+	struct mtls_config *named = mtls_config_new();
+	struct reports r;
+	struct test_server s;
+	char fp_own[128], fp_a[128], fp_b[128], got[128];
+
+	cert_sha256("server.crt", 0, fp_own);
+	cert_sha256("serveronly.crt", 0, fp_a);
+	cert_sha256("server-cn.crt", 0, fp_b);
+	copy_in_place("serveronly.crt", at("s.crt"));
+	copy_in_place("serveronly.key", at("s.key"));
+	ck_assert_cfg_ok(named, mtls_config_set_cert_file(named, at("s.crt"),
+	    at("s.key"), NULL));
+	ck_assert_cfg_ok(scfg, mtls_config_set_cert_file(scfg,
+	    pki("server.crt"), pki("server.key"), NULL));
+	ck_assert_cfg_ok(scfg, mtls_config_set_ca_file(scfg, pki("ca.crt")));
+	ck_assert_cfg_ok(scfg, mtls_config_add_sni_identity(scfg, "serveronly",
+	    named));
+	mtls_config_free(named);
+	ck_assert_cfg_ok(scfg, mtls_config_watch_files(scfg, INTERVAL_MS));
+	pthread_mutex_init(&r.lock, NULL);
+	r.ok = r.failed = 0;
+	ck_assert_cfg_ok(scfg, mtls_config_set_reload_callback(scfg, on_reload,
+	    &r));
+	server_start(&s, scfg, SERVE_HANDSHAKE, 3);
+	sni_fp(s.port, "serveronly", got);
+	ck_assert_str_eq(got, fp_a);
+	copy_by_rename("server-cn.crt", at("s.crt"));
+	copy_by_rename("server-cn.key", at("s.key"));
+	pass_interval();
+	sni_fp(s.port, "serveronly", got);
+	ck_assert_str_eq(got, fp_b);
+	sni_fp(s.port, "localhost", got);
+	ck_assert_str_eq(got, fp_own);
+	server_stop(&s);
+	ck_assert_int_eq(r.ok, 1);
+	ck_assert_msg_has(r.last, "s.crt");
+	mtls_config_free(scfg);
+}
+END_TEST
+
 /* ----------------------------------------------------------- the client */
 
 START_TEST(test_watch_client_cert_seen_by_server)
@@ -650,6 +715,7 @@ watch_suite(void)
 	tcase_add_test(tc, test_watch_cert_then_key);
 	tcase_add_test(tc, test_watch_broken_key_reported_once);
 	tcase_add_test(tc, test_watch_missing_file);
+	tcase_add_test(tc, test_watch_sni_identity);
 	tcase_add_test(tc, test_watch_client_cert_seen_by_server);
 	tcase_add_test(tc, test_watch_threads);
 	return s;
