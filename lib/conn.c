@@ -110,33 +110,37 @@ fail_as(struct mtls_config *cfg, struct mtls_config *current)
 	CFG_FAIL(cfg, code, "%s", msg);
 }
 
-/* A watched cfg (watch.c) makes a client from its current config, and a
- * server that holds cfg itself, so that its accepted connections follow
- * the reloads, once the current config passes the server's checks.  A
- * failure of the current config is reported on cfg, where the caller
- * reads it. */
+/* A watched cfg (watch.c): the role is checked on its current config, a
+ * client is made from that config, and a server holds cfg itself, so
+ * that its accepted connections follow the reloads.  A failure is
+ * reported on cfg, where the caller reads it. */
+static struct mtls *
+conn_new_watched(struct mtls_config *cfg, enum mtls_role role)
+{
+	struct mtls_config *current = mtls_watch_current(cfg, role);
+	struct mtls *c = NULL;
+
+	mtls_config_share(cfg);
+	mtls_config_share(current);
+	if (!current->plaintext && mtls_check_tls_role(current, role) != 0) {
+		if (current != cfg)
+			fail_as(cfg, current);
+	} else if ((c = mtls_conn_alloc(role == ROLE_SERVER ? cfg : current,
+	    role)) == NULL) {
+		CFG_FAIL(cfg, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
+		    "cannot create a connection object: %s", strerror(errno));
+	}
+	mtls_config_free(current);
+	return c;
+}
+
 static struct mtls *
 conn_new(struct mtls_config *cfg, enum mtls_role role)
 {
-	struct mtls_config *current;
-	struct mtls *c = NULL;
-
 	if (cfg == NULL)
 		return NULL;
-	if (cfg->watch == NULL)
-		return conn_new_checked(cfg, role);
-	current = mtls_watch_current(cfg, role);
-	mtls_config_share(cfg);
-	if (role == ROLE_SERVER && !current->plaintext &&
-	    mtls_check_tls_role(current, role) != 0)
-		fail_as(cfg, current);
-	else if (role == ROLE_SERVER)
-		c = conn_new_checked(cfg, role);
-	else if ((c = conn_new_checked(current, role)) == NULL &&
-	    current != cfg)
-		fail_as(cfg, current);
-	mtls_config_free(current);
-	return c;
+	return cfg->watch != NULL ? conn_new_watched(cfg, role) :
+	    conn_new_checked(cfg, role);
 }
 
 MTLS_EXPORT struct mtls *

@@ -518,6 +518,39 @@ START_TEST(test_watch_missing_file)
 }
 END_TEST
 
+/* A rebuilt config passes the checks of the roles the config serves: a
+ * server certificate without serverAuth is refused as
+ * mtls_server_set_config refuses it. */
+START_TEST(test_watch_role_checked)
+{
+	struct mtls_config *ccfg = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls_config *scfg;
+	struct reports r;
+	struct test_server s;
+	char fp_a[128], got[128];
+
+	cert_sha256("server.crt", 0, fp_a);
+	ck_assert_int_eq(mtls_config_set_session_cache(ccfg, 0), 0);
+	copy_in_place("server.crt", at("s.crt"));
+	copy_in_place("server.key", at("s.key"));
+	scfg = watched(at("s.crt"), at("s.key"), &r);
+	server_start(&s, scfg, SERVE_ECHO, 2);
+	copy_by_rename("server-clientauth-only.crt", at("s.crt"));
+	copy_by_rename("server-clientauth-only.key", at("s.key"));
+	pass_interval();
+	server_fp(ccfg, s.port, got);
+	pass_interval();
+	server_fp(ccfg, s.port, got);
+	server_stop(&s);
+	ck_assert_str_eq(got, fp_a);
+	ck_assert_int_eq(r.failed, 1);
+	ck_assert_int_eq(r.ok, 0);
+	ck_assert_msg_has(r.last, "serverAuth");
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
 /* The files of an SNI identity are watched with the config's own. */
 static void
 sni_fp(int port, const char *name, char *fp)
@@ -716,6 +749,7 @@ watch_suite(void)
 	tcase_add_test(tc, test_watch_broken_key_reported_once);
 	tcase_add_test(tc, test_watch_missing_file);
 	tcase_add_test(tc, test_watch_sni_identity);
+	tcase_add_test(tc, test_watch_role_checked);
 	tcase_add_test(tc, test_watch_client_cert_seen_by_server);
 	tcase_add_test(tc, test_watch_threads);
 	return s;
