@@ -138,9 +138,11 @@ on_reload(struct mtls_config *cfg, int ok, const char *message, void *arg)
 	pthread_mutex_unlock(&r->lock);
 }
 
-/* A watched server config from dir's cert and key, trusting the PKI's CA. */
+/* A watched server config from dir's cert and key, trusting the PKI's CA,
+ * checked every interval_ms. */
 static struct mtls_config *
-watched(const char *cert, const char *key, struct reports *r)
+watched_every(const char *cert, const char *key, struct reports *r,
+    int interval_ms)
 {
 	struct mtls_config *cfg = mtls_config_new();
 
@@ -149,7 +151,7 @@ watched(const char *cert, const char *key, struct reports *r)
 	ck_assert_cfg_ok(cfg, mtls_config_set_ca_file(cfg, pki("ca.crt")));
 	ck_assert_cfg_ok(cfg, mtls_config_set_timeouts(cfg, 5000, 10000, 10000));
 	ck_assert_cfg_ok(cfg, mtls_config_set_session_cache(cfg, 0));
-	ck_assert_cfg_ok(cfg, mtls_config_watch_files(cfg, INTERVAL_MS));
+	ck_assert_cfg_ok(cfg, mtls_config_watch_files(cfg, interval_ms));
 	if (r != NULL) {
 		pthread_mutex_init(&r->lock, NULL);
 		r->ok = r->failed = 0;
@@ -158,6 +160,12 @@ watched(const char *cert, const char *key, struct reports *r)
 		    on_reload, r));
 	}
 	return cfg;
+}
+
+static struct mtls_config *
+watched(const char *cert, const char *key, struct reports *r)
+{
+	return watched_every(cert, key, r, INTERVAL_MS);
 }
 
 /* The fingerprint of the certificate the server at port presents. */
@@ -328,7 +336,7 @@ START_TEST(test_watch_server_write_styles)
 	copy_in_place("server.crt", at("s.crt"));
 	copy_in_place("server.key", at("s.key"));
 	scfg = watched(at("s.crt"), at("s.key"), &r);
-	server_start(&s, scfg, SERVE_ECHO, 5);
+	server_start(&s, scfg, SERVE_ECHO, 3);
 	server_fp(ccfg, s.port, got);
 	ck_assert_str_eq(got, fp_a);
 	/* In place: the same inodes, new contents. */
@@ -343,21 +351,43 @@ START_TEST(test_watch_server_write_styles)
 	pass_interval();
 	server_fp(ccfg, s.port, got);
 	ck_assert_str_eq(got, fp_a);
-	/* Before an interval has passed, nothing is checked. */
-	copy_by_rename("server-cn.crt", at("s.crt"));
-	copy_by_rename("server-cn.key", at("s.key"));
-	server_fp(ccfg, s.port, got);
-	ck_assert_str_eq(got, fp_a);
-	pass_interval();
-	server_fp(ccfg, s.port, got);
-	ck_assert_str_eq(got, fp_b);
 	server_stop(&s);
 	ck_assert_int_eq(mtls_config_reload_counts(scfg, &ok, &failed), 0);
-	ck_assert_uint_eq(ok, 3);
+	ck_assert_uint_eq(ok, 2);
 	ck_assert_uint_eq(failed, 0);
-	ck_assert_int_eq(r.ok, 3);
+	ck_assert_int_eq(r.ok, 2);
 	ck_assert_msg_has(r.last, "reloaded");
 	ck_assert_msg_has(r.last, "s.crt");
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
+/* Until an interval has passed since the last check, connections are
+ * made from the config in use without looking at the files. */
+START_TEST(test_watch_not_before_interval)
+{
+	struct mtls_config *ccfg = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls_config *scfg;
+	struct test_server s;
+	char fp_a[128], got[128];
+	unsigned long ok;
+
+	cert_sha256("server.crt", 0, fp_a);
+	ck_assert_int_eq(mtls_config_set_session_cache(ccfg, 0), 0);
+	copy_in_place("server.crt", at("s.crt"));
+	copy_in_place("server.key", at("s.key"));
+	scfg = watched_every(at("s.crt"), at("s.key"), NULL, 60000);
+	server_start(&s, scfg, SERVE_ECHO, 2);
+	server_fp(ccfg, s.port, got);
+	copy_by_rename("server-cn.crt", at("s.crt"));
+	copy_by_rename("server-cn.key", at("s.key"));
+	pass_interval();
+	server_fp(ccfg, s.port, got);
+	server_stop(&s);
+	ck_assert_str_eq(got, fp_a);
+	ck_assert_int_eq(mtls_config_reload_counts(scfg, &ok, NULL), 0);
+	ck_assert_uint_eq(ok, 0);
 	mtls_config_free(scfg);
 	mtls_config_free(ccfg);
 }
@@ -744,6 +774,7 @@ watch_suite(void)
 	tcase_add_test(tc, test_watch_replay_equivalent);
 	tcase_add_test(tc, test_watch_refuses_bad_calls);
 	tcase_add_test(tc, test_watch_server_write_styles);
+	tcase_add_test(tc, test_watch_not_before_interval);
 	tcase_add_test(tc, test_watch_kubernetes_symlink_swap);
 	tcase_add_test(tc, test_watch_cert_then_key);
 	tcase_add_test(tc, test_watch_broken_key_reported_once);
