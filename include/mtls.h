@@ -219,7 +219,9 @@ MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
  * is NULL the key is read from cert_file, as in a combined PEM made with
  * `cat client.crt client.key > combined.pem`.  passphrase decrypts an
  * encrypted key and may be NULL; the library never prompts for one.  The
- * library keeps no copy of the passphrase.
+ * config keeps a copy of it with its record of the calls that built it
+ * (to read the key again: mtls_config_watch_files), wiped when the config
+ * is freed.
  * The identity is checked as it is loaded: a certificate that has expired
  * or is not yet valid, a chain out of order or holding a non-CA, fail with
  * MTLS_ERR_BAD_IDENTITY (see mtls_config_insecure_allow_bad_identity); one
