@@ -219,9 +219,10 @@ MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
  * is NULL the key is read from cert_file, as in a combined PEM made with
  * `cat client.crt client.key > combined.pem`.  passphrase decrypts an
  * encrypted key and may be NULL; the library never prompts for one.  The
- * config keeps a copy of it with its record of the calls that built it
- * (to read the key again: mtls_config_watch_files), wiped when the config
- * is freed.
+ * config keeps a copy until its first use (a connection or server made
+ * from it), when it is wiped; a config that watches its files
+ * (mtls_config_watch_files) keeps it to read the key again, until it is
+ * freed.
  * The identity is checked as it is loaded: a certificate that has expired
  * or is not yet valid, a chain out of order or holding a non-CA, fail with
  * MTLS_ERR_BAD_IDENTITY (see mtls_config_insecure_allow_bad_identity); one

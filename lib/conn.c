@@ -88,6 +88,7 @@ conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
 	/* Other threads may be making connections from cfg now too: from here
 	 * on its failures are reported to each thread apart. */
 	mtls_config_share(cfg);
+	mtls_recipe_settle(cfg);
 	/* A plaintext config verifies nobody and presents nothing. */
 	if (!cfg->plaintext && mtls_check_tls_role(cfg, role) != 0)
 		return NULL;

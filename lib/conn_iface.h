@@ -93,11 +93,13 @@ struct mtls_errstate *mtls_conn_errstate(struct mtls *c);
  *   u  unsigned long long    z  size_t
  *   m  const void *, size_t: a buffer (copied)  M  the same, a secret
  *   I  const int *, size_t: an array of ints
- *   c  struct mtls_config * (a reference; replayed from its own recipe)
+ *   c  struct mtls_config * (its recipe copied, replayed into a new one)
  *   f  mtls_verify_fn        v  void * (kept as given)
  * A signature not yet known to mtls_recipe_replay needs one case there.
  * Recording never fails the setter: out of memory, the recipe is marked
- * incomplete and the config cannot be watched.
+ * incomplete and the config cannot be watched.  The secrets (S, M) are
+ * kept only until the config is first used, unless it is watched
+ * (mtls_recipe_settle).
  */
 typedef void (*mtls_setter_fn)(void);
 int mtls_recipe_record(int rc, struct mtls_config *cfg, const char *name,

@@ -126,7 +126,7 @@ union mtls_recipe_arg {
 	unsigned long long u;
 	size_t z;
 	struct { void *data; size_t len; } m; /* m, M, I: a copy */
-	struct mtls_config *c;      /* a reference */
+	struct mtls_recipe *sub;    /* c: a copy of the config's recipe */
 	mtls_verify_fn f;
 	void *v;
 };
@@ -141,7 +141,9 @@ struct mtls_recipe_step {
 struct mtls_recipe {
 	struct mtls_recipe_step *steps;
 	size_t count, cap;
-	bool incomplete;            /* a call could not be recorded */
+	bool incomplete;            /* a call could not be recorded, or its
+	                               secrets were wiped (settled) */
+	int settled;                /* atomic: secrets wiped at first use */
 };
 
 struct mtls_watch;              /* watch.c */
@@ -439,6 +441,12 @@ int mtls_session_attach(struct mtls *c, const char *host, const char *port,
  * identities' included (pointers into the recipes, valid while cfg
  * lives; *paths malloc'd), or -1 when out of memory. */
 void mtls_recipe_free(struct mtls_recipe *r);
+/* At a config's first use (a connection, a server, an SNI entry): an
+ * unwatched config will never be built again, so the secrets its recipe
+ * holds (passphrases, keys in memory) are wiped then.  Any thread. */
+void mtls_recipe_settle(struct mtls_config *cfg);
+/* Whether r, and the recipes it holds, can be replayed. */
+bool mtls_recipe_complete(const struct mtls_recipe *r);
 struct mtls_config *mtls_recipe_replay(struct mtls_config *cfg, char *err,
     size_t err_len);
 int mtls_recipe_paths(const struct mtls_config *cfg, const char ***paths,

@@ -18,6 +18,8 @@ secret_letter(char letter)
 	return letter == 'S' || letter == 'M';
 }
 
+static struct mtls_recipe *copy_recipe(const struct mtls_recipe *from);
+
 /* Copies one argument of the call into a; false when out of memory. */
 static bool
 copy_arg(union mtls_recipe_arg *a, char letter, va_list *ap)
@@ -49,8 +51,8 @@ copy_arg(union mtls_recipe_arg *a, char letter, va_list *ap)
 			memcpy(a->m.data, data, a->m.len);
 		return data == NULL || a->m.data != NULL;
 	case 'c':
-		a->c = mtls_config_ref(va_arg(*ap, struct mtls_config *));
-		return true;
+		a->sub = copy_recipe(&va_arg(*ap, struct mtls_config *)->recipe);
+		return a->sub != NULL;
 	case 'f':
 		a->f = va_arg(*ap, mtls_verify_fn);
 		return true;
@@ -80,7 +82,9 @@ free_arg(union mtls_recipe_arg *a, char letter)
 			free(a->m.data);
 		break;
 	case 'c':
-		mtls_config_free(a->c);
+		if (a->sub != NULL)
+			mtls_recipe_free(a->sub);
+		free(a->sub);
 		break;
 	default:
 		break;
@@ -117,6 +121,116 @@ new_step(struct mtls_recipe *r)
 		r->cap = cap;
 	}
 	return memset(&r->steps[r->count], 0, sizeof(r->steps[0]));
+}
+
+/* A copy of one argument, as copy_arg made it from the call. */
+static bool
+dup_arg(union mtls_recipe_arg *to, const union mtls_recipe_arg *from,
+    char letter)
+{
+	*to = *from;
+	switch (letter) {
+	case 'p': case 's': case 'S':
+		return from->s == NULL || (to->s = strdup(from->s)) != NULL;
+	case 'm': case 'M': case 'I':
+		if (from->m.data == NULL)
+			return true;
+		if ((to->m.data = malloc(from->m.len + 1)) == NULL)
+			return false;
+		memcpy(to->m.data, from->m.data, from->m.len);
+		return true;
+	case 'c':
+		return (to->sub = copy_recipe(from->sub)) != NULL;
+	default:
+		return true;
+	}
+}
+
+/* A deep copy of from (an SNI identities config's recipe, kept by the
+ * config it is added to, so that the two settle apart); NULL when out of
+ * memory.  A copy of an incomplete recipe is incomplete. */
+static struct mtls_recipe *
+copy_recipe(const struct mtls_recipe *from)
+{
+	struct mtls_recipe *to = calloc(1, sizeof(*to));
+
+	if (to == NULL)
+		return NULL;
+	to->incomplete = from->incomplete;
+	for (size_t i = 0; i < from->count; i++) {
+		const struct mtls_recipe_step *src = &from->steps[i];
+		struct mtls_recipe_step *dst = new_step(to);
+		size_t j;
+		bool ok = dst != NULL;
+
+		if (!ok)
+			break;
+		*dst = (struct mtls_recipe_step){ .name = src->name,
+		    .fn = src->fn, .sig = src->sig };
+		for (j = 0; ok && src->sig[j] != '\0'; j++)
+			ok = dup_arg(&dst->a[j], &src->a[j], src->sig[j]);
+		if (!ok) {
+			for (size_t k = 0; k + 1 < j; k++)
+				free_arg(&dst->a[k], src->sig[k]);
+			break;
+		}
+		to->count++;
+	}
+	if (to->count < from->count) {
+		mtls_recipe_free(to);
+		free(to);
+		return NULL;
+	}
+	return to;
+}
+
+/* Wipes the secrets of r and of the recipes it holds. */
+static void
+wipe_secrets(struct mtls_recipe *r)
+{
+	for (size_t i = 0; i < r->count; i++) {
+		struct mtls_recipe_step *st = &r->steps[i];
+
+		for (size_t j = 0; st->sig[j] != '\0'; j++) {
+			if (secret_letter(st->sig[j])) {
+				free_arg(&st->a[j], st->sig[j]);
+				memset(&st->a[j], 0, sizeof(st->a[j]));
+			} else if (st->sig[j] == 'c') {
+				wipe_secrets(st->a[j].sub);
+			}
+		}
+	}
+	r->incomplete = true;
+}
+
+bool
+mtls_recipe_complete(const struct mtls_recipe *r)
+{
+	if (r->incomplete)
+		return false;
+	for (size_t i = 0; i < r->count; i++) {
+		const struct mtls_recipe_step *st = &r->steps[i];
+		const char *c = strchr(st->sig, 'c');
+
+		if (c != NULL && !mtls_recipe_complete(st->a[c - st->sig].sub))
+			return false;
+	}
+	return true;
+}
+
+void
+mtls_recipe_settle(struct mtls_config *cfg)
+{
+	if (cfg->watch != NULL ||
+	    __atomic_load_n(&cfg->recipe.settled, __ATOMIC_ACQUIRE))
+		return;
+	/* The first thread wipes; the others find it done. */
+	pthread_mutex_lock(&cfg->check_lock);
+	if (!cfg->recipe.settled) {
+		wipe_secrets(&cfg->recipe);
+		__atomic_store_n(&cfg->recipe.settled, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&cfg->check_lock);
 }
 
 int
@@ -206,7 +320,10 @@ call_step(struct mtls_config *cfg, const struct mtls_recipe_step *st,
 	return -2;
 }
 
-/* The config argument of a step, built again from its own recipe (an SNI
+static struct mtls_config *replay_recipe(const struct mtls_recipe *r,
+    char *err, size_t err_len);
+
+/* The config argument of a step, built again from its recipe (an SNI
  * identity's files change too), or NULL when the step has none. */
 static int
 replay_child(const struct mtls_recipe_step *st, struct mtls_config **child,
@@ -217,7 +334,7 @@ replay_child(const struct mtls_recipe_step *st, struct mtls_config **child,
 	*child = NULL;
 	if (c == NULL)
 		return 0;
-	*child = mtls_recipe_replay(st->a[c - st->sig].c, err, err_len);
+	*child = replay_recipe(st->a[c - st->sig].sub, err, err_len);
 	return *child != NULL ? 0 : -1;
 }
 
@@ -240,26 +357,33 @@ replay_step(struct mtls_config *cfg, const struct mtls_recipe_step *st,
 	return rc != 0 ? -1 : 0;
 }
 
-struct mtls_config *
-mtls_recipe_replay(struct mtls_config *cfg, char *err, size_t err_len)
+static struct mtls_config *
+replay_recipe(const struct mtls_recipe *r, char *err, size_t err_len)
 {
 	struct mtls_config *fresh;
 
-	if (cfg->recipe.incomplete) {
-		snprintf(err, err_len, "the configuration's recipe is incomplete "
-		    "(out of memory while it was built)");
+	if (r->incomplete) {
+		snprintf(err, err_len, "the calls that built the configuration "
+		    "are not all known (out of memory, or an SNI identities "
+		    "config used before it was added)");
 		return NULL;
 	}
 	if ((fresh = mtls_config_new()) == NULL) {
 		snprintf(err, err_len, "%s", mtls_config_error(NULL));
 		return NULL;
 	}
-	for (size_t i = 0; i < cfg->recipe.count; i++)
-		if (replay_step(fresh, &cfg->recipe.steps[i], err, err_len) != 0) {
+	for (size_t i = 0; i < r->count; i++)
+		if (replay_step(fresh, &r->steps[i], err, err_len) != 0) {
 			mtls_config_free(fresh);
 			return NULL;
 		}
 	return fresh;
+}
+
+struct mtls_config *
+mtls_recipe_replay(struct mtls_config *cfg, char *err, size_t err_len)
+{
+	return replay_recipe(&cfg->recipe, err, err_len);
 }
 
 static int
@@ -275,18 +399,18 @@ add_path(const char ***paths, size_t *count, const char *path)
 }
 
 static int
-collect_paths(const struct mtls_config *cfg, const char ***paths,
+collect_paths(const struct mtls_recipe *r, const char ***paths,
     size_t *count)
 {
-	for (size_t i = 0; i < cfg->recipe.count; i++) {
-		const struct mtls_recipe_step *st = &cfg->recipe.steps[i];
+	for (size_t i = 0; i < r->count; i++) {
+		const struct mtls_recipe_step *st = &r->steps[i];
 
 		for (size_t j = 0; st->sig[j] != '\0'; j++) {
 			if (st->sig[j] == 'p' && st->a[j].s != NULL &&
 			    add_path(paths, count, st->a[j].s) != 0)
 				return -1;
 			if (st->sig[j] == 'c' &&
-			    collect_paths(st->a[j].c, paths, count) != 0)
+			    collect_paths(st->a[j].sub, paths, count) != 0)
 				return -1;
 		}
 	}
@@ -299,7 +423,7 @@ mtls_recipe_paths(const struct mtls_config *cfg, const char ***paths,
 {
 	*paths = NULL;
 	*count = 0;
-	if (collect_paths(cfg, paths, count) == 0)
+	if (collect_paths(&cfg->recipe, paths, count) == 0)
 		return 0;
 	free(*paths);
 	*paths = NULL;

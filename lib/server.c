@@ -129,6 +129,7 @@ mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
 	if (!cfg->plaintext && check_new_tls_config(srv, cfg) != 0)
 		return -1;
 	mtls_config_freeze(cfg);
+	mtls_recipe_settle(cfg);
 	mtls_config_ref(cfg);
 	pthread_mutex_lock(&srv->cfg_lock);
 	old = srv->cfg;

@@ -136,6 +136,7 @@ make_current(struct mtls_watch *w, struct mtls_config *fresh)
 	struct mtls_config *old;
 
 	mtls_config_freeze(fresh);
+	mtls_recipe_settle(fresh);  /* never built again: its secrets go */
 	pthread_mutex_lock(&w->current_lock);
 	old = w->current;
 	w->current = fresh;
@@ -313,8 +314,10 @@ mtls_config_watch_files(struct mtls_config *cfg, int interval_ms)
 	    "must be a positive number of milliseconds, got %d", interval_ms);
 	ENSURE_CFG(cfg->watch == NULL, cfg, MTLS_ERR_INVALID,
 	    "the configuration already watches its files");
-	ENSURE_CFG(!cfg->recipe.incomplete, cfg, MTLS_ERR_NOMEM, "cannot watch "
-	    "the files: a setter could not remember its call (out of memory)");
+	ENSURE_CFG(mtls_recipe_complete(&cfg->recipe), cfg, MTLS_ERR_NOMEM,
+	    "cannot watch the files: a setter could not remember its call "
+	    "(out of memory), or an SNI identities config was used before it "
+	    "was added");
 	ENSURE_CFG((w = watch_new(cfg)) != NULL, cfg, MTLS_ERR_NOMEM,
 	    "out of memory");
 	if (mtls_recipe_paths(cfg, &w->paths, &w->path_count) != 0 ||

@@ -646,6 +646,25 @@ START_TEST(test_watch_sni_identity)
 }
 END_TEST
 
+/* An SNI identities config used before it is added has wiped its
+ * secrets (an unwatched config keeps none after its first use): the
+ * config it is added to cannot be rebuilt, and says so. */
+START_TEST(test_watch_used_identities_refused)
+{
+	struct mtls_config *scfg = cfg_new("server.crt", "server.key", "ca.crt");
+	struct mtls_config *named = cfg_new("serveronly.crt", "serveronly.key",
+	    "ca.crt");
+
+	mtls_free(mtls_client_new(named));
+	ck_assert_cfg_ok(scfg, mtls_config_add_sni_identity(scfg, "serveronly",
+	    named));
+	ck_assert_cfg_failed_has(scfg, mtls_config_watch_files(scfg, 100),
+	    MTLS_ERR_NOMEM, "used before it was added");
+	mtls_config_free(named);
+	mtls_config_free(scfg);
+}
+END_TEST
+
 /* ----------------------------------------------------------- the client */
 
 START_TEST(test_watch_client_cert_seen_by_server)
@@ -781,6 +800,7 @@ watch_suite(void)
 	tcase_add_test(tc, test_watch_missing_file);
 	tcase_add_test(tc, test_watch_sni_identity);
 	tcase_add_test(tc, test_watch_role_checked);
+	tcase_add_test(tc, test_watch_used_identities_refused);
 	tcase_add_test(tc, test_watch_client_cert_seen_by_server);
 	tcase_add_test(tc, test_watch_threads);
 	return s;
