@@ -660,7 +660,9 @@ MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
  * the changed files were loaded and are used from now on, 0 when they
  * were refused and the last good ones are kept.  message names the files
  * and, on failure, the cause ("certificate file 'tls.crt' and key file
- * 'tls.key' do not match ..."); it is valid during the call only.  cfg is
+ * 'tls.key' do not match ..."), on success the first warning of the new
+ * files, if any (mtls_config_warning: a certificate that expires soon);
+ * it is valid during the call only.  cfg is
  * the watched config.  Called from the thread whose new connection found
  * the change, with the config's reload lock held: calls on cfg from the
  * callback other than the getters below would wait on it.

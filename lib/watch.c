@@ -192,6 +192,7 @@ rebuild(struct mtls_config *cfg, const struct stamp *now)
 {
 	struct mtls_watch *w = cfg->watch;
 	struct mtls_config *fresh;
+	const char *warning;
 	char err[MTLS_ERRBUF], changed[512];
 
 	changed_names(w, now, changed, sizeof(changed));
@@ -204,11 +205,17 @@ rebuild(struct mtls_config *cfg, const struct stamp *now)
 		set_failed(cfg, now, changed, err);
 		return;
 	}
+	/* What loading found worth saying (a certificate that expires soon),
+	 * as the program that built cfg said it at start. */
+	warning = mtls_config_warning(fresh, 0);
+	snprintf(err, sizeof(err), "%s%s", warning ? "; warning: " : "",
+	    warning ? warning : "");
 	make_current(w, fresh);
 	memcpy(w->built, now, w->path_count * sizeof(*now));
 	free(w->failed);
 	w->failed = NULL;
-	report(cfg, true, "reloaded the configuration: %s changed", changed);
+	report(cfg, true, "reloaded the configuration: %s changed%s", changed,
+	    err);
 }
 
 /* Under check_lock: compares the files with the set in use. */

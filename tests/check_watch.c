@@ -707,6 +707,28 @@ START_TEST(test_watch_client_cert_seen_by_server)
 }
 END_TEST
 
+/* A reloaded certificate that expires soon is said in the reload's
+ * message, as loading it said it at start. */
+START_TEST(test_watch_reload_warns)
+{
+	struct mtls_config *ccfg;
+	struct reports r;
+
+	copy_in_place("client.crt", at("c.crt"));
+	copy_in_place("client.key", at("c.key"));
+	ccfg = watched(at("c.crt"), at("c.key"), &r);
+	mtls_free(mtls_client_new(ccfg));
+	copy_by_rename("client-soon.crt", at("c.crt"));
+	copy_by_rename("client-soon.key", at("c.key"));
+	pass_interval();
+	mtls_free(mtls_client_new(ccfg));
+	ck_assert_int_eq(r.ok, 1);
+	ck_assert_msg_has(r.last, "; warning: ");
+	ck_assert_msg_has(r.last, "expires");
+	mtls_config_free(ccfg);
+}
+END_TEST
+
 /* ---------------------------------------------------------- the threads */
 
 enum { T_THREADS = 4, T_CLIENTS = 300 };
@@ -802,6 +824,7 @@ watch_suite(void)
 	tcase_add_test(tc, test_watch_role_checked);
 	tcase_add_test(tc, test_watch_used_identities_refused);
 	tcase_add_test(tc, test_watch_client_cert_seen_by_server);
+	tcase_add_test(tc, test_watch_reload_warns);
 	tcase_add_test(tc, test_watch_threads);
 	return s;
 }
