@@ -30,6 +30,7 @@ struct options {
 	const char *listen, *upstream, *cert, *key, *pass, *p12, *cacert;
 	const char *capath, *name;
 	long max_connections;
+	long watch_ms;              /* --watch, in ms; 0: not watched */
 	int listen_any;
 	int send_proxy_v2;          /* HAProxy's send-proxy-v2 */
 };
@@ -48,8 +49,8 @@ usage(void)
 	    "usage: mtls-proxy --listen 127.0.0.1:PORT --upstream https://HOST[:PORT]\n"
 	    "         (--cert FILE [--key FILE] [--pass PASS] | --p12 FILE[:PASSWORD])\n"
 	    "         (--cacert FILE | --capath DIR) [--name VERIFYNAME]\n"
-	    "         [--max-connections N] [--insecure-listen-any] "
-	    "[--send-proxy-v2]\n");
+	    "         [--max-connections N] [--watch SECONDS] "
+	    "[--insecure-listen-any] [--send-proxy-v2]\n");
 	exit(EXIT_USAGE);
 }
 
@@ -66,6 +67,23 @@ string_slot(const char *opt)
 		if (strcmp(opt, names[i]) == 0)
 			return slots[i];
 	return NULL;
+}
+
+/* --watch: seconds, a fraction allowed (0.25), as milliseconds from 1 ms
+ * to an hour. */
+static long
+watch_ms(const char *val)
+{
+	char *end;
+	double seconds = strtod(val, &end);
+
+	if (end == val || *end != '\0' || !(seconds >= 0.001) ||
+	    seconds > 3600) {
+		fprintf(stderr, "mtls-proxy: --watch takes 0.001 to 3600 seconds "
+		    "(1, 0.25), not '%s'\n", val);
+		exit(EXIT_USAGE);
+	}
+	return (long)(seconds * 1000 + 0.5);
 }
 
 static void
@@ -87,6 +105,8 @@ parse_options(int argc, char **argv)
 			*slot = argv[++i];
 		else if (!strcmp(argv[i], "--max-connections"))
 			opts.max_connections = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--watch"))
+			opts.watch_ms = watch_ms(argv[++i]);
 		else {
 			fprintf(stderr, "mtls-proxy: unknown option '%s'\n", argv[i]);
 			usage();
@@ -100,7 +120,22 @@ parse_options(int argc, char **argv)
 
 /* ----------------------------------------------------------- configs */
 
-/* The upstream side: our certificate, the CA that signed the upstream's. */
+/* --watch: each reload of our certificate's files, and each set refused
+ * (once), is logged; called by the thread whose new upstream connection
+ * found the change. */
+static void
+files_reloaded(struct mtls_config *cfg, int ok, const char *message,
+    void *arg)
+{
+	pthread_mutex_lock(&log_lock);
+	fprintf(stderr, "mtls-proxy: --watch: %s\n", message);
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* The upstream side: our certificate, the CA that signed the upstream's;
+ * with --watch, reloaded when their files change (the local side, plain
+ * HTTP, has no files).  New upstream connections use the new files;
+ * kept-alive ones keep theirs until they close. */
 static struct mtls_config *
 upstream_config(void)
 {
@@ -111,7 +146,10 @@ upstream_config(void)
 	if (load_identity(cfg, opts.cert, opts.key, opts.pass, opts.p12) != 0 ||
 	    (opts.cacert != NULL && mtls_config_set_ca_file(cfg, opts.cacert) != 0) ||
 	    (opts.capath != NULL && mtls_config_set_ca_path(cfg, opts.capath) != 0) ||
-	    mtls_config_set_timeouts(cfg, 10000, 10000, 60000) != 0) {
+	    mtls_config_set_timeouts(cfg, 10000, 10000, 60000) != 0 ||
+	    (opts.watch_ms > 0 && (mtls_config_watch_files(cfg,
+	    (int)opts.watch_ms) != 0 || mtls_config_set_reload_callback(cfg,
+	    files_reloaded, NULL) != 0))) {
 		fprintf(stderr, "mtls-proxy: %s\n", mtls_config_error(cfg));
 		mtls_config_free(cfg);
 		return NULL;

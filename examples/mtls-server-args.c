@@ -41,7 +41,8 @@ enum opt_id {
 	O_PROXY_READ_TIMEOUT, O_MAX_HEADER_LINE, O_SESSION_CACHE, O_TICKETS,
 	O_TICKET_KEY, O_PROTOCOLS, O_CIPHERS, O_CURVES, O_PID_FILE,
 	O_ACCESS_LOG, O_ACCESS_LOG_FORMAT, O_ERROR_LOG, O_STATUS_LISTEN,
-	O_PROXY_PROTOCOL, O_PROXY_PROTOCOL_FROM, O_HELP, O_VERSION, O_TEST
+	O_PROXY_PROTOCOL, O_PROXY_PROTOCOL_FROM, O_WATCH, O_HELP, O_VERSION,
+	O_TEST
 };
 
 static const struct option longopts[] = {
@@ -91,6 +92,7 @@ static const struct option longopts[] = {
 	{ "proxy-protocol", no_argument, NULL, O_PROXY_PROTOCOL },
 	{ "proxy-protocol-from", required_argument, NULL,
 	  O_PROXY_PROTOCOL_FROM },
+	{ "watch", required_argument, NULL, O_WATCH },
 	{ "help", no_argument, NULL, O_HELP },
 	{ "version", no_argument, NULL, O_VERSION },
 	{ "test", no_argument, NULL, O_TEST },
@@ -125,6 +127,11 @@ help(void)
 	    "in turn\n"
 	    "  --server-name NAMES        the identities after it, for these "
 	    "SNI names\n"
+	    "  --watch SECONDS            reload the certificate, key, CA, CRL "
+	    "and ticket-key\n"
+	    "                             files when they change, checked at "
+	    "most this often\n"
+	    "                             by new connections (1, 0.25)\n"
 	    "Client certificates (ssl_client_certificate, "
 	    "ssl_verify_client...):\n"
 	    "  --client-ca FILE           CAs client certificates must chain "
@@ -382,6 +389,23 @@ size(const char *opt, const char *val)
 	return n * unit;
 }
 
+/* --watch: seconds, a fraction allowed (0.25), as milliseconds from 1 ms
+ * to an hour. */
+static long
+watch_ms(const char *opt, const char *val)
+{
+	char *end;
+	double seconds = strtod(val, &end);
+
+	if (end == val || *end != '\0' || !(seconds >= 0.001) ||
+	    seconds > 3600) {
+		fprintf(stderr, "mtls-server: %s takes 0.001 to 3600 seconds "
+		    "(1, 0.25), not '%s'\n", opt, val);
+		exit(EXIT_USAGE);
+	}
+	return (long)(seconds * 1000 + 0.5);
+}
+
 /* A timeout option: 1 second to a day (the library's limits are in
  * milliseconds, in an int). */
 static void
@@ -571,6 +595,9 @@ number_option(struct options *o, int id, const char *opt, const char *val)
 		return true;
 	case O_SESSION_CACHE:
 		o->session_cache = size(opt, val);
+		return true;
+	case O_WATCH:
+		o->watch_ms = watch_ms(opt, val);
 		return true;
 	default:
 		return false;

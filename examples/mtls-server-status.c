@@ -74,6 +74,7 @@ static struct {
 	unsigned long requests[600];            /* by status, 100 to 599 */
 	unsigned long long body_bytes;
 	unsigned long reloads_ok, reloads_failed;
+	unsigned long file_reloads_ok, file_reloads_failed;
 } stats;
 
 static const struct options *opts;
@@ -118,6 +119,12 @@ void
 stats_reload(bool ok)
 {
 	bump(ok ? &stats.reloads_ok : &stats.reloads_failed);
+}
+
+void
+stats_file_reload(bool ok)
+{
+	bump(ok ? &stats.file_reloads_ok : &stats.file_reloads_failed);
 }
 
 /* ------------------------------------------------------------ metrics */
@@ -331,6 +338,12 @@ put_counters(struct text *t)
 	put(t, "mtls_server_reloads_total{result=\"ok\"} %lu\n"
 	    "mtls_server_reloads_total{result=\"failed\"} %lu\n",
 	    get(&stats.reloads_ok), get(&stats.reloads_failed));
+	put_family(t, "mtls_server_file_reloads_total", "counter",
+	    "Reloads of changed files (--watch), by result; a refused set "
+	    "counts once.");
+	put(t, "mtls_server_file_reloads_total{result=\"ok\"} %lu\n"
+	    "mtls_server_file_reloads_total{result=\"failed\"} %lu\n",
+	    get(&stats.file_reloads_ok), get(&stats.file_reloads_failed));
 }
 
 static void

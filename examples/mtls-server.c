@@ -341,6 +341,31 @@ load_identities(struct mtls_config *cfg, const struct options *o,
 	return rc;
 }
 
+/* --watch: each reload of changed files, or refusal of a set (once a
+ * set), goes to the error log and the metrics; called by the worker whose
+ * new connection found the change. */
+static void
+files_reloaded(struct mtls_config *cfg, int ok, const char *message,
+    void *arg)
+{
+	say_error("--watch", message);
+	stats_file_reload(ok != 0);
+}
+
+/* --watch: the config reloads its files by itself.  The workers are
+ * threads sharing this one config, so the files are checked once per
+ * interval for the whole process, by whichever worker accepts first. */
+static int
+watch_files(struct mtls_config *cfg, const struct options *o)
+{
+	if (mtls_config_watch_files(cfg, (int)o->watch_ms) != 0 ||
+	    mtls_config_set_reload_callback(cfg, files_reloaded, NULL) != 0) {
+		say_error("--watch", mtls_config_error(cfg));
+		return -1;
+	}
+	return 0;
+}
+
 /* A config from the options' files, or NULL after printing why. */
 static struct mtls_config *
 build_config(const struct options *o)
@@ -372,6 +397,10 @@ build_config(const struct options *o)
 		return NULL;
 	}
 	say_warnings(cfg);
+	if (o->watch_ms > 0 && watch_files(cfg, o) != 0) {
+		mtls_config_free(cfg);
+		return NULL;
+	}
 	return cfg;
 }
 

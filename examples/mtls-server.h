@@ -63,6 +63,7 @@ struct options {
 	long max_header_line;       /* --max-header-line, -1 for the default */
 	long session_cache;         /* --session-cache bytes, -1: default */
 	long header_timeout;        /* --client-header-timeout, seconds */
+	long watch_ms;              /* --watch, in ms; 0: not watched */
 	int crl_chain;
 	const char *password_file;  /* nginx's ssl_password_file */
 	const char *pid_file;       /* nginx's pid */
@@ -190,7 +191,7 @@ void loop_end(void);
  * started).  The stats_* count what /_metrics shows, from any thread:
  * stats_handshake a handshake that ended (MTLS_OK or the error code),
  * stats_request an answer (its status and body bytes), stats_reload a
- * reload (whether it took).
+ * reload (whether it took), stats_file_reload one of --watch.
  */
 int status_address(const char *arg, char *host, size_t len,
     const char **port);
@@ -200,6 +201,7 @@ void status_stop(void);
 void stats_handshake(int error_code);
 void stats_request(int status, unsigned long long bytes);
 void stats_reload(bool ok);
+void stats_file_reload(bool ok);
 
 /*
  * mtls-server-files.c: the files of --root, the small ones (up to

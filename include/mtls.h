@@ -222,7 +222,10 @@ MTLS_EXPORT int mtls_config_error_code(struct mtls_config *cfg);
  * is NULL the key is read from cert_file, as in a combined PEM made with
  * `cat client.crt client.key > combined.pem`.  passphrase decrypts an
  * encrypted key and may be NULL; the library never prompts for one.  The
- * library keeps no copy of the passphrase.
+ * config keeps a copy until its first use (a connection or server made
+ * from it), when it is wiped; a config that watches its files
+ * (mtls_config_watch_files) keeps it to read the key again, until it is
+ * freed.
  * The identity is checked as it is loaded: a certificate that has expired
  * or is not yet valid, a chain out of order or holding a non-CA, fail with
  * MTLS_ERR_BAD_IDENTITY (see mtls_config_insecure_allow_bad_identity); one
@@ -700,6 +703,75 @@ MTLS_EXPORT int mtls_config_add_ticket_key_file(struct mtls_config *cfg,
 MTLS_EXPORT int mtls_config_set_proxy_protocol(struct mtls_config *cfg,
     const char *trusted);
 
+/* ---------------------------------------------------- watching files */
+
+/*
+ * mtls_reload_fn - told of each rebuild of a watched config: ok 1 when
+ * the changed files were loaded and are used from now on, 0 when they
+ * were refused and the last good ones are kept.  message names the files
+ * and, on failure, the cause ("certificate file 'tls.crt' and key file
+ * 'tls.key' do not match ..."), on success the first warning of the new
+ * files, if any (mtls_config_warning: a certificate that expires soon);
+ * it is valid during the call only.  cfg is
+ * the watched config.  Called from the thread whose new connection found
+ * the change, with the config's reload lock held: calls on cfg from the
+ * callback other than the getters below would wait on it.
+ */
+typedef void (*mtls_reload_fn)(struct mtls_config *cfg, int ok,
+    const char *message, void *arg);
+
+/*
+ * mtls_config_watch_files - cfg reloads the files it was built from when
+ * they change: certificates and keys, PKCS#12 files, CA and CA-name
+ * files, CRLs, ticket keys, those of its SNI identities.  Every setter
+ * call is remembered; when, at most once per interval_ms, a new
+ * connection made from cfg (mtls_client_new, a server's mtls_accept or
+ * mtls_accept_socket) finds that a file's stat(2) stamp (device, inode,
+ * size, modification and change times, or why it is missing) differs,
+ * the calls are replayed on a new config, which is checked as
+ * mtls_server_set_config checks one, and used for the connections made
+ * from then on.  Nothing runs while no connection is made; one thread
+ * rebuilds while the others go on with the current config.
+ *
+ * Files rewritten in place, replaced by rename(2) or reached through a
+ * symbolic link swapped by Kubernetes (tls.crt -> ..data/tls.crt) are all
+ * seen: paths are kept as given, links followed at each check (a relative
+ * path is resolved from the working directory of the moment).  A set that
+ * fails, such as a certificate already written whose key is not yet, is
+ * tried again at the next interval; once the same files still fail after
+ * an interval, it is reported once (mtls_config_set_reload_callback,
+ * mtls_config_reload_counts) and not tried again until a file changes.
+ * The last good config stays in use meanwhile.  Connections hold their
+ * own config: one made before a reload keeps the files it was made with.
+ * A reloaded config starts with empty session caches; ticket keys are
+ * reloaded from their files, so tickets stay valid across a reload when
+ * the keys do.
+ *
+ * Call it after the setters and before cfg is used.  Returns 0, or -1
+ * with MTLS_ERR_INVALID (interval_ms not positive, no file to watch: the
+ * config was built from memory only), MTLS_ERR_NOMEM (also when a setter
+ * could not remember its call) or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_watch_files(struct mtls_config *cfg,
+    int interval_ms);
+
+/*
+ * mtls_config_set_reload_callback - fn is called with arg at each rebuild
+ * of the watched cfg (see mtls_reload_fn); NULL turns it off.  Returns 0,
+ * or -1 with MTLS_ERR_INVALID (cfg not watched) or MTLS_ERR_CONFIG_FROZEN.
+ */
+MTLS_EXPORT int mtls_config_set_reload_callback(struct mtls_config *cfg,
+    mtls_reload_fn fn, void *arg);
+
+/*
+ * mtls_config_reload_counts - the rebuilds of the watched cfg so far: in
+ * *ok those that took effect, in *failed the sets reported as refused
+ * (each once); either pointer may be NULL.  Safe from any thread at any
+ * time.  Returns 0, or -1 when cfg is not watched (the counts are then 0).
+ */
+MTLS_EXPORT int mtls_config_reload_counts(struct mtls_config *cfg,
+    unsigned long *ok, unsigned long *failed);
+
 /* -------------------------------------------------------------- objects */
 
 /*
@@ -716,6 +788,8 @@ MTLS_EXPORT int mtls_config_set_proxy_protocol(struct mtls_config *cfg,
  * Returns an object owned by the caller (free it with mtls_free), or NULL
  * with the reason left on cfg for the calling thread (mtls_config_error,
  * mtls_config_error_code; each thread reads its own).
+ * With a watched cfg (mtls_config_watch_files), a client is made from the
+ * files of the moment, and a server's accepted connections each are.
  */
 MTLS_EXPORT struct mtls *mtls_client_new(struct mtls_config *cfg);
 MTLS_EXPORT struct mtls *mtls_server_new(struct mtls_config *cfg);

@@ -97,6 +97,8 @@ mtls_config_free(struct mtls_config *cfg)
 		return;
 	if (cfg->ext_free != NULL)
 		cfg->ext_free(cfg);
+	mtls_watch_free(cfg);
+	mtls_recipe_free(&cfg->recipe);
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
 	mtls_identities_free(cfg);  /* ... once these references are gone */
 	for (size_t i = 0; i < cfg->sni_count; i++)
@@ -191,7 +193,7 @@ mtls_config_set_alpn(struct mtls_config *cfg, const char *protocols)
 	free(cfg->alpn);
 	cfg->alpn = wire;
 	cfg->alpn_len = len;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_alpn, "s", protocols);
 }
 
 MTLS_EXPORT int
@@ -206,7 +208,8 @@ mtls_config_set_timeouts(struct mtls_config *cfg, int connect_ms,
 	cfg->connect_ms = connect_ms;
 	cfg->handshake_ms = handshake_ms;
 	cfg->io_ms = io_ms;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_timeouts, "iii", connect_ms,
+	    handshake_ms, io_ms);
 }
 
 MTLS_EXPORT int
@@ -218,7 +221,7 @@ mtls_config_set_write_timeout(struct mtls_config *cfg, int write_ms)
 	    "must be 0 (none), a positive number of milliseconds or -1 (the "
 	    "I/O timeout), got %d", write_ms);
 	cfg->write_ms = write_ms;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_write_timeout, "i", write_ms);
 }
 
 MTLS_EXPORT int
@@ -228,7 +231,7 @@ mtls_config_set_interruptible(struct mtls_config *cfg, int on)
 		return -1;
 	cfg->interruptible = on != 0;
 	cfg->signals_held = false;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_interruptible, "i", on);
 }
 
 MTLS_EXPORT int
@@ -249,5 +252,6 @@ mtls_config_set_interrupt_signals(struct mtls_config *cfg, const int *signals,
 	cfg->interruptible = count > 0;
 	cfg->signals_held = count > 0;
 	cfg->wait_mask = mask;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_interrupt_signals, "I",
+	    signals, count);
 }

@@ -64,8 +64,8 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 
 /* What a TLS role needs of cfg: trust anchors unless verification is off,
  * an identity for a server, and one whose key usage allows the role. */
-static int
-check_tls_role(struct mtls_config *cfg, enum mtls_role role)
+int
+mtls_check_tls_role(struct mtls_config *cfg, enum mtls_role role)
 {
 	ENSURE_CFG(cfg->have_trust || cfg->insecure_noverify ||
 	    (role == ROLE_SERVER &&
@@ -85,13 +85,12 @@ conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
 {
 	struct mtls *c;
 
-	if (cfg == NULL)
-		return NULL;
 	/* Other threads may be making connections from cfg now too: from here
 	 * on its failures are reported to each thread apart. */
 	mtls_config_share(cfg);
+	mtls_recipe_settle(cfg);
 	/* A plaintext config verifies nobody and presents nothing. */
-	if (!cfg->plaintext && check_tls_role(cfg, role) != 0)
+	if (!cfg->plaintext && mtls_check_tls_role(cfg, role) != 0)
 		return NULL;
 	if ((c = mtls_conn_alloc(cfg, role)) == NULL)
 		CFG_FAIL(cfg, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
@@ -99,16 +98,62 @@ conn_new_checked(struct mtls_config *cfg, enum mtls_role role)
 	return c;
 }
 
+/* current's failure, reported on cfg: copied first, as both may be the
+ * calling thread's one record. */
+static void
+fail_as(struct mtls_config *cfg, struct mtls_config *current)
+{
+	char msg[MTLS_ERRBUF];
+	int code = mtls_config_error_code(current);
+	const char *text = mtls_config_error(current);
+
+	snprintf(msg, sizeof(msg), "%s", text != NULL ? text : "unknown error");
+	CFG_FAIL(cfg, code, "%s", msg);
+}
+
+/* A watched cfg (watch.c): the role is checked on its current config, a
+ * client is made from that config, and a server holds cfg itself, so
+ * that its accepted connections follow the reloads.  A failure is
+ * reported on cfg, where the caller reads it. */
+static struct mtls *
+conn_new_watched(struct mtls_config *cfg, enum mtls_role role)
+{
+	struct mtls_config *current = mtls_watch_current(cfg, role);
+	struct mtls *c = NULL;
+
+	mtls_config_share(cfg);
+	mtls_config_share(current);
+	if (!current->plaintext && mtls_check_tls_role(current, role) != 0) {
+		if (current != cfg)
+			fail_as(cfg, current);
+	} else if ((c = mtls_conn_alloc(role == ROLE_SERVER ? cfg : current,
+	    role)) == NULL) {
+		CFG_FAIL(cfg, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
+		    "cannot create a connection object: %s", strerror(errno));
+	}
+	mtls_config_free(current);
+	return c;
+}
+
+static struct mtls *
+conn_new(struct mtls_config *cfg, enum mtls_role role)
+{
+	if (cfg == NULL)
+		return NULL;
+	return cfg->watch != NULL ? conn_new_watched(cfg, role) :
+	    conn_new_checked(cfg, role);
+}
+
 MTLS_EXPORT struct mtls *
 mtls_client_new(struct mtls_config *cfg)
 {
-	return conn_new_checked(cfg, ROLE_CLIENT);
+	return conn_new(cfg, ROLE_CLIENT);
 }
 
 MTLS_EXPORT struct mtls *
 mtls_server_new(struct mtls_config *cfg)
 {
-	return conn_new_checked(cfg, ROLE_SERVER);
+	return conn_new(cfg, ROLE_SERVER);
 }
 
 /* Puts a TLS session with our BIO on c's socket, in c's role. */

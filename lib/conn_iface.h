@@ -76,6 +76,38 @@ struct mtls_errstate *mtls_conn_errstate(struct mtls *c);
 		} \
 	} while (0)
 
+/* ---------------------------------------------- the recipe (recipe.c) */
+
+/*
+ * Every public setter of a config records its successful call in the
+ * config's recipe, so that the config can be built again from the same
+ * calls when the files it names change (watch.c).  A setter joins with
+ * its final return, which records the call when rc is 0 and gives rc:
+ *
+ *	return RECORDED(rc, cfg, mtls_config_set_ca_file, "p", ca_file);
+ *
+ * The signature string says what follows, one letter a C argument after
+ * cfg, and how the copy is kept:
+ *   p  const char *, a file path (watched; NULL: none)   s  const char *
+ *   S  const char *, a secret (wiped when freed)          i  int
+ *   u  unsigned long long    z  size_t
+ *   m  const void *, size_t: a buffer (copied)  M  the same, a secret
+ *   I  const int *, size_t: an array of ints
+ *   c  struct mtls_config * (its recipe copied, replayed into a new one)
+ *   f  mtls_verify_fn        v  void * (kept as given)
+ * A signature not yet known to mtls_recipe_replay needs one case there.
+ * Recording never fails the setter: out of memory, the recipe is marked
+ * incomplete and the config cannot be watched.  The secrets (S, M) are
+ * kept only until the config is first used, unless it is watched
+ * (mtls_recipe_settle).
+ */
+typedef void (*mtls_setter_fn)(void);
+int mtls_recipe_record(int rc, struct mtls_config *cfg, const char *name,
+    mtls_setter_fn fn, const char *sig, ...);
+#define RECORDED(rc, cfg, fn, sig, ...) \
+	mtls_recipe_record((rc), (cfg), #fn, (mtls_setter_fn)(fn), (sig), \
+	    ##__VA_ARGS__)
+
 /* util.c: a config's setters call this first (0, or -1 with
  * MTLS_ERR_CONFIG_FROZEN once a connection uses it). */
 int mtls_config_check_mutable(struct mtls_config *cfg);

@@ -108,29 +108,30 @@ mtls_config_set_http_limit(struct mtls_config *cfg, int limit,
 	switch (limit) {
 	case MTLS_HTTP_MAX_REQUEST_LINE:
 		lim->max_request_line = (size_t)value;
-		return 0;
+		break;
 	case MTLS_HTTP_MAX_HEADER_BYTES:
 		lim->max_header_bytes = (size_t)value;
-		return 0;
+		break;
 	case MTLS_HTTP_MAX_HEADERS:
 		lim->max_headers = (size_t)value;
-		return 0;
+		break;
 	case MTLS_HTTP_MAX_BODY:
 		lim->max_body = value;
-		return 0;
+		break;
 	case MTLS_HTTP_HEADER_TIMEOUT_MS:
 		hc->header_ms = (int)value;
-		return 0;
+		break;
 	case MTLS_HTTP_IDLE_TIMEOUT_MS:
 		hc->idle_ms = (int)value;
-		return 0;
+		break;
 	case MTLS_HTTP_MAX_HEADER_LINE:
 		lim->max_header_line = (size_t)value;
-		return 0;
+		break;
 	default:
 		return CFG_FAIL(cfg, MTLS_ERR_INVALID, "unknown HTTP limit %d (see "
 		    "enum mtls_http_limit)", limit);
 	}
+	return RECORDED(0, cfg, mtls_config_set_http_limit, "iu", limit, value);
 }
 
 /* ----------------------------------------------------------- requests */

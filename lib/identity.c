@@ -351,7 +351,8 @@ mtls_config_set_cert_file(struct mtls_config *cfg, const char *cert_file,
 	/* The certificate file may hold the key (combined PEM): wipe both. */
 	mtls_free_secret(cert, cert_len);
 	mtls_free_secret(key, key_len);
-	return rc;
+	return RECORDED(rc, cfg, mtls_config_set_cert_file, "ppS", cert_file,
+	    key_file, passphrase);
 }
 
 MTLS_EXPORT int
@@ -364,8 +365,11 @@ mtls_config_set_cert_mem(struct mtls_config *cfg, const void *cert,
 	    MTLS_ERR_INVALID, "no certificate given (empty buffer)");
 	ENSURE_CFG(key == NULL || (key_len > 0 && key_len < INT32_MAX), cfg,
 	    MTLS_ERR_INVALID, "key buffer is empty");
-	return load_pem_identity(cfg, cert, cert_len, "certificate in memory",
-	    key, key_len, key != NULL ? "key in memory" : NULL, passphrase);
+	return RECORDED(load_pem_identity(cfg, cert, cert_len,
+	    "certificate in memory", key, key_len,
+	    key != NULL ? "key in memory" : NULL, passphrase), cfg,
+	    mtls_config_set_cert_mem, "mMS", cert, cert_len, key, key_len,
+	    passphrase);
 }
 
 /* ------------------------------------------------------------- PKCS#12 */
@@ -490,7 +494,8 @@ mtls_config_set_p12_file(struct mtls_config *cfg, const char *p12_file,
 		return -1;
 	rc = load_p12_identity(cfg, data, len, p12_file, password);
 	mtls_free_secret(data, len);
-	return rc;
+	return RECORDED(rc, cfg, mtls_config_set_p12_file, "pS", p12_file,
+	    password);
 }
 
 MTLS_EXPORT int
@@ -501,5 +506,7 @@ mtls_config_set_p12_mem(struct mtls_config *cfg, const void *p12,
 		return -1;
 	ENSURE_CFG(p12 != NULL && p12_len > 0 && p12_len < INT32_MAX, cfg,
 	    MTLS_ERR_INVALID, "no PKCS#12 data given (empty buffer)");
-	return load_p12_identity(cfg, p12, p12_len, "PKCS#12 in memory", password);
+	return RECORDED(load_p12_identity(cfg, p12, p12_len, "PKCS#12 in memory",
+	    password), cfg, mtls_config_set_p12_mem, "MS", p12, p12_len,
+	    password);
 }

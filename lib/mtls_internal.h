@@ -140,6 +140,37 @@ struct mtls_sni_entry {
 	struct mtls_config *identities; /* a reference, frozen */
 };
 
+/* The calls a config was built with (recipe.c; recorded by
+ * RECIPE_RECORD, conn_iface.h). */
+#define MTLS_RECIPE_MAX_ARGS 6
+union mtls_recipe_arg {
+	char *s;                    /* p, s, S: a copy, or NULL */
+	int i;
+	unsigned long long u;
+	size_t z;
+	struct { void *data; size_t len; } m; /* m, M, I: a copy */
+	struct mtls_recipe *sub;    /* c: a copy of the config's recipe */
+	mtls_verify_fn f;
+	void *v;
+};
+
+struct mtls_recipe_step {
+	const char *name;           /* the setter's, for messages */
+	mtls_setter_fn fn;
+	const char *sig;            /* a literal: see conn_iface.h */
+	union mtls_recipe_arg a[MTLS_RECIPE_MAX_ARGS];
+};
+
+struct mtls_recipe {
+	struct mtls_recipe_step *steps;
+	size_t count, cap;
+	bool incomplete;            /* a call could not be recorded, or its
+	                               secrets were wiped (settled) */
+	int settled;                /* atomic: secrets wiped at first use */
+};
+
+struct mtls_watch;              /* watch.c */
+
 struct mtls_config {
 	int refs;                   /* atomic */
 	int frozen;                 /* atomic: set once a connection uses it */
@@ -194,6 +225,8 @@ struct mtls_config {
 	 * calls ext_free(cfg) to free them. */
 	void *ext;
 	void (*ext_free)(struct mtls_config *cfg);
+	struct mtls_recipe recipe;  /* how it was built (recipe.c) */
+	struct mtls_watch *watch;   /* set: it reloads its files (watch.c) */
 	struct mtls_errstate err;
 };
 
@@ -438,6 +471,32 @@ int mtls_proxy_read_header(struct mtls *c);
 bool mtls_proxy_trusted(const struct mtls_config *cfg, int family,
     const unsigned char addr[16]);
 void mtls_proxy_free(struct mtls_config *cfg);
+
+/* recipe.c: a new config made by the same calls as cfg's, or NULL with
+ * the reason in err; the paths of the files cfg's calls named, its SNI
+ * identities' included (pointers into the recipes, valid while cfg
+ * lives; *paths malloc'd), or -1 when out of memory. */
+void mtls_recipe_free(struct mtls_recipe *r);
+/* At a config's first use (a connection, a server, an SNI entry): an
+ * unwatched config will never be built again, so the secrets its recipe
+ * holds (passphrases, keys in memory) are wiped then.  Any thread. */
+void mtls_recipe_settle(struct mtls_config *cfg);
+/* Whether r, and the recipes it holds, can be replayed. */
+bool mtls_recipe_complete(const struct mtls_recipe *r);
+struct mtls_config *mtls_recipe_replay(struct mtls_config *cfg, char *err,
+    size_t err_len);
+int mtls_recipe_paths(const struct mtls_config *cfg, const char ***paths,
+    size_t *count);
+
+/* watch.c: the config a new connection of role is made from, with a
+ * reference for the caller: cfg itself, or what cfg's watch rebuilt
+ * last, after a check of its files when one is due. */
+struct mtls_config *mtls_watch_current(struct mtls_config *cfg,
+    enum mtls_role role);
+void mtls_watch_free(struct mtls_config *cfg);
+
+/* conn.c: what a TLS role needs of cfg (0, or -1 with cfg's error). */
+int mtls_check_tls_role(struct mtls_config *cfg, enum mtls_role role);
 
 /* peer.c */
 char *mtls_cert_common_name(X509 *cert);

@@ -26,7 +26,7 @@ mtls_config_set_verify_client(struct mtls_config *cfg, int mode)
 	    "unknown client-certificate mode %d: use MTLS_VERIFY_CLIENT_REQUIRED, "
 	    "_OPTIONAL or _OPTIONAL_NO_CA", mode);
 	cfg->verify_client = mode;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_verify_client, "i", mode);
 }
 
 MTLS_EXPORT int
@@ -35,7 +35,7 @@ mtls_config_insecure_noverify(struct mtls_config *cfg)
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
 		return -1;
 	cfg->insecure_noverify = true;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_insecure_noverify, "");
 }
 
 /* The TLS settings stay settable, before and after: they have no effect
@@ -47,7 +47,7 @@ mtls_config_insecure_plaintext(struct mtls_config *cfg)
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
 		return -1;
 	cfg->plaintext = true;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_insecure_plaintext, "");
 }
 
 MTLS_EXPORT int
@@ -59,7 +59,7 @@ mtls_config_set_verify_depth(struct mtls_config *cfg, int depth)
 	    "verify depth %d is out of range: give the number of intermediate "
 	    "CAs allowed, 0 to %d", depth, MAX_VERIFY_DEPTH);
 	SSL_CTX_set_verify_depth(cfg->ctx, depth);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_verify_depth, "i", depth);
 }
 
 MTLS_EXPORT int
@@ -70,7 +70,7 @@ mtls_config_set_verify_callback(struct mtls_config *cfg, mtls_verify_fn fn,
 		return -1;
 	cfg->verify_fn = fn;
 	cfg->verify_arg = arg;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_verify_callback, "fv", fn, arg);
 }
 
 /* ------------------------------------------------------ CA names, CRLs */
@@ -169,7 +169,7 @@ mtls_config_allow(struct mtls_config *cfg, int type, const char *value)
 	}
 	cfg->allow = grown;
 	cfg->allow[cfg->allow_count++] = entry;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_allow, "is", type, value);
 }
 
 void

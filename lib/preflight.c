@@ -113,7 +113,7 @@ mtls_config_insecure_allow_bad_identity(struct mtls_config *cfg)
 	if (cfg == NULL || mtls_config_check_mutable(cfg) != 0)
 		return -1;
 	cfg->allow_bad_identity = true;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_insecure_allow_bad_identity, "");
 }
 
 static int

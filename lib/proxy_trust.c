@@ -86,7 +86,7 @@ mtls_config_set_proxy_protocol(struct mtls_config *cfg, const char *trusted)
 	free(cfg->proxy_from);
 	cfg->proxy_from = cidrs;
 	cfg->proxy_from_count = n;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_proxy_protocol, "s", trusted);
 }
 
 void

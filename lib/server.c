@@ -78,16 +78,19 @@ mtls_listen(struct mtls *srv, const char *host, const char *port, int backlog)
 	return 0;
 }
 
-/* The server's current config, with a reference for the caller. */
+/* The server's current config, with a reference for the caller: the one
+ * its watched config rebuilt last (watch.c), or the config itself. */
 static struct mtls_config *
 current_config(struct mtls *srv)
 {
-	struct mtls_config *cfg;
+	struct mtls_config *cfg, *current;
 
 	pthread_mutex_lock(&srv->cfg_lock);
 	cfg = mtls_config_ref(srv->cfg);
 	pthread_mutex_unlock(&srv->cfg_lock);
-	return cfg;
+	current = mtls_watch_current(cfg, ROLE_ACCEPTED);
+	mtls_config_free(cfg);
+	return current;
 }
 
 /* Checks cfg as mtls_server_new would, before anything changes. */
@@ -126,6 +129,7 @@ mtls_server_set_config(struct mtls *srv, struct mtls_config *cfg)
 	if (!cfg->plaintext && check_new_tls_config(srv, cfg) != 0)
 		return -1;
 	mtls_config_freeze(cfg);
+	mtls_recipe_settle(cfg);
 	mtls_config_ref(cfg);
 	pthread_mutex_lock(&srv->cfg_lock);
 	old = srv->cfg;

@@ -270,7 +270,7 @@ mtls_config_set_session_cache(struct mtls_config *cfg, int size)
 	cfg->session_max = size;
 	cfg->server_session_max = size;
 	apply_resumption_mode(cfg);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_session_cache, "i", size);
 }
 
 MTLS_EXPORT int
@@ -284,7 +284,7 @@ mtls_config_set_session_store_bytes(struct mtls_config *cfg, size_t bytes)
 	    "KiB), or 0 to keep no sessions", bytes, MIN_SERVER_SESSION_BYTES);
 	cfg->server_session_bytes = bytes;
 	apply_resumption_mode(cfg);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_session_store_bytes, "z", bytes);
 }
 
 MTLS_EXPORT int
@@ -296,7 +296,7 @@ mtls_config_set_session_tickets(struct mtls_config *cfg, int count)
 	    "session ticket count %d is out of range: 0 (off) to 16", count);
 	cfg->ticket_count = count;
 	apply_resumption_mode(cfg);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_session_tickets, "i", count);
 }
 
 static const struct mtls_ticket_key *
@@ -440,5 +440,5 @@ mtls_config_add_ticket_key_file(struct mtls_config *cfg, const char *key_file)
 		return -1;
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(cfg->ctx, ticket_key_cb);
 	apply_resumption_mode(cfg);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_add_ticket_key_file, "p", key_file);
 }

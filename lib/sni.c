@@ -213,5 +213,9 @@ mtls_config_add_sni_identity(struct mtls_config *cfg, const char *names,
 	cfg->sni = grown;
 	cfg->sni[cfg->sni_count++] = e;
 	SSL_CTX_set_cert_cb(cfg->ctx, select_identities, cfg);
+	/* cfg's recipe keeps a copy of the identities' (with their secrets
+	 * until cfg settles); theirs can be wiped now. */
+	RECORDED(0, cfg, mtls_config_add_sni_identity, "sc", names, identities);
+	mtls_recipe_settle(identities);
 	return 0;
 }

@@ -52,7 +52,7 @@ mtls_config_set_min_version(struct mtls_config *cfg, int version)
 	    SSL_CTX_get_max_proto_version(cfg->ctx)) != 0)
 		return -1;
 	SSL_CTX_set_min_proto_version(cfg->ctx, version);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_min_version, "i", version);
 }
 
 MTLS_EXPORT int
@@ -67,7 +67,7 @@ mtls_config_set_max_version(struct mtls_config *cfg, int version)
 	    version) != 0)
 		return -1;
 	SSL_CTX_set_max_proto_version(cfg->ctx, version);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_max_version, "i", version);
 }
 
 /* The kinds of list, how one element is tried, and how a list is set. */
@@ -185,17 +185,20 @@ set_list(struct mtls_config *cfg, enum policy_list kind, const char *list)
 MTLS_EXPORT int
 mtls_config_set_ciphers(struct mtls_config *cfg, const char *ciphers)
 {
-	return set_list(cfg, LIST_CIPHERS, ciphers);
+	return RECORDED(set_list(cfg, LIST_CIPHERS, ciphers), cfg, mtls_config_set_ciphers, "s",
+	    ciphers);
 }
 
 MTLS_EXPORT int
 mtls_config_set_ciphersuites(struct mtls_config *cfg, const char *suites)
 {
-	return set_list(cfg, LIST_SUITES, suites);
+	return RECORDED(set_list(cfg, LIST_SUITES, suites), cfg, mtls_config_set_ciphersuites, "s",
+	    suites);
 }
 
 MTLS_EXPORT int
 mtls_config_set_groups(struct mtls_config *cfg, const char *groups)
 {
-	return set_list(cfg, LIST_GROUPS, groups);
+	return RECORDED(set_list(cfg, LIST_GROUPS, groups), cfg, mtls_config_set_groups, "s",
+	    groups);
 }

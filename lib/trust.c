@@ -92,7 +92,7 @@ mtls_config_set_ca_file(struct mtls_config *cfg, const char *ca_file)
 	snprintf(desc, sizeof(desc), "CA file '%s'", ca_file);
 	rc = add_ca_pem(cfg, data, len, desc);
 	free(data);
-	return rc;
+	return RECORDED(rc, cfg, mtls_config_set_ca_file, "p", ca_file);
 }
 
 MTLS_EXPORT int
@@ -102,7 +102,9 @@ mtls_config_set_ca_mem(struct mtls_config *cfg, const void *pem, size_t pem_len)
 		return -1;
 	ENSURE_CFG(pem != NULL && pem_len > 0 && pem_len < INT32_MAX, cfg,
 	    MTLS_ERR_INVALID, "no CA certificates given (empty buffer)");
-	return add_ca_pem(cfg, pem, pem_len, "the CA certificates in memory");
+	return RECORDED(add_ca_pem(cfg, pem, pem_len,
+	    "the CA certificates in memory"), cfg, mtls_config_set_ca_mem, "m",
+	    pem, pem_len);
 }
 
 MTLS_EXPORT int
@@ -127,7 +129,7 @@ mtls_config_set_ca_path(struct mtls_config *cfg, const char *ca_dir)
 		    "'%s'", ca_dir);
 	snprintf(desc, sizeof(desc), "CA directory '%s'", ca_dir);
 	note_trust_source(cfg, desc);
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_ca_path, "p", ca_dir);
 }
 
 MTLS_EXPORT int
@@ -139,7 +141,7 @@ mtls_config_use_system_ca(struct mtls_config *cfg)
 		return CFG_FAIL_SSL(cfg, MTLS_ERR_TLS, "cannot load the system CA "
 		    "store");
 	note_trust_source(cfg, "the system CA store");
-	return 0;
+	return RECORDED(0, cfg, mtls_config_use_system_ca, "");
 }
 
 /* ------------------------------------------- CA names and revocation */
@@ -181,7 +183,7 @@ mtls_config_set_ca_names_file(struct mtls_config *cfg, const char *ca_file)
 	}
 	SSL_CTX_set_client_CA_list(cfg->ctx, names);
 	cfg->custom_ca_names = true;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_ca_names_file, "p", ca_file);
 }
 
 /* The earliest nextUpdate: kept chain verdicts end there (verify_cache.c). */
@@ -237,5 +239,6 @@ mtls_config_set_crl_file(struct mtls_config *cfg, const char *crl_file,
 	ERR_clear_error();
 	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(cfg->ctx),
 	    X509_V_FLAG_CRL_CHECK | (whole_chain ? X509_V_FLAG_CRL_CHECK_ALL : 0));
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_crl_file, "pi", crl_file,
+	    whole_chain);
 }

@@ -59,7 +59,7 @@ mtls_config_set_verify_cache(struct mtls_config *cfg, int size, int seconds)
 	    "(1 to %d seconds)", seconds, MAX_CACHE_SECONDS);
 	cfg->verify_cache.size = size;
 	cfg->verify_cache.seconds = seconds;
-	return 0;
+	return RECORDED(0, cfg, mtls_config_set_verify_cache, "ii", size, seconds);
 }
 
 /* s and its NUL; NULL as "". */

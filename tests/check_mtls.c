@@ -28,6 +28,7 @@ main(void)
 	srunner_add_suite(sr, preflight_suite());
 	srunner_add_suite(sr, sessions_suite());
 	srunner_add_suite(sr, rotation_suite());
+	srunner_add_suite(sr, watch_suite());
 	srunner_add_suite(sr, describe_suite());
 	srunner_add_suite(sr, http_parse_suite());
 	srunner_add_suite(sr, http_client_suite());

@@ -280,6 +280,7 @@ Suite *policy_suite(void);
 Suite *preflight_suite(void);
 Suite *sessions_suite(void);
 Suite *rotation_suite(void);
+Suite *watch_suite(void);
 Suite *describe_suite(void);
 Suite *http_parse_suite(void);
 Suite *http_client_suite(void);

@@ -22,12 +22,19 @@ module MTLS
   # the trusted sources ("10.0.0.0/8", "fd00::/8").  Connections must then
   # begin with a header from one of them; the client it names is the
   # Rack env's REMOTE_ADDR and Connection#peer_address.
+  #
+  # watch: SECONDS (1, 0.25) reloads the certificate, key, CA and CRL files
+  # when they change (an agent renewing them): each new connection made
+  # from the context uses the files of the moment, checked at most once in
+  # SECONDS; a set that does not work (a key not written yet, a broken
+  # file) is retried, then refused and the last good one kept.  See
+  # mtls_config_watch_files(3) and #reload_counts.
   class Context
     OPTIONS = %i[cert key password p12 ca_file ca_path ca system_ca verify_mode
                  min_version max_version ciphers ciphersuites groups
                  allow verify alpn connect_timeout
                  handshake_timeout io_timeout write_timeout verify_depth crl_file
-                 session_cache http_limits proxy_protocol].freeze
+                 session_cache http_limits proxy_protocol watch].freeze
 
     attr_reader :options, :warnings
 
@@ -71,6 +78,16 @@ module MTLS
           Context.new(**@options, **extra)
         end
       end
+    end
+
+    # With watch:, the reloads so far: { ok: reloads that took effect,
+    # failed: sets of files refused (each once) }; nil without watch:.
+    def reload_counts
+      counts = FFI::MemoryPointer.new(:ulong, 2)
+      return nil if Native.mtls_config_reload_counts(@cfg, counts, counts + counts.type_size) != 0
+
+      ok, failed = counts.read_array_of_ulong(2)
+      { ok: ok, failed: failed }
     end
 
     def inspect
@@ -119,6 +136,9 @@ module MTLS
     end
 
     def configure(o)
+      raise ArgumentError, "watch: takes seconds (1, 0.25), not #{o[:watch].inspect}" \
+        unless o[:watch].nil? || (o[:watch].is_a?(Numeric) && o[:watch].positive?)
+
       # Ctrl-C, Thread#raise and Thread#kill end a blocked call (see
       # MTLS.retry_interrupted); other signals wait for it.
       signals = MTLS::INTERRUPT_SIGNALS
@@ -144,6 +164,13 @@ module MTLS
       set_write_timeout(o[:write_timeout])
       set_allow(o[:allow]) if o[:allow]
       set_verify(o[:verify]) if o[:verify]
+      set_watch(o[:watch]) if o[:watch]
+    end
+
+    # watch: last, once every setter has been called (their calls are what
+    # a reload makes again).
+    def set_watch(seconds)
+      check(Native.mtls_config_watch_files(@cfg, (seconds * 1000).ceil))
     end
 
     def load_identity(o)

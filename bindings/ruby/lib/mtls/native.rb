@@ -95,6 +95,8 @@ module MTLS
     attach :mtls_config_set_proxy_protocol, %i[config string], :int
     attach :mtls_config_set_interruptible, %i[config int], :int
     attach :mtls_config_set_interrupt_signals, %i[config pointer size_t], :int
+    attach :mtls_config_watch_files, %i[config int], :int
+    attach :mtls_config_reload_counts, %i[config pointer pointer], :int
 
     # objects
     attach :mtls_client_new, [:config], :conn
