@@ -363,6 +363,44 @@ START_TEST(test_watch_server_write_styles)
 }
 END_TEST
 
+/* A setter that joined the recipe later (the PROXY protocol) is replayed
+ * too: a client that sends no header is refused by the reloaded config as
+ * by the first. */
+START_TEST(test_watch_replays_proxy_protocol)
+{
+	struct mtls_config *ccfg = cfg_new("client.crt", "client.key", "ca.crt");
+	struct mtls_config *scfg = mtls_config_new();
+	struct test_server s;
+	unsigned long ok;
+	int rc;
+
+	copy_in_place("server.crt", at("p.crt"));
+	copy_in_place("server.key", at("p.key"));
+	ck_assert_cfg_ok(scfg, mtls_config_set_cert_file(scfg, at("p.crt"),
+	    at("p.key"), NULL));
+	ck_assert_cfg_ok(scfg, mtls_config_set_ca_file(scfg, pki("ca.crt")));
+	ck_assert_cfg_ok(scfg, mtls_config_set_timeouts(scfg, 5000, 5000, 5000));
+	ck_assert_cfg_ok(scfg, mtls_config_set_proxy_protocol(scfg, NULL));
+	ck_assert_cfg_ok(scfg, mtls_config_watch_files(scfg, INTERVAL_MS));
+	server_start(&s, scfg, SERVE_HANDSHAKE, 2);
+	mtls_free(client_connect(ccfg, "localhost", s.port, &rc));
+	ck_assert_int_eq(rc, -1);
+	copy_by_rename("server.crt", at("p.crt"));
+	pass_interval();
+	mtls_free(client_connect(ccfg, "localhost", s.port, &rc));
+	ck_assert_int_eq(rc, -1);
+	server_stop(&s);
+	ck_assert_int_eq(mtls_config_reload_counts(scfg, &ok, NULL), 0);
+	ck_assert_uint_eq(ok, 1);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(s.rec[i].code, MTLS_ERR_PROXY_PROTOCOL);
+		ck_assert_msg_has(s.rec[i].msg, "PROXY protocol: no header");
+	}
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+END_TEST
+
 /* Until an interval has passed since the last check, connections are
  * made from the config in use without looking at the files. */
 START_TEST(test_watch_not_before_interval)
@@ -813,6 +851,7 @@ watch_suite(void)
 
 	tcase_add_checked_fixture(tc, dir_setup, dir_teardown);
 	tcase_add_test(tc, test_watch_replay_equivalent);
+	tcase_add_test(tc, test_watch_replays_proxy_protocol);
 	tcase_add_test(tc, test_watch_refuses_bad_calls);
 	tcase_add_test(tc, test_watch_server_write_styles);
 	tcase_add_test(tc, test_watch_not_before_interval);
