@@ -97,7 +97,8 @@ mtls_config_free(struct mtls_config *cfg)
 		return;
 	if (cfg->ext_free != NULL)
 		cfg->ext_free(cfg);
-	mtls_watch_free(cfg);
+	if (cfg->watch_free != NULL)
+		cfg->watch_free(cfg);
 	mtls_recipe_free(&cfg->recipe);
 	SSL_CTX_free(cfg->ctx);     /* frees the private key, clearing it */
 	mtls_identities_free(cfg);  /* ... once these references are gone */

@@ -18,25 +18,6 @@
 
 #include "mtls_internal.h"
 
-/* A connection's peer_desc until it is set: not freed. */
-static char no_desc[] = "";
-
-void
-mtls_set_peer_desc(struct mtls *c, const char *fmt, ...)
-{
-	char buf[320], *copy;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if ((copy = strdup(buf)) == NULL)
-		return;
-	if (c->peer_desc != no_desc)
-		free(c->peer_desc);
-	c->peer_desc = copy;
-}
-
 struct mtls *
 mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 {
@@ -49,7 +30,7 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 		return NULL;
 	}
 	c->waiter_fd = -1;
-	c->peer_desc = no_desc;
+	c->peer_desc = mtls_no_peer_desc;
 	c->role = role;
 	c->plain = cfg->plaintext;
 	c->interruptible = cfg->interruptible;
@@ -60,24 +41,6 @@ mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role)
 	c->cfg = mtls_config_ref(cfg);
 	mtls_config_freeze(cfg);
 	return c;
-}
-
-/* What a TLS role needs of cfg: trust anchors unless verification is off,
- * an identity for a server, and one whose key usage allows the role. */
-int
-mtls_check_tls_role(struct mtls_config *cfg, enum mtls_role role)
-{
-	ENSURE_CFG(cfg->have_trust || cfg->insecure_noverify ||
-	    (role == ROLE_SERVER &&
-	    cfg->verify_client == MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA), cfg,
-	    MTLS_ERR_INVALID, "no trust anchors configured, so no %s "
-	    "certificate could ever verify: set a CA file "
-	    "(mtls_config_set_ca_file) or the system store",
-	    role == ROLE_CLIENT ? "server" : "client");
-	ENSURE_CFG(role != ROLE_SERVER || cfg->id_count > 0, cfg,
-	    MTLS_ERR_INVALID, "a server needs a certificate and key: set them "
-	    "first (mtls_config_set_cert_file or mtls_config_set_p12_file)");
-	return mtls_preflight_role(cfg, role == ROLE_SERVER);
 }
 
 static struct mtls *
@@ -224,8 +187,7 @@ mtls_free(struct mtls *c)
 	free(c->verify_name);
 	free(c->ev);
 	free(c->err);
-	if (c->peer_desc != no_desc)
-		free(c->peer_desc);
+	mtls_peer_desc_free(c);
 	free(c->session_key);
 	free(c->host_header);
 	X509_free(c->refused_cert);

@@ -114,8 +114,8 @@ int mtls_config_check_mutable(struct mtls_config *cfg);
 
 /* ---------------------------------------------- reads and writes (io.c) */
 
-/* Now on the monotonic clock, in ms; an absolute deadline on it, or -1
- * for none. */
+/* wait.c: now on the monotonic clock, in ms; an absolute deadline on
+ * it, or -1 for none. */
 long mtls_now_ms(void);
 long mtls_deadline(int timeout_ms);
 /* A read that waits until deadline (the limit of timeout_ms, named "what"

@@ -227,6 +227,8 @@ struct mtls_config {
 	void (*ext_free)(struct mtls_config *cfg);
 	struct mtls_recipe recipe;  /* how it was built (recipe.c) */
 	struct mtls_watch *watch;   /* set: it reloads its files (watch.c) */
+	void (*watch_free)(struct mtls_config *cfg); /* set with watch, by
+	                               the layer above, as ext_free */
 	struct mtls_errstate err;
 };
 
@@ -396,15 +398,24 @@ int mtls_setup_verify_name(struct mtls *c, const char *name);
 struct mtls *mtls_conn_alloc(struct mtls_config *cfg, enum mtls_role role);
 int mtls_conn_attach(struct mtls *c, int fd, bool own_fd);
 void mtls_describe_addr(const struct sockaddr *sa, char *buf, size_t len);
-/* Sets c->peer_desc (kept as it was when out of memory). */
+/* util.c: c->peer_desc, "" (mtls_no_peer_desc) until set; set (kept as
+ * it was when out of memory) and freed back to "". */
+extern char mtls_no_peer_desc[];
 void mtls_set_peer_desc(struct mtls *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void mtls_peer_desc_free(struct mtls *c);
 
-/* io.c; mtls_deadline, mtls_read_timed, mtls_handshake_step and
- * mtls_input_pending are conn_iface.h's */
+/* wait.c (mtls_now_ms and mtls_deadline are conn_iface.h's): waits
+ * until c's socket is ready for events (0), or -1 with c's error set;
+ * mtls_fail_interrupted: a wait that EINTR ended, -1 when c's config
+ * makes signals end waits, else 0 to wait again.  io.c's mtls_read_timed,
+ * mtls_handshake_step and mtls_input_pending are conn_iface.h's. */
 int mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
     const char *what);
 int mtls_fail_interrupted(struct mtls *c, const char *what);
+/* wait.c: fails c with MTLS_ERR_TIMEOUT: "what with peer timed out after
+ * timeout_ms ms"; returns -1. */
+int mtls_fail_timeout(struct mtls *c, const char *what, int timeout_ms);
 
 /* wake.c: a wait publishes the calling thread's eventfd in c (returned,
  * or -1 with errno) and withdraws it when done; take reports and clears a
@@ -472,10 +483,10 @@ bool mtls_proxy_trusted(const struct mtls_config *cfg, int family,
     const unsigned char addr[16]);
 void mtls_proxy_free(struct mtls_config *cfg);
 
-/* recipe.c: a new config made by the same calls as cfg's, or NULL with
- * the reason in err; the paths of the files cfg's calls named, its SNI
- * identities' included (pointers into the recipes, valid while cfg
- * lives; *paths malloc'd), or -1 when out of memory. */
+/* recipe.c: the calls a config remembers; mtls_recipe_paths gives the
+ * paths of the files cfg's calls named, its SNI identities' included
+ * (pointers into the recipes, valid while cfg lives; *paths malloc'd),
+ * or -1 when out of memory. */
 void mtls_recipe_free(struct mtls_recipe *r);
 /* At a config's first use (a connection, a server, an SNI entry): an
  * unwatched config will never be built again, so the secrets its recipe
@@ -483,19 +494,21 @@ void mtls_recipe_free(struct mtls_recipe *r);
 void mtls_recipe_settle(struct mtls_config *cfg);
 /* Whether r, and the recipes it holds, can be replayed. */
 bool mtls_recipe_complete(const struct mtls_recipe *r);
-struct mtls_config *mtls_recipe_replay(struct mtls_config *cfg, char *err,
-    size_t err_len);
 int mtls_recipe_paths(const struct mtls_config *cfg, const char ***paths,
     size_t *count);
+/* replay.c: a new config made by the same calls as cfg's, or NULL with
+ * the reason in err. */
+struct mtls_config *mtls_recipe_replay(struct mtls_config *cfg, char *err,
+    size_t err_len);
 
 /* watch.c: the config a new connection of role is made from, with a
  * reference for the caller: cfg itself, or what cfg's watch rebuilt
  * last, after a check of its files when one is due. */
 struct mtls_config *mtls_watch_current(struct mtls_config *cfg,
     enum mtls_role role);
-void mtls_watch_free(struct mtls_config *cfg);
 
-/* conn.c: what a TLS role needs of cfg (0, or -1 with cfg's error). */
+/* preflight.c: what a TLS role needs of cfg (0, or -1 with cfg's
+ * error). */
 int mtls_check_tls_role(struct mtls_config *cfg, enum mtls_role role);
 
 /* peer.c */

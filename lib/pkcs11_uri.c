@@ -11,7 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "mtls_internal.h"
-#include "pkcs11.h"
+#include "pkcs11_uri.h"
 
 #define PIN_MAX 256
 

@@ -233,3 +233,21 @@ mtls_preflight_role(struct mtls_config *cfg, bool server)
 	pthread_mutex_unlock(&cfg->check_lock);
 	return rc;
 }
+
+/* What a TLS role needs of cfg: trust anchors unless verification is off,
+ * an identity for a server, and one whose key usage allows the role. */
+int
+mtls_check_tls_role(struct mtls_config *cfg, enum mtls_role role)
+{
+	ENSURE_CFG(cfg->have_trust || cfg->insecure_noverify ||
+	    (role == ROLE_SERVER &&
+	    cfg->verify_client == MTLS_VERIFY_CLIENT_OPTIONAL_NO_CA), cfg,
+	    MTLS_ERR_INVALID, "no trust anchors configured, so no %s "
+	    "certificate could ever verify: set a CA file "
+	    "(mtls_config_set_ca_file) or the system store",
+	    role == ROLE_CLIENT ? "server" : "client");
+	ENSURE_CFG(role != ROLE_SERVER || cfg->id_count > 0, cfg,
+	    MTLS_ERR_INVALID, "a server needs a certificate and key: set them "
+	    "first (mtls_config_set_cert_file or mtls_config_set_p12_file)");
+	return mtls_preflight_role(cfg, role == ROLE_SERVER);
+}

@@ -4,6 +4,7 @@
  * the end of a PEM text from a damaged block in it.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,4 +160,31 @@ mtls_evidence_new(struct mtls *c)
 	if (c->ev == NULL)
 		c->ev = calloc(1, sizeof(*c->ev));
 	return c->ev;
+}
+
+/* A connection's peer_desc until it is set: never freed. */
+char mtls_no_peer_desc[] = "";
+
+void
+mtls_set_peer_desc(struct mtls *c, const char *fmt, ...)
+{
+	char buf[320], *copy;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((copy = strdup(buf)) == NULL)
+		return;
+	if (c->peer_desc != mtls_no_peer_desc)
+		free(c->peer_desc);
+	c->peer_desc = copy;
+}
+
+void
+mtls_peer_desc_free(struct mtls *c)
+{
+	if (c->peer_desc != mtls_no_peer_desc)
+		free(c->peer_desc);
+	c->peer_desc = mtls_no_peer_desc;
 }

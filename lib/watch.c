@@ -273,8 +273,9 @@ mtls_watch_current(struct mtls_config *cfg, enum mtls_role role)
 	return current;
 }
 
-void
-mtls_watch_free(struct mtls_config *cfg)
+/* cfg's watch_free (mtls_config_free calls it up here). */
+static void
+watch_free(struct mtls_config *cfg)
 {
 	struct mtls_watch *w = cfg->watch;
 
@@ -288,6 +289,7 @@ mtls_watch_free(struct mtls_config *cfg)
 	free(w->failed);
 	free(w);
 	cfg->watch = NULL;
+	cfg->watch_free = NULL;
 }
 
 static struct mtls_watch *
@@ -307,6 +309,7 @@ watch_new(struct mtls_config *cfg)
 		return NULL;
 	}
 	cfg->watch = w;
+	cfg->watch_free = watch_free;
 	return w;
 }
 
@@ -330,11 +333,11 @@ mtls_config_watch_files(struct mtls_config *cfg, int interval_ms)
 	if (mtls_recipe_paths(cfg, &w->paths, &w->path_count) != 0 ||
 	    (w->path_count > 0 &&
 	    (w->built = malloc(w->path_count * sizeof(*w->built))) == NULL)) {
-		mtls_watch_free(cfg);
+		watch_free(cfg);
 		return CFG_FAIL(cfg, MTLS_ERR_NOMEM, "out of memory");
 	}
 	if (w->path_count == 0) {
-		mtls_watch_free(cfg);
+		watch_free(cfg);
 		return CFG_FAIL(cfg, MTLS_ERR_INVALID, "no file to watch: the "
 		    "configuration was not built from files");
 	}
