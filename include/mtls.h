@@ -812,6 +812,18 @@ MTLS_EXPORT const char *mtls_error(struct mtls *c);
 MTLS_EXPORT int mtls_error_code(struct mtls *c);
 
 /*
+ * mtls_error_errno - the system error (an errno value: ECONNREFUSED,
+ * EHOSTUNREACH, ECONNRESET, EPIPE, EADDRINUSE, EMFILE, ...) behind the
+ * last failed call on c, so that a caller maps it without reading the
+ * message: a refused connect (MTLS_ERR_CONNECT), a listen that failed
+ * (MTLS_ERR_LISTEN), a peer gone away (MTLS_ERR_CLOSED), a failed accept
+ * or wait (MTLS_ERR_IO).  0 when the failure was not a system call's (a
+ * timeout, a TLS alert, a verification), when no call has failed, and for
+ * a NULL c.
+ */
+MTLS_EXPORT int mtls_error_errno(struct mtls *c);
+
+/*
  * mtls_connect - resolves host (a name, an IPv4 or an IPv6 literal), connects
  * to port (a number or a service name) trying each address in turn, and
  * performs the TLS handshake.  The server's certificate must verify and

@@ -102,7 +102,8 @@ connect_tcp(struct mtls *c, const char *host, const char *port)
 	}
 	freeaddrinfo(res);
 	if (c->fd < 0 && mtls_error(c) == NULL)
-		return CONN_FAIL(c, MTLS_ERR_CONNECT, "cannot connect to %s: %s%s",
+		return CONN_FAIL_SYS(c, MTLS_ERR_CONNECT, last_errno,
+		    "cannot connect to %s: %s%s",
 		    c->peer_desc, strerror(last_errno),
 		    mtls_descriptor_hint(last_errno));
 	if (c->fd < 0)

@@ -25,6 +25,10 @@ struct mtls_errstate;
 /* Records the error; returns -1 so that a failing call can return it. */
 int mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a failed system call, whose errno is kept
+ * (mtls_error_errno). */
+int mtls_set_error_sys(struct mtls_errstate *e, int code, int sys_errno,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same, with " (OpenSSL: <reason>)" of the thread's earliest queued
  * error appended. */
 int mtls_set_error_ssl(struct mtls_errstate *e, int code, const char *fmt,
@@ -46,6 +50,10 @@ struct mtls_errstate *mtls_conn_errstate(struct mtls *c);
 	mtls_set_error(mtls_config_errstate(cfg), (code), __VA_ARGS__)
 #define CONN_FAIL(c, code, ...) \
 	mtls_set_error(mtls_conn_errstate(c), (code), __VA_ARGS__)
+/* The same for a failed system call: err (its errno) is kept for
+ * mtls_error_errno. */
+#define CONN_FAIL_SYS(c, code, err, ...) \
+	mtls_set_error_sys(mtls_conn_errstate(c), (code), (err), __VA_ARGS__)
 #define CFG_FAIL_SSL(cfg, code, ...) \
 	mtls_set_error_ssl(mtls_config_errstate(cfg), (code), __VA_ARGS__)
 #define CONN_FAIL_SSL(c, code, ...) \

@@ -272,9 +272,10 @@ fail_syscall(struct mtls *c, const char *op)
 	if (e == 0 || c->eof)
 		return fail_ssl_reason(c, SSL_R_UNEXPECTED_EOF_WHILE_READING, op);
 	if (e == EPIPE || e == ECONNRESET)
-		return CONN_FAIL(c, MTLS_ERR_CLOSED, "%s with %s failed: the %s has "
-		    "gone away (%s)", op, c->peer_desc, peer_role(c), strerror(e));
-	return CONN_FAIL(c, MTLS_ERR_IO, "%s with %s failed: %s", op,
+		return CONN_FAIL_SYS(c, MTLS_ERR_CLOSED, e, "%s with %s failed: "
+		    "the %s has gone away (%s)", op, c->peer_desc, peer_role(c),
+		    strerror(e));
+	return CONN_FAIL_SYS(c, MTLS_ERR_IO, e, "%s with %s failed: %s", op,
 	    c->peer_desc, strerror(e));
 }
 

@@ -56,18 +56,39 @@ mtls_abi_version(void)
 	return MTLS_ABI_VERSION;
 }
 
+static int
+set_error_v(struct mtls_errstate *e, int code, int sys_errno, const char *fmt,
+    va_list ap)
+{
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	e->code = code;
+	e->sys_errno = sys_errno;
+	e->set = true;
+	/* The message now carries whatever was worth saying from the queue. */
+	ERR_clear_error();
+	return -1;
+}
+
 int
 mtls_set_error(struct mtls_errstate *e, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	set_error_v(e, code, 0, fmt, ap);
 	va_end(ap);
-	e->code = code;
-	e->set = true;
-	/* The message now carries whatever was worth saying from the queue. */
-	ERR_clear_error();
+	return -1;
+}
+
+int
+mtls_set_error_sys(struct mtls_errstate *e, int code, int sys_errno,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_error_v(e, code, sys_errno, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -181,6 +202,14 @@ mtls_error(struct mtls *c)
 	if (c->err == NULL)
 		return c->err_lost ? "out of memory (recording an error)" : NULL;
 	return c->err->set ? c->err->msg : NULL;
+}
+
+MTLS_EXPORT int
+mtls_error_errno(struct mtls *c)
+{
+	if (c == NULL || c->err == NULL)
+		return c != NULL && c->err_lost ? ENOMEM : 0;
+	return c->err->set ? c->err->sys_errno : 0;
 }
 
 MTLS_EXPORT int

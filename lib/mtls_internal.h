@@ -26,6 +26,7 @@
 /* One error slot, owned by a config or a connection. */
 struct mtls_errstate {
 	int code;
+	int sys_errno;              /* the errno behind it, or 0 */
 	char msg[MTLS_ERRBUF];
 	bool set;
 };

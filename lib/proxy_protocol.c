@@ -321,8 +321,8 @@ static int
 fail_socket(struct mtls *c, int err)
 {
 	c->fatal = true;
-	return CONN_FAIL(c, err == ECONNRESET ? MTLS_ERR_CLOSED : MTLS_ERR_IO,
-	    "PROXY protocol: reading the header from %s failed: %s",
+	return CONN_FAIL_SYS(c, err == ECONNRESET ? MTLS_ERR_CLOSED :
+	    MTLS_ERR_IO, err, "PROXY protocol: reading the header from %s failed: %s",
 	    c->peer_desc, strerror(err));
 }
 

@@ -69,7 +69,8 @@ mtls_listen(struct mtls *srv, const char *host, const char *port, int backlog)
 			last_errno = errno;
 	freeaddrinfo(res);
 	if (srv->fd < 0)
-		return CONN_FAIL(srv, MTLS_ERR_LISTEN, "cannot listen on %s port %s: "
+		return CONN_FAIL_SYS(srv, MTLS_ERR_LISTEN, last_errno,
+		    "cannot listen on %s port %s: "
 		    "%s%s", host ? host : "all addresses", port,
 		    strerror(last_errno), mtls_descriptor_hint(last_errno));
 	srv->own_fd = true;
@@ -157,8 +158,8 @@ new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
 		if (own_fd)
 			close(fd);
 		/* errno is kept for a caller that backs off on EMFILE. */
-		CONN_FAIL(srv, err == EMFILE || err == ENFILE ? MTLS_ERR_IO :
-		    MTLS_ERR_NOMEM, "cannot create a connection object: %s%s",
+		CONN_FAIL_SYS(srv, err == EMFILE || err == ENFILE ? MTLS_ERR_IO :
+		    MTLS_ERR_NOMEM, err, "cannot create a connection object: %s%s",
 		    strerror(err), mtls_descriptor_hint(err));
 		errno = err;
 		return -1;
@@ -170,7 +171,8 @@ new_accepted(struct mtls *srv, struct mtls **conn, int fd, bool own_fd,
 		mtls_set_peer_desc(c, "%s", addr);
 	}
 	if (mtls_conn_attach(c, fd, own_fd) != 0) {
-		CONN_FAIL(srv, mtls_error_code(c), "%s", mtls_error(c));
+		CONN_FAIL_SYS(srv, mtls_error_code(c), mtls_error_errno(c), "%s",
+		    mtls_error(c));
 		if (own_fd && c->fd < 0)
 			close(fd);
 		mtls_free(c);
@@ -209,7 +211,8 @@ mtls_accept(struct mtls *srv, struct mtls **conn)
 				return -1;
 		} else if (errno != ECONNABORTED) {
 			/* EMFILE and friends: the caller decides to back off. */
-			return CONN_FAIL(srv, MTLS_ERR_IO, "accept on %s failed: %s%s",
+			return CONN_FAIL_SYS(srv, MTLS_ERR_IO, errno,
+			    "accept on %s failed: %s%s",
 			    srv->peer_desc, strerror(errno), mtls_descriptor_hint(errno));
 		}
 	}

@@ -89,8 +89,8 @@ wait_loop(struct mtls *c, struct pollfd pfd[2], long deadline, int timeout_ms,
 			continue;
 		}
 		if (n < 0)
-			return CONN_FAIL(c, MTLS_ERR_IO, "%s: poll failed: %s", what,
-			    strerror(errno));
+			return CONN_FAIL_SYS(c, MTLS_ERR_IO, errno, "%s: poll failed: "
+			    "%s", what, strerror(errno));
 		if (n == 0)
 			return mtls_fail_timeout(c, what, timeout_ms);
 		/* Ours or a late one meant for another object: the flag says. */
@@ -109,8 +109,8 @@ mtls_wait(struct mtls *c, int events, long deadline, int timeout_ms,
 	int rc;
 
 	if ((pfd[1].fd = mtls_wake_begin_wait(c)) < 0)
-		return CONN_FAIL(c, errno == ENOMEM ? MTLS_ERR_NOMEM : MTLS_ERR_IO,
-		    "%s: cannot wait (no eventfd for mtls_wake): %s%s", what,
+		return CONN_FAIL_SYS(c, errno == ENOMEM ? MTLS_ERR_NOMEM :
+		    MTLS_ERR_IO, errno, "%s: cannot wait (no eventfd for mtls_wake): %s%s", what,
 		    strerror(errno), mtls_descriptor_hint(errno));
 	pfd[1].events = POLLIN;
 	rc = wait_loop(c, pfd, deadline, timeout_ms, what);

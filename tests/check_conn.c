@@ -3,6 +3,7 @@
  * sockets, listen errors, timeouts, and a silent client that must not
  * stall the accept loop.
  */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -111,6 +112,7 @@ START_TEST(test_connect_refused)
 	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_CONNECT);
 	ck_assert_msg_has(mtls_error(c), "cannot connect to 127.0.0.1:");
 	ck_assert_msg_has(mtls_error(c), "Connection refused");
+	ck_assert_int_eq(mtls_error_errno(c), ECONNREFUSED);
 	mtls_free(c);
 }
 END_TEST
@@ -122,6 +124,7 @@ START_TEST(test_connect_unresolvable)
 	ck_assert_int_eq(mtls_connect(c, "no-such-host.invalid", "443"), -1);
 	ck_assert_int_eq(mtls_error_code(c), MTLS_ERR_RESOLVE);
 	ck_assert_msg_has(mtls_error(c), "cannot resolve host 'no-such-host.invalid'");
+	ck_assert_int_eq(mtls_error_errno(c), 0);  /* not a system call's */
 	mtls_free(c);
 }
 END_TEST
@@ -177,6 +180,7 @@ START_TEST(test_listen_port_in_use)
 	ck_assert_int_eq(mtls_error_code(srv), MTLS_ERR_LISTEN);
 	ck_assert_msg_has(mtls_error(srv), "cannot listen on 127.0.0.1 port");
 	ck_assert_msg_has(mtls_error(srv), "Address already in use");
+	ck_assert_int_eq(mtls_error_errno(srv), EADDRINUSE);
 	mtls_free(srv);
 	close(fd);
 }

@@ -126,6 +126,7 @@ START_TEST(test_error_null_connection)
 	ck_assert_ptr_null(mtls_error(NULL));
 	/* No object, no state: a NULL object is a bad argument. */
 	ck_assert_int_eq(mtls_error_code(NULL), MTLS_ERR_INVALID);
+	ck_assert_int_eq(mtls_error_errno(NULL), 0);
 }
 END_TEST
 

@@ -116,6 +116,20 @@ class TestErrors < Minitest::Test
     assert_raises(ArgumentError) { MTLS.get("http://localhost/") }
   end
 
+  # The Errno class comes from the errno the library kept
+  # (mtls_error_errno), not from the message's wording.
+  def test_port_in_use_is_errno_eaddrinuse
+    taken = TCPServer.new("127.0.0.1", 0)
+    e = assert_raises(MTLS::AddressInUse) do
+      MTLS::Server.new("127.0.0.1", taken.addr[1], context: server_context)
+    end
+    assert_kind_of Errno::EADDRINUSE, e
+    assert_equal MTLS::CODES[:LISTEN], e.code
+    assert_match(/cannot listen on 127.0.0.1 port #{taken.addr[1]}/, e.message)
+  ensure
+    taken&.close
+  end
+
   def test_context_is_frozen
     ctx = client_context
     assert ctx.frozen?

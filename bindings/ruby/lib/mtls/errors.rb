@@ -191,10 +191,9 @@ module MTLS
                        NOT_ALLOWED CERT_REJECTED].map { |k| CODES[k] }.freeze
 
   # The socket errors whose Errno class a connect or listen failure takes,
-  # told by the system's text for them at the end of the library's message
-  # ("cannot connect to 127.0.0.1:1: Connection refused").
+  # by the errno the library kept (mtls_error_errno).
   ERRNO_CLASSES = [ConnectionRefused, HostUnreachable, NetworkUnreachable,
-                   AddressInUse].to_h { |k| [SystemCallError.new(nil, k::Errno).message, k] }.freeze
+                   AddressInUse].to_h { |k| [k::Errno, k] }.freeze
 
   # What timed out: the phase of the call (:open while connecting, :read,
   # :write), else the library's message, which begins with what waited
@@ -207,12 +206,12 @@ module MTLS
     ReadTimeout
   end
 
-  def self.error_class(code, message, phase)
+  def self.error_class(code, message, phase, errno = 0)
     klass = ERROR_CLASSES.fetch(code, LibraryError)
     if klass == ReadTimeout
       timeout_class(message, phase)
     elsif code == CODES[:CONNECT] || code == CODES[:LISTEN]
-      ERRNO_CLASSES.find { |text, _| message.include?(": #{text}") }&.last || klass
+      ERRNO_CLASSES.fetch(errno, klass)
     else
       klass
     end
@@ -223,7 +222,7 @@ module MTLS
   def self.error_from_conn(ptr, fallback = "libmtls call failed", phase: nil)
     code = Native.mtls_error_code(ptr)
     message = Native.mtls_error(ptr) || fallback
-    klass = error_class(code, message, phase)
+    klass = error_class(code, message, phase, Native.mtls_error_errno(ptr))
     details = HANDSHAKE_CODES.include?(code) ? Native.mtls_conn_describe(ptr) : nil
     if klass <= VerifyError
       klass.new(message, code: code, details: details,

@@ -104,6 +104,7 @@ module MTLS
     attach :mtls_free, [:conn], :void
     attach :mtls_error, [:conn], :string
     attach :mtls_error_code, [:conn], :int
+    attach :mtls_error_errno, [:conn], :int
     attach :mtls_set_verify_name, %i[conn string], :int
     attach :mtls_connect, %i[conn string string], :int, blocking: true
     attach :mtls_listen, %i[conn string string int], :int
