@@ -48,15 +48,6 @@ struct mtls_watch {
 	unsigned long ok_count, failed_count; /* atomic */
 };
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void
 take_stamps(const struct mtls_watch *w, struct stamp *out)
 {
@@ -242,7 +233,7 @@ static void
 maybe_check(struct mtls_config *cfg)
 {
 	struct mtls_watch *w = cfg->watch;
-	long now = now_ms();
+	long now = mtls_now_ms();
 
 	if (now < __atomic_load_n(&w->next_check, __ATOMIC_ACQUIRE) ||
 	    pthread_mutex_trylock(&w->check_lock) != 0)
@@ -250,7 +241,7 @@ maybe_check(struct mtls_config *cfg)
 	/* Another thread may have checked between the load and the lock. */
 	if (now >= __atomic_load_n(&w->next_check, __ATOMIC_ACQUIRE)) {
 		check_files(cfg);
-		__atomic_store_n(&w->next_check, now_ms() + w->interval_ms,
+		__atomic_store_n(&w->next_check, mtls_now_ms() + w->interval_ms,
 		    __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&w->check_lock);
@@ -342,7 +333,7 @@ mtls_config_watch_files(struct mtls_config *cfg, int interval_ms)
 		    "configuration was not built from files");
 	}
 	w->interval_ms = interval_ms;
-	w->next_check = now_ms() + interval_ms;
+	w->next_check = mtls_now_ms() + interval_ms;
 	take_stamps(w, w->built);
 	return 0;
 }
